@@ -1,0 +1,40 @@
+# Two commands: `make run` (set up, fetch the default gallery if possible, start the app)
+# and `make test` (set up, lint, run every test). Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.artsim-installed
+
+.PHONY: run test setup lint browser-deps bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	-$(BIN)/artsim gallery fetch
+	$(BIN)/streamlit run streamlit_app.py
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: install Debian's chromium package for the browser test"; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) browser-deps lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/embed_throughput.py --images ../shared/gallery
+	$(BIN)/python benchmarks/rerun_latency.py --n 1000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,161 @@
+"""The ``artsim`` command line: embed folders, check weights, fetch the default gallery.
+
+Exit codes: 0 all good, 1 some files were skipped, 2 usage or setup error
+(the message says how to fix it; no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from artsim import __version__
+from artsim.errors import ArtsimError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _progress_bar(desc: str):
+    """A tqdm bar on stderr driven by ``progress(done, total)`` callbacks."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _choose_model(requested: str | None) -> str:
+    from artsim.embedding import default_model
+
+    if requested:
+        return requested
+    name, why = default_model()
+    _err(f"model: {name} ({why})")
+    return name
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from artsim.collection import scan_paths, to_frame
+    from artsim.embedding import get_embedder
+    from artsim.store import EmbeddingStore
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        _err(f"error: no such file or folder: {', '.join(missing)}")
+        return EXIT_SETUP
+    scan = scan_paths(args.paths)
+    embedder = get_embedder(_choose_model(args.model), weights=args.weights, precision=args.precision)
+    store = EmbeddingStore(args.db)
+    result = store.get_or_compute(
+        scan.paintings, embedder, batch_size=args.batch_size, progress=_progress_bar("embedding")
+    )
+    skipped = scan.skipped + result.skipped
+    for path, reason in skipped:
+        _err(f"skipped {path}: {reason}")
+    if args.out:
+        frame = to_frame(result.paintings)[["sha256", "path", "artist", "title"]]
+        frame["model"] = embedder.name
+        frame["vector"] = list(result.vectors)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(args.out, index=False)
+    print(f"embedded {result.new} new, {result.cached} cached, {len(skipped)} skipped")
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def cmd_weights_status(args: argparse.Namespace) -> int:
+    from artsim.embedding import resnet50_weights_status
+
+    status = resnet50_weights_status(args.weights)
+    print(status.message)
+    return EXIT_OK if status.present else EXIT_PARTIAL
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from artsim.embedding import available_models, default_model
+
+    name, why = default_model()
+    for model, problem in available_models().items():
+        mark = "*" if model == name else " "
+        print(f"{mark} {model:20s} {'available' if problem is None else problem}")
+    print(f"default: {name} ({why})")
+    return EXIT_OK
+
+
+def cmd_gallery_fetch(args: argparse.Namespace) -> int:
+    from artsim.fetch import fetch_gallery
+
+    report = fetch_gallery(args.manifest, args.dest)
+    for row, reason in report.failed:
+        _err(f"failed {row}: {reason}")
+    print(
+        f"fetched {report.fetched}, already there {report.already_there}, failed {len(report.failed)}"
+    )
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from artsim.embedding import MODEL_NAMES
+
+    parser = argparse.ArgumentParser(prog="artsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"artsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    embed = sub.add_parser("embed", help="embed image files and folders (artist = parent folder)")
+    embed.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+    embed.add_argument("--model", choices=MODEL_NAMES, help="default: resnet50 if its weights are available")
+    embed.add_argument("--weights", help="ResNet-50 state-dict file (else ARTSIM_WEIGHTS, torch cache, download)")
+    embed.add_argument("--out", help="write sha256, path, artist, title, model, vector to this Parquet file")
+    embed.add_argument("--batch-size", type=int, default=16)
+    embed.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    embed.add_argument("--db", help="LanceDB URI of the store (default: ARTSIM_DB or $ARTSIM_HOME/db)")
+    embed.set_defaults(func=cmd_embed)
+
+    weights = sub.add_parser("weights", help="ResNet-50 weights")
+    wsub = weights.add_subparsers(dest="weights_command", required=True)
+    status = wsub.add_parser("status", help="where the weights would come from and whether they are there")
+    status.add_argument("--weights", help="a state-dict file to check")
+    status.set_defaults(func=cmd_weights_status)
+
+    models = sub.add_parser("models", help="list the models and whether each can run here")
+    models.set_defaults(func=cmd_models)
+
+    gallery = sub.add_parser("gallery", help="the default self-portrait gallery")
+    gsub = gallery.add_subparsers(dest="gallery_command", required=True)
+    fetch = gsub.add_parser("fetch", help="download the manifest's images into $ARTSIM_HOME/gallery")
+    fetch.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
+    fetch.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
+    fetch.set_defaults(func=cmd_gallery_fetch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        parser.error("--batch-size must be at least 1")
+    try:
+        return args.func(args)
+    except ArtsimError as exc:
+        _err(f"error: {exc}")
+        return EXIT_SETUP
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_SETUP
+
+
+if __name__ == "__main__":
+    sys.exit(main())

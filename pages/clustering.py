@@ -1,0 +1,59 @@
+"""Clustering: hierarchical clustering with a chosen linkage, a dendrogram and a k-cluster cut."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from artsim import clustering, figures
+from artsim.viewstate import K_RANGE
+from pages import common
+
+ctx = common.context()
+view = ctx.view
+st.title("Clustering")
+
+n = len(ctx.frame)
+if n < 3:
+    st.info("Select at least three paintings (sidebar) to cluster them.", icon="👈")
+    st.stop()
+
+left, mid, right = st.columns([1, 1, 1])
+method = left.selectbox(
+    "Linkage", clustering.LINKAGES, index=clustering.LINKAGES.index(view.linkage),
+    key="linkage_widget", on_change=common.set_view_from, args=("linkage", "linkage_widget"),
+    help="How the distance between two groups is measured when merging them.",
+)
+k_max = min(n, K_RANGE[1])
+k = mid.slider(
+    "Clusters (k)", 2, k_max, min(max(view.k, 2), k_max), key="k_widget",
+    on_change=common.set_view_from, args=("k", "k_widget"),
+)
+center = right.toggle(
+    "Mean-centre vectors", value=view.center, key="center_widget",
+    on_change=common.set_view_from, args=("center", "center_widget"),
+)
+
+Z = common.linkage(ctx.key, method, center, ctx.vectors)
+vectors = ctx.vectors - ctx.vectors.mean(axis=0) if center else ctx.vectors
+labels = clustering.cut(Z, k)
+coph = clustering.cophenetic_correlation(Z, vectors, method)
+names = [f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
+
+st.caption(
+    "Distances are cosine distances (1 − cosine similarity); Ward linkage runs on L2-normalised vectors "
+    "with Euclidean distance, which orders pairs the same way."
+)
+st.metric(
+    "Cophenetic correlation", f"{coph:.3f}",
+    help="How faithfully the tree keeps the original distances (1 = perfectly).",
+)
+st.plotly_chart(figures.dendrogram_figure(Z, names, k=k), key="dendrogram")
+
+st.subheader(f"{k} clusters")
+table = pd.DataFrame({"cluster": labels + 1, "artist": ctx.frame["artist"], "title": ctx.frame["title"]})
+for cluster, group in table.groupby("cluster"):
+    artists = group["artist"].value_counts()
+    summary = ", ".join(f"{a} ({c})" for a, c in artists.items())
+    with st.expander(f"Cluster {cluster}: {len(group)} paintings — {summary}"):
+        st.dataframe(group[["artist", "title"]], hide_index=True, width="stretch")

@@ -1,0 +1,74 @@
+"""Projection: the paintings in 3-D (PCA or UMAP), coloured by artist or cluster, thumbnails on hover."""
+
+from __future__ import annotations
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from artsim import clustering, figures
+from artsim.hover import figure_with_hover_thumbnails
+from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
+from pages import common
+
+ctx = common.context()
+view = ctx.view
+st.title("Projection")
+
+n = len(ctx.frame)
+if n < 3:
+    st.info("Select at least three paintings (sidebar) to project them.", icon="👈")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+method = c1.radio(
+    "Method", PROJECTIONS, index=PROJECTIONS.index(view.projection), format_func=str.upper,
+    horizontal=True, key="projection_widget", on_change=common.set_view_from,
+    args=("projection", "projection_widget"),
+)
+color = c2.radio(
+    "Colour by", ["artist", "cluster"], index=["artist", "cluster"].index(view.color), horizontal=True,
+    key="color_widget", on_change=common.set_view_from, args=("color", "color_widget"),
+)
+center = c3.toggle(
+    "Mean-centre vectors", value=view.center, key="center_widget",
+    on_change=common.set_view_from, args=("center", "center_widget"),
+)
+neighbors, min_dist, seed = view.neighbors, view.min_dist, view.seed
+if method == "umap":
+    u1, u2, u3 = st.columns(3)
+    neighbors = u1.slider(
+        "Neighbours", NEIGHBORS_RANGE[0], max(NEIGHBORS_RANGE[0] + 1, min(NEIGHBORS_RANGE[1], n - 1)),
+        min(view.neighbors, max(NEIGHBORS_RANGE[0] + 1, n - 1)), key="neighbors_widget",
+        on_change=common.set_view_from, args=("neighbors", "neighbors_widget"),
+        help="Larger values keep more of the global shape; smaller ones local detail.",
+    )
+    min_dist = u2.slider(
+        "Minimum distance", MIN_DIST_RANGE[0], MIN_DIST_RANGE[1], float(view.min_dist), step=0.01,
+        key="min_dist_widget", on_change=common.set_view_from, args=("min_dist", "min_dist_widget"),
+    )
+    seed = u3.number_input(
+        "Seed", 0, 2**31 - 1, int(view.seed), key="seed_widget",
+        on_change=common.set_view_from, args=("seed", "seed_widget"),
+        help="The same seed gives the same layout, so a shared link shows the same picture.",
+    )
+
+proj = common.fitted_projection(ctx.key, method, int(seed), int(neighbors), float(min_dist), center, ctx.vectors)
+if proj.note:
+    st.caption(proj.note)
+frame = ctx.frame.copy()
+if color == "cluster":
+    Z = common.linkage(ctx.key, view.linkage, center, ctx.vectors)
+    frame["cluster"] = [f"cluster {c + 1}" for c in clustering.cut(Z, min(view.k, n))]
+thumbs = common.thumbnail_uris(tuple(frame["sha256"]))
+fig = figures.scatter3d(proj.coords, frame, color_by=color)
+if method == "pca" and proj.explained_variance_ratio is not None:
+    st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
+st.caption(
+    "The axes have no meaning of their own: only distances between points do. "
+    + ("PCA keeps the directions of greatest variance." if method == "pca" else
+       "UMAP keeps neighbourhoods; distances between far-apart groups are not to scale.")
+)
+names = [f"{a} – {t}" for a, t in zip(frame["artist"], frame["title"], strict=True)]
+components.html(figure_with_hover_thumbnails(fig, thumbs, names, height=680), height=700)
+with st.expander("Figure data"):
+    st.plotly_chart(fig, key="projection_chart")

@@ -1,0 +1,130 @@
+"""artsim dashboard: the router. Sidebar controls shared by every page, then the page."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from artsim import config
+from artsim.collection import to_frame
+from artsim.errors import ArtsimError
+from artsim.viewstate import ViewState
+from pages import common
+
+st.set_page_config(page_title="artsim: how a network sees paintings", page_icon="🎨", layout="wide")
+
+PAGES = [
+    st.Page("pages/gallery.py", title="Gallery", icon="🖼️", url_path="gallery", default=True),
+    st.Page("pages/similarity.py", title="Similarity", icon="🟥", url_path="similarity"),
+    st.Page("pages/clustering.py", title="Clustering", icon="🌳", url_path="clustering"),
+    st.Page("pages/projection.py", title="Projection", icon="🧭", url_path="projection"),
+]
+nav = st.navigation(PAGES)
+
+models, default_name, default_why = common.model_choices()
+usable = [m for m, problem in models.items() if problem is None]
+
+# View state: the URL is read once per session (or when a new link is pasted);
+# page switches may clear the URL, so the session keeps the view and rewrites it.
+params = st.query_params.to_dict()
+if "view" not in st.session_state or (params and params != st.session_state.get("written_params")):
+    view, notes = ViewState.from_query_params(params, models=usable)
+    st.session_state["view"] = view
+    st.session_state["view_notes"] = notes
+    st.session_state.pop("artists_widget", None)
+view: ViewState = st.session_state["view"]
+if not view.model:
+    view = replace(view, model=default_name)
+
+
+# ----------------------------------------------------------------------------- sidebar
+folder = config.gallery_dir()
+paintings, scan_skipped = common.scan_collection(folder)
+
+with st.sidebar:
+    st.caption(f"Collection: `{folder}`")
+    model = st.selectbox(
+        "Model",
+        usable,
+        index=usable.index(view.model) if view.model in usable else 0,
+        key="model_widget",
+        on_change=common.set_view_from,
+        args=("model", "model_widget"),
+        help="Which network turns each painting into a vector.",
+    )
+    view = replace(view, model=model)
+    for name, problem in models.items():
+        if problem is not None:
+            st.caption(f"{name} is unavailable: {problem}")
+    if model == default_name and not view.extra.get("model_note_shown"):
+        st.caption(f"Default model: {default_why}")
+
+    all_artists = tuple(sorted({p.artist for p in paintings}))
+    if view.artists is not None:
+        chosen = [a for a in view.artists if a in all_artists]
+        unknown = [a for a in view.artists if a not in all_artists]
+        if unknown:
+            st.session_state["view_notes"].append(f"not in this collection: {', '.join(unknown)}")
+            view = replace(view, artists=tuple(chosen) or None)
+    selected = st.multiselect(
+        "Artists",
+        all_artists,
+        default=list(view.artists) if view.artists is not None else list(all_artists),
+        key="artists_widget",
+        placeholder="Pick artists",
+    )
+    view = replace(view, artists=None if set(selected) == set(all_artists) else tuple(selected))
+    st.session_state["view"] = view
+
+for note in st.session_state.get("view_notes", []):
+    st.info(f"Share link: {note}", icon="ℹ️")
+st.session_state["view_notes"] = []
+
+common.sync_query_params(view)
+
+with st.sidebar:
+    with st.expander("Share this view", icon="🔗"):
+        base = str(st.context.url or "").split("?")[0]
+        query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
+        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+        st.caption("Copy the link (icon at the right): it reopens exactly this view.")
+
+# ----------------------------------------------------------------------------- data
+frame = to_frame(paintings)
+result = None
+if paintings:
+    try:
+        result = common.embed_collection(paintings, model)
+    except ArtsimError as error:
+        st.error(str(error))
+if result is not None:
+    embedded = to_frame(result.paintings)
+    keep = embedded["artist"].isin(selected).to_numpy()
+    sel_frame = embedded[keep].reset_index(drop=True)
+    vectors = result.vectors[keep]
+    skipped = scan_skipped + list(result.skipped)
+    fingerprint = common.embedder(model).fingerprint
+else:
+    import numpy as np
+
+    sel_frame = frame.iloc[0:0]
+    vectors = np.zeros((0, 1), dtype="float32")
+    skipped = scan_skipped
+    fingerprint = ""
+if skipped:
+    with st.sidebar.expander(f"{len(skipped)} file(s) skipped"):
+        for path, reason in skipped:
+            st.caption(f"**{path}**: {reason}")
+
+st.session_state[common.CONTEXT_KEY] = common.Context(
+    view=view,
+    frame=sel_frame,
+    vectors=vectors,
+    model=model,
+    fingerprint=fingerprint,
+    key=common.digest([fingerprint, *sel_frame["sha256"].tolist()]) if len(sel_frame) else "",
+    all_artists=all_artists,
+    collection_label=str(folder),
+)
+nav.run()
