@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim import clustering, config, projection, similarity
-from artsim.collection import Painting, scan_folder, to_frame
+from artsim.collection import Painting, scan_folder
 from artsim.embedding import available_models, default_model, get_embedder
 from artsim.errors import ArtsimError
 from artsim.store import EmbeddingStore
@@ -58,7 +58,7 @@ def store(uri: str) -> EmbeddingStore:
 @st.cache_resource(show_spinner="Loading the model…")
 def embedder(name: str):
     """One model instance per process, shared by every session."""
-    return get_embedder(name)
+    return get_embedder(name, lazy=True)
 
 
 @st.cache_resource(show_spinner=False, ttl=60)

