@@ -102,7 +102,8 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
     for row, reason in report.failed:
         _err(f"failed {row}: {reason}")
     print(
-        f"fetched {report.fetched}, already there {report.already_there}, failed {len(report.failed)}"
+        f"fetched {len(report.fetched)}, already there {len(report.already_there)}, "
+        f"failed {len(report.failed)} (into {report.dest})"
     )
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
