@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/similarity.py", title="Similarity", icon="🟥", url_path="similarity"),
     st.Page("pages/clustering.py", title="Clustering", icon="🌳", url_path="clustering"),
     st.Page("pages/projection.py", title="Projection", icon="🧭", url_path="projection"),
+    st.Page("pages/compare.py", title="Compare models", icon="⚖️", url_path="compare"),
 ]
 nav = st.navigation(PAGES)
 
@@ -126,5 +127,6 @@ st.session_state[common.CONTEXT_KEY] = common.Context(
     key=common.digest([fingerprint, *sel_frame["sha256"].tolist()]) if len(sel_frame) else "",
     all_artists=all_artists,
     collection_label=str(folder),
+    paintings=tuple(paintings),
 )
 nav.run()

@@ -46,6 +46,7 @@ class Context:
     key: str
     all_artists: tuple[str, ...]
     collection_label: str
+    paintings: tuple[Painting, ...] = ()
 
 
 # ----------------------------------------------------------------------------- handles
@@ -161,6 +162,19 @@ def fitted_projection(
     return projection.fit_projection(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
     )
+
+
+def vectors_for(model: str, shas: list[str]) -> np.ndarray | None:
+    """Vectors of the paintings ``shas`` (in that order) under ``model``, embedding what is missing.
+
+    Returns None when some painting could not be embedded by this model.
+    """
+    ctx = context()
+    result = embed_collection(list(ctx.paintings), model)
+    row = {p.sha256: i for i, p in enumerate(result.paintings)}
+    if any(s not in row for s in shas):
+        return None
+    return result.vectors[[row[s] for s in shas]]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -1,0 +1,76 @@
+"""Compare models: what each network captures about artists, on the current selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from artsim import clustering, evaluation, figures
+from pages import common
+
+ctx = common.context()
+view = ctx.view
+st.title("Compare models")
+st.caption(
+    "For each model: how often a painting's closest other painting is by the same artist "
+    "(leave-one-out nearest neighbour; copies of the same work never count), how similar "
+    "same-artist pairs are compared with different-artist pairs, and how much the models' "
+    "clusterings agree."
+)
+
+n = len(ctx.frame)
+if n < 3 or ctx.frame["artist"].nunique() < 2:
+    st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon="👈")
+    st.stop()
+
+models, _, _ = common.model_choices()
+usable = [m for m, problem in models.items() if problem is None]
+for name, problem in models.items():
+    if problem is not None:
+        st.caption(f"{name} left out: {problem}")
+
+shas = ctx.frame["sha256"].tolist()
+artists = ctx.frame["artist"].tolist()
+works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
+k = min(max(view.k, 2), n)
+
+accuracy: dict[str, tuple[float, float]] = {}
+pairs: dict[str, pd.DataFrame] = {}
+labels: dict[str, np.ndarray] = {}
+for model in usable:
+    vectors = common.vectors_for(model, shas)
+    if vectors is None:
+        st.warning(f"{model}: some selected paintings could not be embedded; left out.")
+        continue
+    key = common.digest([common.embedder(model).fingerprint, *shas])
+    S = common.similarity_matrix(key, view.center, vectors)
+    accuracy[model] = evaluation.loo_nn_accuracy(vectors, artists, works, center=view.center)
+    pairs[model] = evaluation.within_between(S, artists, works=works)
+    labels[model] = clustering.cut(common.linkage(key, view.linkage, view.center, vectors), k)
+
+st.subheader("Nearest-neighbour artist accuracy")
+st.plotly_chart(figures.accuracy_bar_figure(accuracy), key="accuracy")
+table = pd.DataFrame(
+    [(m, a, c) for m, (a, c) in accuracy.items()], columns=["model", "accuracy", "chance"]
+)
+st.dataframe(
+    table, hide_index=True,
+    column_config={
+        "accuracy": st.column_config.NumberColumn(format="percent"),
+        "chance": st.column_config.NumberColumn(format="percent"),
+    },
+)
+st.caption("Chance: the accuracy of picking a neighbour at random among the same candidates.")
+
+st.subheader("Same-artist vs different-artist similarity")
+st.plotly_chart(figures.within_between_figure(pairs), key="within_between")
+st.caption(
+    f"Cosine similarity of every pair{' after mean-centring' if view.center else ''}. "
+    "Compare the two boxes within one model: models' similarity scales differ."
+)
+
+if len(labels) >= 2:
+    st.subheader(f"Do the models cluster alike? ({view.linkage} linkage, k = {k})")
+    st.plotly_chart(figures.agreement_heatmap(evaluation.clustering_agreement(labels)), key="agreement")
+    st.caption("Adjusted Rand index: 1 = identical clusterings, 0 = no more alike than chance.")
