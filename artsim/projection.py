@@ -1,0 +1,204 @@
+"""3-D maps of a collection: PCA or UMAP.
+
+Both start from the same vectors the similarity page uses: optionally centred
+on the collection mean, then scaled to unit length, so that the map reflects
+cosine geometry (the image's feature "energy" does not move a point).
+Float32 embeddings are processed in float32 (half the memory, about twice as
+fast at n = 20,000); coordinates come back as float64.
+
+* PCA (scikit-learn): the three directions of greatest variance; the axes
+  carry their share of variance (``explained_variance_ratio``).
+* UMAP (umap-learn, imported lazily: ~2 s to import and ~7 s of numba
+  compilation on the first fit in a process): a neighbourhood-preserving
+  layout. ``random_state=seed`` makes it deterministic (and single-threaded).
+  Above ``UMAP_PCA_MIN_N`` paintings with more than ``UMAP_PCA_DIMS`` features,
+  the vectors are first reduced to ``UMAP_PCA_DIMS`` principal components
+  (about 1.6x faster at n = 20,000, d = 2048; standard practice).
+
+Tiny collections are handled instead of failing: PCA with n paintings has at
+most n - 1 meaningful axes, the rest are zero; UMAP needs ``UMAP_MIN_N``
+paintings and falls back to PCA below that. ``Projection.note`` says what was
+adjusted, in words for the user.
+
+``Projection.transform(Y)`` places new vectors (uploads) in the fitted space
+without re-fitting, so the map does not move when a painting is added.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from artsim.similarity import normalize_rows
+
+METHODS = ("pca", "umap")
+#: Fewest paintings UMAP is run on (its spectral initialisation fails below 5).
+UMAP_MIN_N = 5
+#: Above this many paintings UMAP runs on a PCA reduction to UMAP_PCA_DIMS.
+UMAP_PCA_MIN_N = 2000
+UMAP_PCA_DIMS = 50
+
+
+def _prepare(X: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    return normalize_rows(X, center=mean is not None, mean=mean)
+
+
+@dataclass
+class _PCAModel:
+    mean: np.ndarray | None
+    pca: PCA | None  # None when n == 1 (nothing to project)
+
+    def transform(self, Y: np.ndarray) -> np.ndarray:
+        Yp = _prepare(Y, self.mean)
+        out = np.zeros((Yp.shape[0], 3))
+        if self.pca is not None and Yp.shape[0]:
+            c = self.pca.transform(Yp)
+            out[:, : c.shape[1]] = c
+        return out
+
+
+@dataclass
+class _UMAPModel:
+    mean: np.ndarray | None
+    reducer: Any  # umap.UMAP
+    pre_pca: PCA | None = None
+
+    def transform(self, Y: np.ndarray) -> np.ndarray:
+        Yp = _prepare(Y, self.mean)
+        if Yp.shape[0] == 0:
+            return np.zeros((0, 3))
+        if self.pre_pca is not None:
+            Yp = self.pre_pca.transform(Yp)
+        return np.asarray(self.reducer.transform(Yp), dtype=np.float64)
+
+
+@dataclass
+class Projection:
+    """A fitted 3-D map.
+
+    coords : (n, 3) float64 positions of the fitted paintings.
+    method : the method actually used, "pca" or "umap".
+    explained_variance_ratio : (3,) share of variance per PCA axis (0 for padded
+        axes), None for UMAP.
+    model : object with ``transform(Y (m, d)) -> (m, 3)``.
+    note : what was adjusted for this collection (clamped parameters, fallback),
+        or None.
+    params : the parameters actually used.
+    """
+
+    coords: np.ndarray
+    method: str
+    explained_variance_ratio: np.ndarray | None
+    model: Any
+    note: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def transform(self, Y: np.ndarray) -> np.ndarray:
+        """(m, d) new vectors -> (m, 3) coordinates in this map (no re-fit)."""
+        return self.model.transform(Y)
+
+    def axis_titles(self) -> list[str]:
+        """``["PC1 (23%)", ...]`` for PCA, ``["UMAP 1", ...]`` for UMAP."""
+        if self.method == "pca" and self.explained_variance_ratio is not None:
+            return [f"PC{i + 1} ({r:.0%})" for i, r in enumerate(self.explained_variance_ratio)]
+        return [f"UMAP {i + 1}" for i in range(3)]
+
+
+def _fit_pca(X: np.ndarray, mean: np.ndarray | None, seed: int, notes: list[str]) -> Projection:
+    Xp = _prepare(X, mean)
+    n, d = Xp.shape
+    ratio = np.zeros(3)
+    coords = np.zeros((n, 3))
+    k = min(3, n - 1, d)
+    if k < 1:
+        notes.append("With one painting there is nothing to project: it sits at the origin.")
+        model = _PCAModel(mean, None)
+    else:
+        if k < 3:
+            notes.append(f"{n} paintings span at most {k} dimension{'s' * (k > 1)}; the other axes are zero.")
+        # ARPACK (seeded start vector: deterministic) is the fastest exact solver
+        # for 3 components here: ~25 ms at n=1,000 and ~0.7 s at n=20,000 (float32).
+        solver = "arpack" if k < min(n, d) else "full"
+        pca = PCA(n_components=k, svd_solver=solver, random_state=seed)
+        coords[:, :k] = pca.fit_transform(Xp)  # float32 input: float32 PCA
+        ratio[:k] = np.nan_to_num(pca.explained_variance_ratio_)
+        model = _PCAModel(mean, pca)
+    return Projection(coords, "pca", ratio, model, params={"n_components": k, "seed": seed})
+
+
+def fit_projection(
+    X: np.ndarray,
+    method: str = "pca",
+    *,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    center: bool = False,
+) -> Projection:
+    """Fit a 3-D projection of the rows of ``X``.
+
+    Parameters
+    ----------
+    X : (n, d) vectors.
+    method : "pca" or "umap".
+    seed : random state (PCA's randomized solver, UMAP's layout).
+    n_neighbors : UMAP neighbourhood size, clamped to [2, n - 1].
+    min_dist : UMAP minimum distance, clamped to [0, 0.99].
+    center : subtract the collection mean before normalising (kept for ``transform``).
+
+    Returns
+    -------
+    Projection with coords (n, 3); see the module docstring for tiny n.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}; choose 'pca' or 'umap'")
+    X = np.asarray(X)
+    if X.dtype.kind != "f":
+        X = X.astype(np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"need at least one painting to project; got shape {X.shape}")
+    n, d = X.shape
+    mean = X.mean(axis=0, dtype=np.float64) if center else None
+    notes: list[str] = []
+
+    if method == "pca" or n < UMAP_MIN_N:
+        if method == "umap":
+            notes.append(f"UMAP needs at least {UMAP_MIN_N} paintings; showing PCA for {n}.")
+        proj = _fit_pca(X, mean, seed, notes)
+        proj.note = " ".join(notes) or None
+        return proj
+
+    import umap  # lazy: ~2 s import, numba compile on first fit
+
+    nn = int(min(max(int(n_neighbors), 2), n - 1))
+    if nn != int(n_neighbors):
+        notes.append(f"n_neighbors {n_neighbors} adjusted to {nn} for {n} paintings.")
+    md = float(min(max(float(min_dist), 0.0), 0.99))
+    if md != float(min_dist):
+        notes.append(f"min_dist {min_dist} adjusted to {md} (must be in [0, 0.99]).")
+    Xp = _prepare(X, mean)
+    pre = None
+    if n > UMAP_PCA_MIN_N and d > UMAP_PCA_DIMS:
+        pre = PCA(n_components=UMAP_PCA_DIMS, random_state=seed)
+        Xp = pre.fit_transform(Xp)
+        notes.append(f"UMAP ran on the first {UMAP_PCA_DIMS} principal components ({n} paintings).")
+    # Euclidean distance between unit vectors ranks neighbours exactly as cosine does.
+    reducer = umap.UMAP(
+        n_components=3, n_neighbors=nn, min_dist=md, random_state=seed, metric="euclidean"
+    )
+    with warnings.catch_warnings():
+        # "n_jobs value 1 overridden to 1 by setting random_state": expected, we want determinism
+        warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
+        coords = np.asarray(reducer.fit_transform(Xp), dtype=np.float64)
+    return Projection(
+        coords,
+        "umap",
+        None,
+        _UMAPModel(mean, reducer, pre),
+        note=" ".join(notes) or None,
+        params={"n_neighbors": nn, "min_dist": md, "seed": seed, "pre_pca": pre is not None},
+    )
