@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny synthetic images written to tmp_path (never real paintings)."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+_NOISE_MODES = {"RGB", "RGBA", "L", "LA", "P", "CMYK"}
+
+
+def _synthetic(name: str, size: tuple[int, int], mode: str, color: object) -> Image.Image:
+    """A solid ``color`` image, or (color=None) seeded noise that differs per ``name``."""
+    if color is not None or mode not in _NOISE_MODES:
+        return Image.new(mode, size, color if color is not None else 0)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+    return rgb if mode == "RGB" else rgb.convert(mode)
+
+
+@pytest.fixture
+def make_image(tmp_path: Path) -> Callable[..., Path]:
+    """Factory writing a small image file under ``tmp_path``; returns its path.
+
+    ``make_image(name, size=(48, 32), mode="RGB", color=None, fmt=None, **save_kwargs)``:
+    ``name`` may contain folders ("Artist/a.jpg"), which are created. ``color=None``
+    gives seeded noise unique to ``name`` (so two names never share bytes); a
+    colour gives a solid image. ``fmt`` defaults to the suffix's format.
+    """
+
+    def factory(
+        name: str,
+        size: tuple[int, int] = (48, 32),
+        mode: str = "RGB",
+        color: object = None,
+        fmt: str | None = None,
+        **save_kwargs: object,
+    ) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _synthetic(name, size, mode, color).save(path, format=fmt, **save_kwargs)
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def image_bytes() -> Callable[..., bytes]:
+    """Factory encoding a PIL image to bytes: ``image_bytes(image, fmt="PNG", **save_kwargs)``."""
+
+    def factory(image: Image.Image, fmt: str = "PNG", **save_kwargs: object) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format=fmt, **save_kwargs)
+        return buf.getvalue()
+
+    return factory
