@@ -13,6 +13,7 @@ has ``CLUSTER_PALETTE[c % len]`` both in the dendrogram and in the 3-D map.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -299,7 +300,8 @@ def _hover_text(row: Mapping[str, Any]) -> str:
     elif isinstance(year, float) and year.is_integer():
         year = str(int(year))  # a year column read with NaNs becomes float
     year = str(year)
-    second = artist + (f", {year}" if year else "")
+    # Titles and names may come from uploads: escape them, the markup is ours.
+    title, second = html.escape(title), html.escape(artist + (f", {year}" if year else ""))
     return f"<b>{title}</b><br>{second}" if title else second
 
 

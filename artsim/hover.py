@@ -8,8 +8,6 @@ page works with no network.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from functools import lru_cache
 
 import plotly.graph_objects as go
@@ -25,15 +23,15 @@ _PANEL = """
 
 _SCRIPT = """
 var plot = document.getElementById('{plot_id}');
-var thumbs = %s;
-var names = %s;
 var panel = document.getElementById('artsim-hover');
 plot.on('plotly_hover', function(ev) {
   var p = ev.points[0];
-  var idx = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
-  if (idx === undefined || idx === null || !thumbs[idx]) { return; }
-  document.getElementById('artsim-hover-img').src = thumbs[idx];
-  document.getElementById('artsim-hover-text').textContent = names[idx];
+  var uri = Array.isArray(p.customdata) ? p.customdata[1] : '';
+  if (!uri) { return; }
+  document.getElementById('artsim-hover-img').src = uri;
+  // Titles come from users: parse inertly (DOMParser runs no scripts, loads nothing), show as text.
+  var label = new DOMParser().parseFromString((p.text || '').replace(/<br>/g, ' · '), 'text/html');
+  document.getElementById('artsim-hover-text').textContent = label.body.textContent;
   panel.style.display = 'block';
 });
 plot.on('plotly_unhover', function() { panel.style.display = 'none'; });
@@ -47,23 +45,18 @@ def _plotlyjs() -> str:
     return get_plotlyjs()
 
 
-def figure_with_hover_thumbnails(
-    fig: go.Figure, thumbnails: Sequence[str], names: Sequence[str], *, height: int = 700
-) -> str:
-    """HTML for ``fig`` that shows ``thumbnails[i]`` when point ``i`` is hovered.
+def figure_with_hover_thumbnails(fig: go.Figure, *, height: int = 700) -> str:
+    """HTML for ``fig`` that shows a point's thumbnail while it is hovered.
 
-    Parameters
-    ----------
-    fig : figure whose traces carry the painting's row index as ``customdata[0]``
-    thumbnails : data URIs (or URLs), one per row, '' when there is none
-    names : caption per row, shown under the thumbnail
+    ``fig`` comes from :func:`artsim.figures.scatter3d`: each point carries
+    ``customdata = [row, thumbnail data URI or ""]`` and its caption as ``text``.
     """
     body = fig.to_html(
         include_plotlyjs=False,
         full_html=False,
         default_height=f"{height}px",
         config={"displaylogo": False, "responsive": True},
-        post_script=_SCRIPT % (json.dumps(list(thumbnails)), json.dumps(list(names))),
+        post_script=_SCRIPT,
     )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"

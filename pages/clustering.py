@@ -34,26 +34,31 @@ center = right.toggle(
     on_change=common.set_view_from, args=("center", "center_widget"),
 )
 
-Z = common.linkage(ctx.key, method, center, ctx.vectors)
-vectors = ctx.vectors - ctx.vectors.mean(axis=0) if center else ctx.vectors
-labels = clustering.cut(Z, k)
-coph = clustering.cophenetic_correlation(Z, vectors, method)
+result = common.clusters(ctx.key, method, k, center, ctx.vectors)
 names = [f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
-
 st.caption(
     "Distances are cosine distances (1 − cosine similarity); Ward linkage runs on L2-normalised vectors "
     "with Euclidean distance, which orders pairs the same way."
 )
+if not result.exact:
+    st.info(
+        f"{n} paintings: the tree is built on a random sample of {len(result.sample)}; every other "
+        "painting joins the cluster whose average direction it is closest to.", icon="ℹ️",
+    )
 st.metric(
-    "Cophenetic correlation", f"{coph:.3f}",
+    "Cophenetic correlation", f"{result.cophenetic:.3f}",
     help="How faithfully the tree keeps the original distances (1 = perfectly).",
 )
-st.plotly_chart(figures.dendrogram_figure(Z, names, k=k), key="dendrogram")
+st.plotly_chart(
+    figures.dendrogram_figure(result.Z, [names[i] for i in result.sample], k=k), key="dendrogram"
+)
 
 st.subheader(f"{k} clusters")
-table = pd.DataFrame({"cluster": labels + 1, "artist": ctx.frame["artist"], "title": ctx.frame["title"]})
+table = pd.DataFrame(
+    {"cluster": result.labels + 1, "artist": ctx.frame["artist"], "title": ctx.frame["title"]}
+)
 for cluster, group in table.groupby("cluster"):
-    artists = group["artist"].value_counts()
-    summary = ", ".join(f"{a} ({c})" for a, c in artists.items())
+    counts = group["artist"].value_counts()
+    summary = ", ".join(f"{a} ({c})" for a, c in counts.items())
     with st.expander(f"Cluster {cluster}: {len(group)} paintings — {summary}"):
         st.dataframe(group[["artist", "title"]], hide_index=True, width="stretch")

@@ -147,11 +147,10 @@ def similarity_matrix(key: str, center: bool, _vectors: np.ndarray) -> np.ndarra
     return similarity.cosine_similarity_matrix(_vectors, center=center)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def linkage(key: str, method: str, center: bool, _vectors: np.ndarray) -> np.ndarray:
-    """scipy linkage matrix of the selection."""
-    vectors = _vectors - _vectors.mean(axis=0) if center else _vectors
-    return clustering.linkage_matrix(vectors, method)
+@st.cache_data(show_spinner="Clustering…", max_entries=32)
+def clusters(key: str, method: str, k: int, center: bool, _vectors: np.ndarray) -> clustering.ClusterResult:
+    """Hierarchical clustering of the selection (exact tree up to LINKAGE_MAX_N paintings)."""
+    return clustering.cluster_collection(_vectors, method, k, center=center, with_cophenetic=True)
 
 
 @st.cache_resource(show_spinner="Projecting to 3-D…", max_entries=16)

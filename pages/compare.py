@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import clustering, evaluation, figures
+from artsim import evaluation, figures
+from artsim.similarity import PAINTING_LEVEL_MAX_N
 from pages import common
 
 ctx = common.context()
@@ -44,10 +45,11 @@ for model in usable:
         st.warning(f"{model}: some selected paintings could not be embedded; left out.")
         continue
     key = common.digest([common.embedder(model).fingerprint, *shas])
-    S = common.similarity_matrix(key, view.center, vectors)
     accuracy[model] = evaluation.loo_nn_accuracy(vectors, artists, works, center=view.center)
-    pairs[model] = evaluation.within_between(S, artists, works=works)
-    labels[model] = clustering.cut(common.linkage(key, view.linkage, view.center, vectors), k)
+    if n <= PAINTING_LEVEL_MAX_N:
+        S = common.similarity_matrix(key, view.center, vectors)
+        pairs[model] = evaluation.within_between(S, artists, works=works)
+    labels[model] = common.clusters(key, view.linkage, k, view.center, vectors).labels
 
 st.subheader("Nearest-neighbour artist accuracy")
 st.plotly_chart(figures.accuracy_bar_figure(accuracy), key="accuracy")
@@ -64,6 +66,8 @@ st.dataframe(
 st.caption("Chance: the accuracy of picking a neighbour at random among the same candidates.")
 
 st.subheader("Same-artist vs different-artist similarity")
+if not pairs:
+    st.caption(f"Shown for selections of up to {PAINTING_LEVEL_MAX_N} paintings: pick fewer artists.")
 st.plotly_chart(figures.within_between_figure(pairs), key="within_between")
 st.caption(
     f"Cosine similarity of every pair{' after mean-centring' if view.center else ''}. "

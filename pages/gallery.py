@@ -36,6 +36,6 @@ for artist, group in ctx.frame.groupby("artist", sort=True):
     for slot, (index, row) in enumerate(group.iterrows()):
         with cols[slot % columns_per_row]:
             if thumbs[index]:
-                st.image(thumbs[index], use_container_width=True)
+                st.image(thumbs[index], width="stretch")
             credit = ", ".join(x for x in (row.get("year", ""), row.get("museum", "")) if x)
             st.caption(f"**{row['title']}**" + (f" ({credit})" if credit else ""))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as components
 
-from artsim import clustering, figures
+from artsim import figures
 from artsim.hover import figure_with_hover_thumbnails
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
 from pages import common
@@ -57,10 +56,9 @@ if proj.note:
     st.caption(proj.note)
 frame = ctx.frame.copy()
 if color == "cluster":
-    Z = common.linkage(ctx.key, view.linkage, center, ctx.vectors)
-    frame["cluster"] = [f"cluster {c + 1}" for c in clustering.cut(Z, min(view.k, n))]
-thumbs = common.thumbnail_uris(tuple(frame["sha256"]))
-fig = figures.scatter3d(proj.coords, frame, color_by=color)
+    frame["cluster"] = common.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
+frame["thumbnail_uri"] = common.thumbnail_uris(tuple(frame["sha256"]))
+fig = figures.scatter3d(proj, frame, color_by=color)
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
 st.caption(
@@ -68,7 +66,4 @@ st.caption(
     + ("PCA keeps the directions of greatest variance." if method == "pca" else
        "UMAP keeps neighbourhoods; distances between far-apart groups are not to scale.")
 )
-names = [f"{a} – {t}" for a, t in zip(frame["artist"], frame["title"], strict=True)]
-components.html(figure_with_hover_thumbnails(fig, thumbs, names, height=680), height=700)
-with st.expander("Figure data"):
-    st.plotly_chart(fig, key="projection_chart")
+st.iframe(figure_with_hover_thumbnails(fig, height=680), height=700)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from artsim import clustering, figures, similarity
+from artsim.figures import MAX_HEATMAP_N
 from pages import common
 
 ctx = common.context()
 view = ctx.view
 st.title("Similarity")
 
-if len(ctx.frame) < 2:
+n = len(ctx.frame)
+if n < 2:
     st.info("Select at least two paintings (sidebar) to compare them.", icon="👈")
     st.stop()
 
@@ -29,47 +31,60 @@ st.caption(
     "bunch near 1; mean-centring subtracts the collection's average vector and spreads them out."
 )
 
-S = common.similarity_matrix(ctx.key, center, ctx.vectors)
-Z = common.linkage(ctx.key, view.linkage, center, ctx.vectors)
-order = clustering.leaf_order(Z)
-labels = [f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
+artists = ctx.frame["artist"].tolist()
+labels = [f"{a} – {t}" for a, t in zip(artists, ctx.frame["title"], strict=True)]
+works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
+thumbs = common.thumbnail_uris(tuple(ctx.frame["sha256"]))
+small = n <= MAX_HEATMAP_N
+
+if level == "paintings" and not small:
+    st.info(
+        f"{n} paintings are too many for a painting-by-painting heatmap (at most {MAX_HEATMAP_N}); "
+        "showing artists. Select fewer artists to see paintings.", icon="ℹ️",
+    )
+    level = "artists"
+if small:
+    S = common.similarity_matrix(ctx.key, center, ctx.vectors)
+    order = clustering.leaf_order(common.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
 if level == "paintings":
     st.plotly_chart(figures.similarity_heatmap(S, labels, order=order), key="heatmap")
-    st.caption(f"Rows ordered by the {view.linkage}-linkage dendrogram's leaves.")
+    st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram.")
 else:
-    by_artist = similarity.artist_similarity(S, ctx.frame["artist"].tolist())
-    first_seen = list(dict.fromkeys(ctx.frame["artist"].iloc[order]))
-    st.plotly_chart(
-        figures.similarity_heatmap(by_artist, list(by_artist.index),
-                                   order=[list(by_artist.index).index(a) for a in first_seen]),
-        key="heatmap",
+    by_artist = (
+        similarity.artist_similarity(S, artists) if small
+        else similarity.artist_similarity_from_vectors(ctx.vectors, artists, center=center)
     )
+    st.plotly_chart(figures.similarity_heatmap(by_artist), key="heatmap")
     st.caption("Off-diagonal: mean similarity between two artists' paintings. "
                "Diagonal: mean similarity among one artist's paintings (blank with a single painting).")
 
-works = ctx.frame["work"].tolist() if "work" in ctx.frame and ctx.frame["work"].astype(bool).any() else None
 st.subheader("Most similar pairs across artists")
-pairs = similarity.top_pairs(S, ctx.frame["artist"].tolist(), k=10, works=works)
-thumbs = common.thumbnail_uris(tuple(ctx.frame["sha256"]))
-if pairs.empty:
-    st.caption("Only one artist selected: no cross-artist pairs.")
+if not small:
+    st.caption(f"Shown for selections of up to {MAX_HEATMAP_N} paintings.")
 else:
-    table = {
-        "A": [thumbs[i] for i in pairs["i"]],
-        "painting A": [labels[i] for i in pairs["i"]],
-        "B": [thumbs[j] for j in pairs["j"]],
-        "painting B": [labels[j] for j in pairs["j"]],
-        "similarity": pairs["similarity"].round(3),
-    }
-    st.dataframe(
-        table,
-        column_config={"A": st.column_config.ImageColumn("A"), "B": st.column_config.ImageColumn("B")},
-        hide_index=True, width="stretch",
-    )
+    pairs = similarity.top_pairs(S, artists, k=10, works=works)
+    if pairs.empty:
+        st.caption("Only one artist selected: no cross-artist pairs.")
+    else:
+        st.dataframe(
+            {
+                "A": [thumbs[i] for i in pairs["i"]],
+                "painting A": [labels[i] for i in pairs["i"]],
+                "B": [thumbs[j] for j in pairs["j"]],
+                "painting B": [labels[j] for j in pairs["j"]],
+                "similarity": pairs["similarity"].round(3),
+            },
+            column_config={"A": st.column_config.ImageColumn("A"), "B": st.column_config.ImageColumn("B")},
+            hide_index=True, width="stretch",
+        )
 
 st.subheader("Nearest paintings to…")
-choice = st.selectbox("Painting", range(len(labels)), format_func=labels.__getitem__, key="nearest_widget")
-near = similarity.nearest(S, choice, k=min(5, len(labels) - 1), works=works)
+choice = st.selectbox("Painting", range(n), format_func=labels.__getitem__, key="nearest_widget")
+k_near = min(5, n - 1)
+near = (
+    similarity.nearest(S, choice, k=k_near, works=works) if small
+    else similarity.nearest_from_vectors(ctx.vectors, choice, k=k_near, works=works, center=center)
+)
 cols = st.columns(1 + len(near))
 with cols[0]:
     if thumbs[choice]:
@@ -81,4 +96,4 @@ for col, (_, row) in zip(cols[1:], near.iterrows(), strict=True):
         if thumbs[j]:
             st.image(thumbs[j])
         st.caption(f"{labels[j]}  \nsimilarity {row['similarity']:.3f}")
-st.caption("Similarity here is what the network sees, not attribution or influence.")
+st.caption("Similarity is what the network sees, not attribution or influence.")

@@ -1,0 +1,42 @@
+"""A small synthetic collection and an isolated artsim home for app tests (AppTest and browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Three "artists" whose paintings differ in palette and texture, so a real model separates them.
+ARTISTS = {
+    "Ada Blue": ((40, 70, 200), "stripes"),
+    "Bo Red": ((210, 50, 40), "checks"),
+    "Cy Green": ((40, 160, 60), "noise"),
+}
+
+
+def _painting(base: tuple[int, int, int], pattern: str, seed: int, size: int = 96) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size]
+    if pattern == "stripes":
+        mask = ((x + seed * 3) // 8) % 2
+    elif pattern == "checks":
+        mask = ((x // 12) + (y // 12) + seed) % 2
+    else:
+        mask = rng.integers(0, 2, (size, size))
+    pixels = np.array(base, dtype=float)[None, None, :] * (0.55 + 0.45 * mask[..., None])
+    pixels += rng.normal(0, 12, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def make_collection(root: Path, per_artist: int = 3) -> Path:
+    """Write ``per_artist`` JPEGs for each artist under ``root/<Artist>/`` and a metadata.csv."""
+    rows = ["file,artist,title,year"]
+    for a, (artist, (base, pattern)) in enumerate(ARTISTS.items()):
+        (root / artist).mkdir(parents=True, exist_ok=True)
+        for i in range(per_artist):
+            name = f"{artist.split()[0].lower()}_{i}.jpg"
+            _painting(base, pattern, seed=10 * a + i).save(root / artist / name, quality=92)
+            rows.append(f"{artist}/{name},{artist},Study {i + 1},{1880 + i}")
+    (root / "metadata.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -1,0 +1,157 @@
+"""Every page through Streamlit's AppTest, on a small synthetic collection with a real model."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app_fixtures import ARTISTS, make_collection
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+TIMEOUT = 120  # the first run loads the model and embeds; later runs hit the caches
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("app")
+    gallery = make_collection(root / "gallery")
+    return {
+        "ARTSIM_HOME": str(root / "home"),
+        "ARTSIM_DB": str(root / "db"),
+        "ARTSIM_GALLERY": str(gallery),
+        "ARTSIM_MODEL": "efficientnet-lite0",
+        "TORCH_HOME": str(root / "torch"),
+    }
+
+
+@pytest.fixture()
+def app(app_env, monkeypatch):
+    for key, value in app_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def open_page(app: AppTest, page: str) -> AppTest:
+    """Run the entrypoint once (it registers the pages and builds the context), then the page.
+
+    AppTest (Streamlit 1.67) runs only the page script after ``switch_page``, not the
+    entrypoint, so sidebar widgets are checked on the first run, before switching.
+    """
+    app.run()
+    assert not app.exception, app.exception
+    return app.switch_page(page).run()
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def array(value) -> np.ndarray:
+    """A Plotly JSON array, plain or binary-encoded ({dtype, bdata, shape})."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return out.reshape([int(x) for x in str(shape).split(",")]) if shape else out
+    return np.asarray(value)
+
+
+def test_gallery_page_embeds_then_shows_every_painting(app):
+    app.run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Gallery"
+    assert [s.value for s in app.subheader] == [f"{a} (3)" for a in ARTISTS]
+    assert len(app.image) == 9
+    assert "9 paintings by 3 artists" in app.caption[1].value or any(
+        "9 paintings by 3 artists" in c.value for c in app.caption
+    )
+    assert app.selectbox(key="model_widget").value == "efficientnet-lite0"
+
+
+def test_empty_gallery_tells_the_user_what_to_do(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTSIM_GALLERY", str(tmp_path / "nothing-here"))
+    app.run()
+    assert not app.exception
+    assert "No paintings yet" in app.info[0].value and "artsim gallery fetch" in app.info[0].value
+
+
+def test_similarity_page_heatmap_in_leaf_order_and_artist_level(app):
+    open_page(app, "pages/similarity.py")
+    assert not app.exception, app.exception
+    heat = plotly_specs(app)[0]["data"][0]
+    assert heat["type"] == "heatmap" and array(heat["z"]).shape == (9, 9)
+    app.radio(key="level_widget").set_value("artists").run()
+    heat = plotly_specs(app)[0]["data"][0]
+    assert array(heat["z"]).shape == (3, 3) and sorted(heat["x"]) == sorted(ARTISTS)
+    assert app.query_params["level"] == "artists"
+
+
+def test_clustering_page_follows_linkage_and_k(app):
+    open_page(app, "pages/clustering.py")
+    assert not app.exception, app.exception
+    app.selectbox(key="linkage_widget").set_value("ward").run()
+    app.slider(key="k_widget").set_value(3).run()
+    assert not app.exception
+    assert app.query_params["linkage"] == "ward" and app.query_params["k"] == "3"
+    assert len(app.expander) >= 3
+    # Three well-separated synthetic artists: ward at k=3 recovers them exactly.
+    titles = [e.label for e in app.expander if e.label.startswith("Cluster")]
+    assert len(titles) == 3 and all("(3)" in t and t.count("(") == 1 for t in titles), titles
+
+
+def test_projection_page_pca_then_umap(app):
+    open_page(app, "pages/projection.py")
+    assert not app.exception, app.exception
+    assert app.metric[0].label == "Variance captured by the 3 axes"
+    html = app.get("iframe")[0].proto.srcdoc
+    assert "plotly_hover" in html and '"type":"scatter3d"' in html
+    assert all(f"Study {i}" in html for i in (1, 2, 3))
+    app.radio(key="projection_widget").set_value("umap").run()
+    assert not app.exception, app.exception
+    assert app.query_params["projection"] == "umap"
+
+
+def test_share_link_reopens_the_same_view(app):
+    app.query_params.update({"linkage": "complete", "k": "2", "level": "artists",
+                             "artists": "Ada Blue,Bo Red"})
+    app.run()
+    assert app.multiselect(key="artists_widget").value == ["Ada Blue", "Bo Red"]
+    assert [s.value for s in app.subheader] == ["Ada Blue (3)", "Bo Red (3)"]
+    app.switch_page("pages/clustering.py").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="linkage_widget").value == "complete"
+    assert app.slider(key="k_widget").value == 2
+    assert sum("Cluster" in e.label for e in app.expander) == 2
+    assert sum(len(e.children[0].value) for e in app.expander) == 6
+    app.switch_page("pages/similarity.py").run()
+    assert app.radio(key="level_widget").value == "artists"
+    assert array(plotly_specs(app)[0]["data"][0]["z"]).shape == (2, 2)
+
+
+def test_bad_share_link_falls_back_with_a_note(app):
+    app.query_params.update({"linkage": "median", "k": "lots", "model": "vgg16"})
+    app.run()
+    assert not app.exception, app.exception
+    notes = " ".join(i.value for i in app.info)
+    assert "linkage" in notes and "k=" in notes and "vgg16" in notes
+    app.switch_page("pages/clustering.py").run()
+    assert app.selectbox(key="linkage_widget").value == "average"
+
+
+def test_compare_page_reports_each_offline_model(app):
+    open_page(app, "pages/compare.py")
+    assert not app.exception, app.exception
+    bars = plotly_specs(app)[0]["data"]
+    models = list(array(bars[0]["x"]))
+    assert "efficientnet-lite0" in models and "style" in models
+    accuracy = dict(zip(models, array(bars[0]["y"]), strict=True))
+    chance = array(bars[1]["y"])
+    # 3 artists x 3 paintings: chance of a same-artist random neighbour is exactly 2/8.
+    np.testing.assert_allclose(chance, 0.25)
+    assert accuracy["efficientnet-lite0"] > 0.25
+    assert len(plotly_specs(app)) == 3  # accuracy, within/between, agreement

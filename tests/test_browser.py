@@ -1,0 +1,176 @@
+"""One real-browser journey: `streamlit run` on a free port, Debian Chromium driven by Playwright.
+
+Clicks through every page, changes linkage and projection, opens the share link
+in a fresh browser context and checks the same view comes back. Screenshots go
+to ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app_fixtures import make_collection
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing in CI: `make test` should have installed it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    root = tmp_path_factory.mktemp("browser")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env.update(
+        ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_MODEL="efficientnet-lite0",
+        ARTSIM_GALLERY=str(make_collection(root / "gallery")), TORCH_HOME=str(root / "torch"),
+    )
+    port = _free_port()
+    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (root / "streamlit.log").read_text()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished the current run."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+    )
+    page.wait_for_timeout(500)
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_journey_through_every_page_and_a_share_link(server, browser):
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server, wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Gallery").wait_for(timeout=120_000)
+    _settle(page)
+    page.get_by_text("9 paintings by 3 artists").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stImage"] img').count() >= 9
+    _no_exception(page)
+    _shot(page, "01-gallery")
+
+    page.get_by_role("link", name="Similarity").click()
+    page.get_by_role("heading", name="Similarity").wait_for()
+    _settle(page)
+    page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").first.wait_for(timeout=60_000)
+    _no_exception(page)
+    _shot(page, "02-similarity")
+
+    page.get_by_role("link", name="Clustering").click()
+    page.get_by_role("heading", name="Clustering").wait_for()
+    _settle(page)
+    _choose(page, "Linkage", "ward")
+    page.wait_for_url("**linkage=ward**", timeout=30_000)
+    _settle(page)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.get_by_text("Cluster 1").count() >= 1
+    _no_exception(page)
+    _shot(page, "03-clustering-ward")
+
+    page.get_by_role("link", name="Projection").click()
+    page.get_by_role("heading", name="Projection").wait_for()
+    _settle(page)
+    page.get_by_text("UMAP", exact=True).click()
+    page.wait_for_url("**projection=umap**", timeout=30_000)
+    _settle(page)
+    frame = page.frame_locator("iframe").first
+    frame.locator(".js-plotly-plot .scatterlayer, .js-plotly-plot .gl-container").first.wait_for(
+        timeout=120_000
+    )
+    _no_exception(page)
+    _shot(page, "04-projection-umap")
+
+    link = page.url
+    assert "linkage=ward" in link and "projection=umap" in link
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = fresh.new_page()
+    other.goto(link, wait_until="domcontentloaded")
+    other.get_by_role("heading", name="Projection").wait_for(timeout=120_000)
+    _settle(other)
+    assert other.get_by_role("radio", name="UMAP").is_checked()
+    other.frame_locator("iframe").first.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    _no_exception(other)
+    _shot(other, "05-shared-link")
+    other.get_by_role("link", name="Clustering").click()
+    other.get_by_role("heading", name="Clustering").wait_for()
+    _settle(other)
+    assert "ward" in other.get_by_label("Linkage").first.inner_text() or other.get_by_text(
+        "ward", exact=True
+    ).count() >= 1
+    _shot(other, "06-shared-link-clustering")
+    fresh.close()
+    context.close()
