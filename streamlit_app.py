@@ -12,14 +12,14 @@ from artsim.errors import ArtsimError
 from artsim.viewstate import ViewState
 from pages import common
 
-st.set_page_config(page_title="artsim: how a network sees paintings", page_icon="🎨", layout="wide")
+st.set_page_config(page_title="artsim: how a network sees paintings", page_icon=":material/palette:", layout="wide")
 
 PAGES = [
-    st.Page("pages/gallery.py", title="Gallery", icon="🖼️", url_path="gallery", default=True),
-    st.Page("pages/similarity.py", title="Similarity", icon="🟥", url_path="similarity"),
-    st.Page("pages/clustering.py", title="Clustering", icon="🌳", url_path="clustering"),
-    st.Page("pages/projection.py", title="Projection", icon="🧭", url_path="projection"),
-    st.Page("pages/compare.py", title="Compare models", icon="⚖️", url_path="compare"),
+    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", url_path="gallery", default=True),
+    st.Page("pages/similarity.py", title="Similarity", icon=":material/grid_on:", url_path="similarity"),
+    st.Page("pages/clustering.py", title="Clustering", icon=":material/account_tree:", url_path="clustering"),
+    st.Page("pages/projection.py", title="Projection", icon=":material/3d_rotation:", url_path="projection"),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/balance:", url_path="compare"),
 ]
 nav = st.navigation(PAGES)
 
@@ -55,9 +55,11 @@ with st.sidebar:
         help="Which network turns each painting into a vector.",
     )
     view = replace(view, model=model)
-    for name, problem in models.items():
-        if problem is not None:
-            st.caption(f"{name} is unavailable: {problem}")
+    missing = {name: problem for name, problem in models.items() if problem is not None}
+    if missing:
+        with st.expander(f"Not available here: {', '.join(missing)}", icon=":material/info:"):
+            for name, problem in missing.items():
+                st.caption(f"**{name}**: {problem}")
     if model == default_name and not view.extra.get("model_note_shown"):
         st.caption(f"Default model: {default_why}")
 
@@ -79,13 +81,13 @@ with st.sidebar:
     st.session_state["view"] = view
 
 for note in st.session_state.get("view_notes", []):
-    st.info(f"Share link: {note}", icon="ℹ️")
+    st.info(f"Share link: {note}", icon=":material/info:")
 st.session_state["view_notes"] = []
 
 common.sync_query_params(view)
 
 with st.sidebar:
-    with st.expander("Share this view", icon="🔗"):
+    with st.expander("Share this view", icon=":material/link:"):
         base = str(st.context.url or "").split("?")[0]
         query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
         st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
@@ -129,4 +131,5 @@ st.session_state[common.CONTEXT_KEY] = common.Context(
     collection_label=str(folder),
     paintings=tuple(paintings),
 )
+st.session_state[common.ROUTER_RAN_KEY] = True
 nav.run()

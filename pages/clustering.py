@@ -15,7 +15,7 @@ st.title("Clustering")
 
 n = len(ctx.frame)
 if n < 3:
-    st.info("Select at least three paintings (sidebar) to cluster them.", icon="👈")
+    st.info("Select at least three paintings (sidebar) to cluster them.", icon=":material/arrow_back:")
     st.stop()
 
 left, mid, right = st.columns([1, 1, 1])
@@ -43,7 +43,7 @@ st.caption(
 if not result.exact:
     st.info(
         f"{n} paintings: the tree is built on a random sample of {len(result.sample)}; every other "
-        "painting joins the cluster whose average direction it is closest to.", icon="ℹ️",
+        "painting joins the cluster whose average direction it is closest to.", icon=":material/info:",
     )
 st.metric(
     "Cophenetic correlation", f"{result.cophenetic:.3f}",

@@ -28,6 +28,7 @@ from artsim.store import EmbeddingStore
 from artsim.viewstate import ViewState
 
 CONTEXT_KEY = "artsim_context"
+ROUTER_RAN_KEY = "artsim_router_ran"  # set by the router on every run, consumed by the page
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def vectors_for(model: str, shas: list[str]) -> np.ndarray | None:
 
     Returns None when some painting could not be embedded by this model.
     """
-    ctx = context()
+    ctx: Context = st.session_state[CONTEXT_KEY]
     result = embed_collection(list(ctx.paintings), model)
     row = {p.sha256: i for i, p in enumerate(result.paintings)}
     if any(s not in row for s in shas):
@@ -204,7 +205,19 @@ def set_view_from(field: str, widget_key: str) -> None:
 
 
 def context() -> Context:
-    """The current Context, built by the entrypoint before the page runs."""
+    """The current Context, built by the entrypoint before the page runs.
+
+    Streamlit treats a ``pages/`` folder beside the entrypoint as an old-style
+    multipage app until some session calls ``st.navigation``. So the first
+    request of a fresh server that deep-links to a page (a share link) runs the
+    page file alone, without the router. When that happens, switch Streamlit to
+    ``st.navigation`` mode and rerun: the router then runs and shows this page.
+    """
+    if not st.session_state.pop(ROUTER_RAN_KEY, False):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return st.session_state[CONTEXT_KEY]
 
 

@@ -22,7 +22,7 @@ st.caption(
 
 n = len(ctx.frame)
 if n < 3 or ctx.frame["artist"].nunique() < 2:
-    st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon="👈")
+    st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon=":material/arrow_back:")
     st.stop()
 
 models, _, _ = common.model_choices()

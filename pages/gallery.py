@@ -16,11 +16,11 @@ if ctx.frame.empty:
             "- fetch the default self-portrait gallery: `artsim gallery fetch` (needs the internet), or\n"
             "- point artsim at a folder laid out as `<Artist Name>/<image>`: "
             "`ARTSIM_GALLERY=/path/to/folder make run`.",
-            icon="🖼️",
+            icon=":material/photo_library:",
         )
         st.caption(f"Looked in `{ctx.collection_label}`.")
     else:
-        st.info("No artist selected: pick some in the sidebar.", icon="👈")
+        st.info("No artist selected: pick some in the sidebar.", icon=":material/arrow_back:")
     st.stop()
 
 counts = ctx.frame["artist"].value_counts()

@@ -15,7 +15,7 @@ st.title("Projection")
 
 n = len(ctx.frame)
 if n < 3:
-    st.info("Select at least three paintings (sidebar) to project them.", icon="👈")
+    st.info("Select at least three paintings (sidebar) to project them.", icon=":material/arrow_back:")
     st.stop()
 
 c1, c2, c3 = st.columns(3)
@@ -61,9 +61,4 @@ frame["thumbnail_uri"] = common.thumbnail_uris(tuple(frame["sha256"]))
 fig = figures.scatter3d(proj, frame, color_by=color)
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
-st.caption(
-    "The axes have no meaning of their own: only distances between points do. "
-    + ("PCA keeps the directions of greatest variance." if method == "pca" else
-       "UMAP keeps neighbourhoods; distances between far-apart groups are not to scale.")
-)
 st.iframe(figure_with_hover_thumbnails(fig, height=680), height=700)

@@ -14,7 +14,7 @@ st.title("Similarity")
 
 n = len(ctx.frame)
 if n < 2:
-    st.info("Select at least two paintings (sidebar) to compare them.", icon="👈")
+    st.info("Select at least two paintings (sidebar) to compare them.", icon=":material/arrow_back:")
     st.stop()
 
 left, right = st.columns([1, 1])
@@ -40,7 +40,7 @@ small = n <= MAX_HEATMAP_N
 if level == "paintings" and not small:
     st.info(
         f"{n} paintings are too many for a painting-by-painting heatmap (at most {MAX_HEATMAP_N}); "
-        "showing artists. Select fewer artists to see paintings.", icon="ℹ️",
+        "showing artists. Select fewer artists to see paintings.", icon=":material/info:",
     )
     level = "artists"
 if small:

@@ -40,8 +40,8 @@ def app(app_env, monkeypatch):
 def open_page(app: AppTest, page: str) -> AppTest:
     """Run the entrypoint once (it registers the pages and builds the context), then the page.
 
-    AppTest (Streamlit 1.67) runs only the page script after ``switch_page``, not the
-    entrypoint, so sidebar widgets are checked on the first run, before switching.
+    (Regression: AppTest, like a fresh server's first deep link, used to run the page
+    without the router; ``common.context`` now reruns through the router.)
     """
     app.run()
     assert not app.exception, app.exception
@@ -124,10 +124,12 @@ def test_share_link_reopens_the_same_view(app):
     assert [s.value for s in app.subheader] == ["Ada Blue (3)", "Bo Red (3)"]
     app.switch_page("pages/clustering.py").run()
     assert not app.exception, app.exception
+    assert app.multiselect(key="artists_widget").value == ["Ada Blue", "Bo Red"]  # the router ran too
     assert app.selectbox(key="linkage_widget").value == "complete"
     assert app.slider(key="k_widget").value == 2
     assert sum("Cluster" in e.label for e in app.expander) == 2
-    assert sum(len(e.children[0].value) for e in app.expander) == 6
+    sizes = [int(e.label.split(": ")[1].split()[0]) for e in app.expander if e.label.startswith("Cluster")]
+    assert sum(sizes) == 6
     app.switch_page("pages/similarity.py").run()
     assert app.radio(key="level_widget").value == "artists"
     assert array(plotly_specs(app)[0]["data"][0]["z"]).shape == (2, 2)
