@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
 
 from artsim import config
@@ -20,6 +21,7 @@ PAGES = [
     st.Page("pages/clustering.py", title="Clustering", icon=":material/account_tree:", url_path="clustering"),
     st.Page("pages/projection.py", title="Projection", icon=":material/3d_rotation:", url_path="projection"),
     st.Page("pages/compare.py", title="Compare models", icon=":material/balance:", url_path="compare"),
+    st.Page("pages/upload.py", title="Add paintings", icon=":material/upload:", url_path="upload"),
 ]
 nav = st.navigation(PAGES)
 
@@ -37,21 +39,34 @@ if "view" not in st.session_state or (params and params != st.session_state.get(
 view: ViewState = st.session_state["view"]
 if not view.model:
     view = replace(view, model=default_name)
+notes: list[str] = st.session_state["view_notes"]
 
-
-# ----------------------------------------------------------------------------- sidebar
+# ----------------------------------------------------------------------------- collection
 folder = config.gallery_dir()
 paintings, scan_skipped = common.scan_collection(folder)
+collection = None
+if view.collection:
+    collection = common.collections().get(view.collection)
+    if collection is None:
+        notes.append(f"collection {view.collection!r} was not found; showing the gallery")
+        view = replace(view, collection="")
+edit_token = view.extra.get("edit")
+if collection is not None and edit_token and common.collections().can_edit(collection.id, edit_token):
+    common.remember_edit_token(collection.id, edit_token)  # moved out of the URL below
+view = replace(view, extra={k: v for k, v in view.extra.items() if k != "edit"})
+if collection is not None:
+    known = {p.sha256 for p in paintings}
+    paintings = paintings + [p for p in common.collection_paintings(collection.id) if p.sha256 not in known]
 
 with st.sidebar:
-    st.caption(f"Collection: `{folder}`")
+    if collection is None:
+        st.caption(f"Collection: `{folder}`")
+    else:
+        mode = "yours, editable" if common.edit_token(collection.id) else "shared, read-only"
+        st.caption(f"Collection: **{collection.name}** ({mode}) on `{folder.name}`")
     model = st.selectbox(
-        "Model",
-        usable,
-        index=usable.index(view.model) if view.model in usable else 0,
-        key="model_widget",
-        on_change=common.set_view_from,
-        args=("model", "model_widget"),
+        "Model", usable, index=usable.index(view.model) if view.model in usable else 0,
+        key="model_widget", on_change=common.set_view_from, args=("model", "model_widget"),
         help="Which network turns each painting into a vector.",
     )
     view = replace(view, model=model)
@@ -60,41 +75,37 @@ with st.sidebar:
         with st.expander(f"Not available here: {', '.join(missing)}", icon=":material/info:"):
             for name, problem in missing.items():
                 st.caption(f"**{name}**: {problem}")
-    if model == default_name and not view.extra.get("model_note_shown"):
+    if model == default_name:
         st.caption(f"Default model: {default_why}")
 
     all_artists = tuple(sorted({p.artist for p in paintings}))
     if view.artists is not None:
-        chosen = [a for a in view.artists if a in all_artists]
         unknown = [a for a in view.artists if a not in all_artists]
         if unknown:
-            st.session_state["view_notes"].append(f"not in this collection: {', '.join(unknown)}")
-            view = replace(view, artists=tuple(chosen) or None)
+            notes.append(f"not in this collection: {', '.join(unknown)}")
+            view = replace(view, artists=tuple(a for a in view.artists if a in all_artists) or None)
+    if st.session_state.get("artists_options") != all_artists:  # new artists (uploads): start afresh
+        st.session_state["artists_options"] = all_artists
+        st.session_state.pop("artists_widget", None)
     selected = st.multiselect(
-        "Artists",
-        all_artists,
+        "Artists", all_artists,
         default=list(view.artists) if view.artists is not None else list(all_artists),
-        key="artists_widget",
-        placeholder="Pick artists",
+        key="artists_widget", placeholder="Pick artists",
     )
     view = replace(view, artists=None if set(selected) == set(all_artists) else tuple(selected))
     st.session_state["view"] = view
 
-for note in st.session_state.get("view_notes", []):
+for note in notes:
     st.info(f"Share link: {note}", icon=":material/info:")
 st.session_state["view_notes"] = []
-
 common.sync_query_params(view)
 
 with st.sidebar:
     with st.expander("Share this view", icon=":material/link:"):
-        base = str(st.context.url or "").split("?")[0]
-        query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
-        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
-        st.caption("Copy the link (icon at the right): it reopens exactly this view.")
+        st.code(common.share_url(), language=None, wrap_lines=True)
+        st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
 
 # ----------------------------------------------------------------------------- data
-frame = to_frame(paintings)
 result = None
 if paintings:
     try:
@@ -109,14 +120,12 @@ if result is not None:
     skipped = scan_skipped + list(result.skipped)
     fingerprint = common.embedder(model).fingerprint
 else:
-    import numpy as np
-
-    sel_frame = frame.iloc[0:0]
+    sel_frame = to_frame([])
     vectors = np.zeros((0, 1), dtype="float32")
     skipped = scan_skipped
     fingerprint = ""
 if skipped:
-    with st.sidebar.expander(f"{len(skipped)} file(s) skipped"):
+    with st.sidebar.expander(f"{len(skipped)} file(s) skipped", icon=":material/warning:"):
         for path, reason in skipped:
             st.caption(f"**{path}**: {reason}")
 
@@ -130,6 +139,7 @@ st.session_state[common.CONTEXT_KEY] = common.Context(
     all_artists=all_artists,
     collection_label=str(folder),
     paintings=tuple(paintings),
+    collection=collection,
 )
 st.session_state[common.ROUTER_RAN_KEY] = True
 nav.run()

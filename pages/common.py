@@ -22,6 +22,7 @@ import streamlit as st
 
 from artsim import clustering, config, projection, similarity
 from artsim.collection import Painting, scan_folder
+from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
 from artsim.errors import ArtsimError
 from artsim.store import EmbeddingStore
@@ -48,6 +49,7 @@ class Context:
     all_artists: tuple[str, ...]
     collection_label: str
     paintings: tuple[Painting, ...] = ()
+    collection: CollectionInfo | None = None
 
 
 # ----------------------------------------------------------------------------- handles
@@ -55,6 +57,37 @@ class Context:
 def store(uri: str) -> EmbeddingStore:
     """One store handle per URI per process."""
     return EmbeddingStore(uri)
+
+
+@st.cache_resource(show_spinner=False)
+def collections() -> Collections:
+    """Collections kept in the store at ``ARTSIM_DB``."""
+    return Collections(store(config.db_uri()))
+
+
+@st.cache_data(show_spinner=False, ttl=30, max_entries=64)
+def collection_paintings(collection_id: str) -> list[Painting]:
+    """Paintings added to a collection (cached briefly; cleared when this session adds)."""
+    return collections().paintings(collection_id)
+
+
+def remember_edit_token(collection_id: str, token: str) -> None:
+    """Keep a collection's edit token in this session only (never in the URL or a share link)."""
+    st.session_state.setdefault("edit_tokens", {})[collection_id] = token
+
+
+def edit_token(collection_id: str) -> str | None:
+    """This session's edit token for ``collection_id``, if it owns it."""
+    return st.session_state.get("edit_tokens", {}).get(collection_id)
+
+
+def share_url(**extra: str) -> str:
+    """The current page's URL with the view's parameters (plus ``extra``, e.g. an edit token)."""
+    from urllib.parse import urlencode
+
+    base = str(st.context.url or "").split("?")[0]
+    params = {**st.query_params.to_dict(), **extra}
+    return f"{base}?{urlencode(params)}" if params else base
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -191,7 +224,6 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
 def sync_query_params(view: ViewState) -> None:
     """Write the view into the URL so the address bar is always a share link."""
     wanted = view.to_query_params()
-    wanted.update({k: v for k, v in view.extra.items() if k in ("edit",)})
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state["written_params"] = wanted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from artsim import figures
@@ -51,14 +52,33 @@ if method == "umap":
         help="The same seed gives the same layout, so a shared link shows the same picture.",
     )
 
-proj = common.fitted_projection(ctx.key, method, int(seed), int(neighbors), float(min_dist), center, ctx.vectors)
+frame = ctx.frame.copy()
+uploaded = frame["source"].eq("upload").to_numpy()
+refit = False
+if uploaded.any():
+    refit = st.toggle(
+        "Re-fit with uploads", key="refit_widget",
+        help="Off: uploads are placed into the existing map without moving it. On: redraw the map with them.",
+    )
+fit_rows = ~uploaded if uploaded.any() and not refit and (~uploaded).sum() >= 3 else np.ones(n, dtype=bool)
+fit_key = common.digest([ctx.key, *frame["sha256"][fit_rows]])
+proj = common.fitted_projection(
+    fit_key, method, int(seed), int(neighbors), float(min_dist), center, ctx.vectors[fit_rows]
+)
 if proj.note:
     st.caption(proj.note)
-frame = ctx.frame.copy()
+coords = np.zeros((n, 3))
+coords[fit_rows] = proj.coords
+if (~fit_rows).any():
+    coords[~fit_rows] = proj.transform(ctx.vectors[~fit_rows])
+    st.caption("Uploads (diamonds) are placed into the existing map; the other paintings have not moved.")
 if color == "cluster":
     frame["cluster"] = common.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
 frame["thumbnail_uri"] = common.thumbnail_uris(tuple(frame["sha256"]))
-fig = figures.scatter3d(proj, frame, color_by=color)
+fig = figures.scatter3d(
+    coords, frame, color_by=color, highlight=uploaded, method=method,
+    explained_variance_ratio=proj.explained_variance_ratio,
+)
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
 st.iframe(figure_with_hover_thumbnails(fig, height=680), height=700)

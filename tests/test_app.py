@@ -29,6 +29,28 @@ def app_env(tmp_path_factory):
     }
 
 
+@pytest.fixture(autouse=True)
+def warm_server(request, monkeypatch):
+    """Run every AppTest like a server that has served a page before.
+
+    Streamlit runs a ``pages/`` folder as an old-style multipage app until the first
+    ``st.navigation`` call in the process; AppTest resets that flag before every run,
+    so each run would look like a fresh server's first request (which
+    ``common.context`` handles by rerunning through the router, losing that run's
+    button clicks). Tests marked ``cold_start`` keep Streamlit's own behaviour.
+    """
+    if request.node.get_closest_marker("cold_start"):
+        return
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.pages_manager import PagesManager
+
+    class WarmPagesManager(PagesManager):
+        pass
+
+    monkeypatch.setattr(app_test, "PagesManager", WarmPagesManager)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+
 @pytest.fixture()
 def app(app_env, monkeypatch):
     for key, value in app_env.items():
@@ -116,6 +138,7 @@ def test_projection_page_pca_then_umap(app):
     assert app.query_params["projection"] == "umap"
 
 
+@pytest.mark.cold_start
 def test_share_link_reopens_the_same_view(app):
     app.query_params.update({"linkage": "complete", "k": "2", "level": "artists",
                              "artists": "Ada Blue,Bo Red"})
@@ -157,3 +180,52 @@ def test_compare_page_reports_each_offline_model(app):
     np.testing.assert_allclose(chance, 0.25)
     assert accuracy["efficientnet-lite0"] > 0.25
     assert len(plotly_specs(app)) == 3  # accuracy, within/between, agreement
+
+
+def _jpeg(color, size=(80, 64)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_env, monkeypatch, tmp_path):
+    for key, value in app_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "db"))  # a fresh store: no other test's collections
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
+    owner = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    open_page(owner, "pages/upload.py")
+    assert not owner.exception, owner.exception
+    owner.text_input[0].input("Dee Yellow")
+    good = _jpeg((230, 200, 40)), _jpeg((240, 210, 30), (90, 70))
+    owner.file_uploader[0].set_value([
+        ("me1.jpg", good[0], "image/jpeg"), ("me2.jpg", good[1], "image/jpeg"),
+        ("broken.jpg", good[0][:200], "image/jpeg"),
+    ])
+    owner.button[0].click().run()
+    assert not owner.exception, owner.exception
+    assert not owner.error, [e.value for e in owner.error]
+    results = owner.dataframe[0].value
+    assert results["result"].tolist() == ["added", "added", "rejected"]
+    assert "truncated" in results["reason"].iloc[2] or "corrupt" in results["reason"].iloc[2]
+    collection_id = owner.query_params["collection"]
+    assert collection_id and "edit" not in owner.query_params
+    # The new artist joins the views; the uploads sit in the 3-D map as highlighted points.
+    owner.switch_page("pages/gallery.py").run()
+    assert "Dee Yellow (2)" in [s.value for s in owner.subheader]
+    owner.switch_page("pages/projection.py").run()
+    html = owner.get("iframe")[0].proto.srcdoc
+    assert "Uploaded" in html and "diamond" in html
+
+    student = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    student.query_params["collection"] = collection_id
+    open_page(student, "pages/upload.py")
+    assert not student.exception, student.exception
+    assert "read-only" in student.warning[0].value
+    assert not any("Edit link" in e.label for e in student.expander)
+    student.switch_page("pages/gallery.py").run()
+    assert "Dee Yellow (2)" in [s.value for s in student.subheader]
