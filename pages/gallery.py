@@ -1,10 +1,14 @@
-"""Gallery: the selected paintings as thumbnails, grouped by artist."""
+"""Gallery: the selected paintings as thumbnails, grouped by artist, with credits."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from pages import common
+
+PER_ROW = 6
+FIRST = 12  # thumbnails shown per artist before "show all"
 
 ctx = common.context()
 st.title("Gallery")
@@ -15,7 +19,8 @@ if ctx.frame.empty:
             "**No paintings yet.** To get started:\n\n"
             "- fetch the default self-portrait gallery: `artsim gallery fetch` (needs the internet), or\n"
             "- point artsim at a folder laid out as `<Artist Name>/<image>`: "
-            "`ARTSIM_GALLERY=/path/to/folder make run`.",
+            "`ARTSIM_GALLERY=/path/to/folder make run`, or\n"
+            "- add your own on the **Add paintings** page.",
             icon=":material/photo_library:",
         )
         st.caption(f"Looked in `{ctx.collection_label}`.")
@@ -26,16 +31,36 @@ if ctx.frame.empty:
 counts = ctx.frame["artist"].value_counts()
 st.caption(
     f"{len(ctx.frame)} paintings by {len(counts)} artists, embedded with **{ctx.model}**. "
-    "Thumbnails come from the embedding store."
+    "Uploaded paintings are marked ⬆."
 )
 thumbs = common.thumbnail_uris(tuple(ctx.frame["sha256"]))
-columns_per_row = 6
-for artist, group in ctx.frame.groupby("artist", sort=True):
-    st.subheader(f"{artist} ({len(group)})")
-    cols = st.columns(columns_per_row)
+
+
+def credit(row: pd.Series) -> str:
+    """Title, year, museum, licence and a source link, as markdown (text escaped)."""
+    def esc(text: object) -> str:
+        return str(text or "").replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
+
+    parts = [f"**{esc(row['title'])}**" + (" ⬆" if row.get("source") == "upload" else "")]
+    details = [esc(row.get(k, "")) for k in ("year", "museum", "license") if row.get(k, "")]
+    if details:
+        parts.append(", ".join(details))
+    source = str(row.get("source", "") or "")
+    if source.startswith(("https://", "http://")):
+        parts.append(f"[source]({source.replace(')', '%29').replace(' ', '%20')})")
+    return " · ".join(parts)
+
+
+def grid(group: pd.DataFrame) -> None:
+    cols = st.columns(PER_ROW)
     for slot, (index, row) in enumerate(group.iterrows()):
-        with cols[slot % columns_per_row]:
+        with cols[slot % PER_ROW]:
             if thumbs[index]:
                 st.image(thumbs[index], width="stretch")
-            credit = ", ".join(x for x in (row.get("year", ""), row.get("museum", "")) if x)
-            st.caption(f"**{row['title']}**" + (f" ({credit})" if credit else ""))
+            st.caption(credit(row))
+
+
+for artist, group in ctx.frame.groupby("artist", sort=True):
+    st.subheader(f"{artist} ({len(group)})")
+    show_all = len(group) > FIRST and st.toggle(f"Show all {len(group)}", key=f"all_{artist}")
+    grid(group if show_all else group.iloc[:FIRST])
