@@ -30,7 +30,8 @@ def _progress_bar(desc: str):
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr, leave=False)
+            # disable=None: no bar when stderr is not a terminal (logs, CI, pipes).
+            bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr, leave=False, disable=None)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -58,7 +59,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         _err(f"error: no such file or folder: {', '.join(missing)}")
         return EXIT_SETUP
     scan = scan_paths(args.paths)
-    embedder = get_embedder(_choose_model(args.model), weights=args.weights, precision=args.precision)
+    model = args.model or ("resnet50" if args.weights else None)  # a weights file means ResNet-50
+    embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
     store = EmbeddingStore(args.db)
     result = store.get_or_compute(
         scan.paintings, embedder, batch_size=args.batch_size, progress=_progress_bar("embedding")
@@ -150,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--batch-size must be at least 1")
     try:
         return args.func(args)
-    except ArtsimError as exc:
+    except (ArtsimError, ValueError) as exc:  # setup and usage problems: one line, no traceback
         _err(f"error: {exc}")
         return EXIT_SETUP
     except KeyboardInterrupt:

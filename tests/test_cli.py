@@ -63,7 +63,7 @@ def test_embed_names_bad_files_then_reports_all_cached(mixed_folder, weights_fil
     first = run_cli("embed", str(mixed_folder), "--weights", str(weights_file), "--out", str(out), env=cli_env)
     assert first.returncode == 1, first.stderr
     for name in ("notes.jpg", "empty.png", "cut.jpg"):
-        assert any(line.startswith("skipped ") and name in line for line in first.stderr.splitlines()), name
+        assert any(line.startswith("skipped ") and name in line for line in first.stderr.splitlines()), first.stderr
     assert first.stdout.strip().splitlines()[-1] == "embedded 4 new, 0 cached, 3 skipped"
     frame = pd.read_parquet(out)
     assert list(frame.columns) == ["sha256", "path", "artist", "title", "model", "vector"]
@@ -100,3 +100,10 @@ def test_weights_status_points_at_the_file(weights_file, cli_env):
 def test_usage_errors_exit_2(cli_env, tmp_path):
     assert run_cli("embed", str(tmp_path / "nope"), env=cli_env, timeout=60).returncode == 2
     assert run_cli("embed", "--model", "vgg", str(tmp_path), env=cli_env, timeout=60).returncode == 2
+
+
+def test_weights_for_another_model_is_a_usage_error_not_a_traceback(weights_file, cli_env, mixed_folder):
+    result = run_cli("embed", str(mixed_folder), "--model", "style", "--weights", str(weights_file),
+                     env=cli_env, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "only resnet50 takes a weights file" in result.stderr
