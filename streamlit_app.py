@@ -35,7 +35,7 @@ if "view" not in st.session_state or (params and params != st.session_state.get(
     view, notes = ViewState.from_query_params(params, models=usable)
     st.session_state["view"] = view
     st.session_state["view_notes"] = notes
-    st.session_state.pop("artists_widget", None)
+    st.session_state["artists_epoch"] = st.session_state.get("artists_epoch", 0) + 1  # new link: new widget
 view: ViewState = st.session_state["view"]
 if not view.model:
     view = replace(view, model=default_name)
@@ -84,13 +84,13 @@ with st.sidebar:
         if unknown:
             notes.append(f"not in this collection: {', '.join(unknown)}")
             view = replace(view, artists=tuple(a for a in view.artists if a in all_artists) or None)
-    if st.session_state.get("artists_options") != all_artists:  # new artists (uploads): start afresh
-        st.session_state["artists_options"] = all_artists
-        st.session_state.pop("artists_widget", None)
+    # A keyed widget keeps its value when its options change, so the key follows the
+    # options (new artists from uploads start fully selected) and each newly opened link.
+    artists_key = f"artists_{st.session_state['artists_epoch']}_{common.digest(all_artists)[:8]}"
     selected = st.multiselect(
         "Artists", all_artists,
         default=list(view.artists) if view.artists is not None else list(all_artists),
-        key="artists_widget", placeholder="Pick artists",
+        key=artists_key, placeholder="Pick artists",
     )
     view = replace(view, artists=None if set(selected) == set(all_artists) else tuple(selected))
     st.session_state["view"] = view

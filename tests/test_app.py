@@ -143,11 +143,11 @@ def test_share_link_reopens_the_same_view(app):
     app.query_params.update({"linkage": "complete", "k": "2", "level": "artists",
                              "artists": "Ada Blue,Bo Red"})
     app.run()
-    assert app.multiselect(key="artists_widget").value == ["Ada Blue", "Bo Red"]
+    assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]
     assert [s.value for s in app.subheader] == ["Ada Blue (3)", "Bo Red (3)"]
     app.switch_page("pages/clustering.py").run()
     assert not app.exception, app.exception
-    assert app.multiselect(key="artists_widget").value == ["Ada Blue", "Bo Red"]  # the router ran too
+    assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]  # the router ran too
     assert app.selectbox(key="linkage_widget").value == "complete"
     assert app.slider(key="k_widget").value == 2
     assert sum("Cluster" in e.label for e in app.expander) == 2

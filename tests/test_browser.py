@@ -103,6 +103,16 @@ def _no_exception(page) -> None:
     ).first.inner_text()
 
 
+def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (80, 64)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
     page.get_by_role("combobox", name=label).click()
@@ -173,4 +183,48 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     assert other.get_by_role("combobox", name="Linkage").input_value() == "ward"
     _shot(other, "06-shared-link-clustering")
     fresh.close()
+
+    # Uploads: 3 images for a new artist, one broken -> 2 added, 1 rejected with its reason.
+    page.get_by_role("link", name="Add paintings").click()
+    page.get_by_role("heading", name="Add paintings").wait_for()
+    _settle(page)
+    page.get_by_role("textbox", name="Artist", exact=True).fill("Dee Yellow")
+    good = [_jpeg((230, 200, 40)), _jpeg((240, 215, 30), (90, 70))]
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([
+        {"name": "me1.jpg", "mimeType": "image/jpeg", "buffer": good[0]},
+        {"name": "me2.jpg", "mimeType": "image/jpeg", "buffer": good[1]},
+        {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": good[0][:150]},
+    ])
+    page.get_by_text("broken.jpg").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Add to collection").click()
+    page.get_by_text("2 added, 0 duplicate, 1 rejected").wait_for(timeout=120_000)
+    _settle(page)
+    assert "collection=" in page.url and "edit=" not in page.url
+    _no_exception(page)
+    _shot(page, "07-upload-results")
+
+    page.get_by_role("link", name="Projection").click()
+    page.get_by_role("heading", name="Projection").wait_for()
+    _settle(page)
+    page.get_by_text("Uploads (diamonds) are placed into the existing map").wait_for(timeout=60_000)
+    legend = page.frame_locator("iframe").first.locator(".js-plotly-plot .legend").first
+    legend.wait_for(timeout=60_000)
+    assert "Uploaded" in legend.text_content()
+    _shot(page, "08-projection-with-uploads")
+    shared = page.url
+
+    reader = browser.new_context(viewport={"width": 1400, "height": 1000})
+    student = reader.new_page()
+    student.goto(shared.replace("/projection", "/upload"), wait_until="domcontentloaded")
+    student.get_by_role("heading", name="Add paintings").wait_for(timeout=120_000)
+    _settle(student)
+    student.get_by_text("shared, read-only collection").wait_for(timeout=30_000)
+    student.get_by_role("textbox", name="Artist", exact=True).wait_for(timeout=30_000)
+    assert student.get_by_text("Edit link").count() == 0
+    _no_exception(student)
+    _shot(student, "09-shared-collection-read-only")
+    student.get_by_role("link", name="Gallery").click()
+    student.get_by_text("Dee Yellow (2)").wait_for(timeout=60_000)
+    _shot(student, "10-shared-collection-gallery")
+    reader.close()
     context.close()
