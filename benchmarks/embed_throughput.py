@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--total", type=int, default=135, help="repeat the list to this many images (default 135)"
     )
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     ap.add_argument("--workers", type=int, default=2, help="decode threads")
     ap.add_argument("--torch-threads", type=int, help="torch intra-op threads (default: torch's choice)")

@@ -377,3 +377,35 @@ def test_auto_precision_follows_cpu_flags():
     assert resolve_precision("fp32", "cpu") == "fp32"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("fp16", "cpu")
+
+
+def test_numpy_preprocess_is_bit_identical_to_torchvision_transform(tmp_path):
+    from torchvision.models import ResNet50_Weights
+
+    rng = np.random.default_rng(0)
+    transform = ResNet50_Weights.IMAGENET1K_V2.transforms()
+    path = tmp_path / "w.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    embedder = ResNet50Embedder(path, allow_download=False, lazy=True)
+    for size in [(300, 200), (200, 300), (232, 500), (640, 232), (224, 224), (1000, 999)]:
+        image = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+        np.testing.assert_array_equal(embedder.preprocess(image), transform(image).numpy())
+
+
+def test_frozen_bf16_graph_matches_eager_fp32(tmp_path):
+    from artsim.embedding.base import cpu_has_native_bf16
+
+    if not cpu_has_native_bf16():
+        pytest.skip("no native bf16 on this CPU: the frozen bf16 graph is not used")
+    torch.manual_seed(0)
+    path = tmp_path / "w.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    fast = ResNet50Embedder(path, allow_download=False, precision="bf16")
+    exact = ResNet50Embedder(path, allow_download=False, precision="fp32")
+    assert fast._graph is not None and exact._graph is None
+    rng = np.random.default_rng(1)
+    images = [Image.fromarray(rng.integers(0, 255, (240, 260, 3), dtype=np.uint8)) for _ in range(3)]
+    a, b = fast.embed(images), exact.embed(images)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert a.dtype == np.float32 and a.shape == (3, 2048)
+    assert cos.min() > 0.99

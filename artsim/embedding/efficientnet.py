@@ -76,6 +76,7 @@ class EfficientNetLite0Embedder(TorchEmbedder):
 
     name = "efficientnet-lite0"
     dim = 1280
+    freeze_input_size = INPUT_SIZE
 
     def __init__(self, *, precision: str = "auto", lazy: bool = False) -> None:
         try:
@@ -105,9 +106,8 @@ class EfficientNetLite0Embedder(TorchEmbedder):
         x = (np.asarray(small, dtype=np.float32) - 127.0) / 128.0
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 
-    def _forward(self, batch: np.ndarray) -> np.ndarray:
-        m = self.model
-        return self._run(lambda x: m.forward_head(m.forward_features(x), pre_logits=True), batch)
+    def _features(self, model, x):
+        return model.forward_head(model.forward_features(x), pre_logits=True)
 
     def classify(self, images: Sequence[Image.Image], batch_size: int = 16) -> np.ndarray:
         """ImageNet logits ``(n, 1000)`` float32 (for checking the weights, not for embedding)."""

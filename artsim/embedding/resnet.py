@@ -18,6 +18,9 @@ from artsim.errors import WeightsUnavailable
 #: Bump when :meth:`ResNet50Embedder.preprocess` changes (it is part of the fingerprint).
 PREPROCESS_VERSION = "resnet50-pre-1: resize 232 bilinear antialias, center crop 224, ImageNet mean/std"
 _HEAD = {"fc.weight", "fc.bias"}
+RESIZE, CROP = 232, 224
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 class ResNet50Embedder(TorchEmbedder):
@@ -40,6 +43,7 @@ class ResNet50Embedder(TorchEmbedder):
 
     name = "resnet50"
     dim = 2048
+    freeze_input_size = CROP
 
     def __init__(
         self,
@@ -55,9 +59,6 @@ class ResNet50Embedder(TorchEmbedder):
         self.weights_path = status.path
         self.weights_source = status.source
         self.fingerprint = make_fingerprint(self.name, file_sha256(status.path), PREPROCESS_VERSION)
-        from torchvision.models import ResNet50_Weights
-
-        self._transform = ResNet50_Weights.IMAGENET1K_V2.transforms()
         if not lazy:
             self.load()
 
@@ -83,8 +84,22 @@ class ResNet50Embedder(TorchEmbedder):
         return model
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """RGB image -> ``(3, 224, 224)`` float32: torchvision's IMAGENET1K_V2 transform."""
-        return self._transform(image.convert("RGB")).numpy()
+        """RGB image -> ``(3, 224, 224)`` float32: torchvision's IMAGENET1K_V2 transform.
+
+        Done with PIL and numpy (bit-identical to ``ResNet50_Weights.IMAGENET1K_V2.transforms()``,
+        which a test checks) so that decode threads start no torch thread pools that
+        compete with the model for the CPU.
+        """
+        image = image.convert("RGB")
+        w, h = image.size
+        short, long = min(w, h), max(w, h)
+        if short != RESIZE:
+            new_long = int(RESIZE * long / short)
+            image = image.resize((RESIZE, new_long) if w <= h else (new_long, RESIZE), Image.Resampling.BILINEAR)
+        w, h = image.size
+        top, left = int(round((h - CROP) / 2.0)), int(round((w - CROP) / 2.0))
+        crop = np.asarray(image.crop((left, top, left + CROP, top + CROP)), dtype=np.float32) / np.float32(255.0)
+        return np.ascontiguousarray(((crop - MEAN) / STD).transpose(2, 0, 1))
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
