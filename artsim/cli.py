@@ -13,6 +13,7 @@ from pathlib import Path
 
 from artsim import __version__
 from artsim.errors import ArtsimError
+from artsim.pipeline import DEFAULT_BATCH_SIZE
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
 
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--model", choices=MODEL_NAMES, help="default: resnet50 if its weights are available")
     embed.add_argument("--weights", help="ResNet-50 state-dict file (else ARTSIM_WEIGHTS, torch cache, download)")
     embed.add_argument("--out", help="write sha256, path, artist, title, model, vector to this Parquet file")
-    embed.add_argument("--batch-size", type=int, default=16)
+    embed.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     embed.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     embed.add_argument("--db", help="LanceDB URI of the store (default: ARTSIM_DB or $ARTSIM_HOME/db)")
     embed.set_defaults(func=cmd_embed)

@@ -45,9 +45,12 @@ if TYPE_CHECKING:
     from artsim.collection import Painting
     from artsim.embedding.base import Embedder
 
-__all__ = ["LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_paintings"]
+__all__ = ["DEFAULT_BATCH_SIZE", "LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_paintings"]
 
 LOAD_MAX_SIDE = 256
+DEFAULT_BATCH_SIZE = 8
+"""Images per forward pass: on a 2-core CPU the frozen ResNet-50 graph runs fastest at
+batch 8 (95 img/s model-only, against 71 at 16; benchmarks/README.md)."""
 """Shorter side (pixels) images are reduced to before the embedder's ``preprocess``."""
 
 THUMBNAIL_SIZE = 160
@@ -81,7 +84,7 @@ class EmbedStream:
         paintings: Sequence[Painting],
         embedder: Embedder,
         *,
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         workers: int = 2,
         progress: Callable[[int, int], None] | None = None,
         thumbnails: bool = True,
@@ -202,7 +205,7 @@ def embed_paintings(
     paintings: Sequence[Painting],
     embedder: Embedder,
     *,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     thumbnails: bool = True,

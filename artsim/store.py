@@ -47,6 +47,7 @@ import numpy as np
 
 from artsim import config
 from artsim.errors import StoreError
+from artsim.pipeline import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -517,7 +518,7 @@ class EmbeddingStore:
         paintings: Sequence[Painting],
         embedder: Embedder,
         *,
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Callable[[int, int], None] | None = None,
     ) -> EmbedResult:
         """Vectors of ``paintings``: from the store where present, else embedded now and stored.
