@@ -94,12 +94,8 @@ class Collections:
             pa.field("image", pa.large_binary()), pa.field("added", pa.timestamp("us", tz="UTC")),
         ])
 
-    def _table(self, name: str, schema):
-        """The store's table ``name``, created with ``schema`` if missing (None: may return None)."""
-        return self.store._open(name) if schema is None else self.store._open_or_create(name, schema)
-
     def _rows(self, table: str, where: str, columns: list[str] | None = None):
-        handle = self._table(table, None)
+        handle = self.store.table(table, None)
         if handle is None:
             return []
         query = handle.search().where(where, prefilter=True)
@@ -165,10 +161,10 @@ class Collections:
             if rows:
                 for row in rows:
                     row["collection"] = info.id
-                self._table(ITEMS_TABLE, self._items_schema()).add(
+                self.store.table(ITEMS_TABLE, self._items_schema()).add(
                     pa.Table.from_pylist(rows, schema=self._items_schema())
                 )
-        table = self._table(COLLECTIONS_TABLE, self._collections_schema())
+        table = self.store.table(COLLECTIONS_TABLE, self._collections_schema())
         table.add(pa.Table.from_pylist([{
             "id": info.id, "name": info.name, "parent": parent,
             "token_sha256": _hash_token(token), "created": info.created,
@@ -194,7 +190,7 @@ class Collections:
                 "suffix": Path(painting.path).suffix.lower() or ".img", "image": data, "added": now,
             })
         if rows:
-            self._table(ITEMS_TABLE, self._items_schema()).add(
+            self.store.table(ITEMS_TABLE, self._items_schema()).add(
                 pa.Table.from_pylist(rows, schema=self._items_schema())
             )
         return len(rows)

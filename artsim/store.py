@@ -192,6 +192,14 @@ class EmbeddingStore:
             self._tables[name] = table
             return table
 
+    def table(self, name: str, schema: pa.Schema | None = None) -> Any | None:
+        """Another table in the same database (e.g. collections), created from ``schema`` if missing.
+
+        With ``schema=None`` a missing table gives None. Same concurrency rules as the
+        vector tables: append-only writers, readers that tolerate duplicate rows.
+        """
+        return self._open(name) if schema is None else self._open_or_create(name, schema)
+
     def _table_names(self) -> list[str]:
         db = self._connect()
         names: list[str] = []
