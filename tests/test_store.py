@@ -387,3 +387,24 @@ def test_twenty_threads_writing_at_once(tmp_path):
         t.join(120)
     assert errors == []
     _check_every_key_once(uri, {i for ids in jobs for i in ids}, "abc123")
+
+
+def test_all_cached_start_loads_no_model(tmp_path):
+    """What the app does at start-up: a lazily built model is never loaded when every vector is cached."""
+    from PIL import Image
+
+    from artsim.collection import scan_folder
+    from artsim.embedding import get_embedder
+
+    for i, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        (tmp_path / "gallery" / "Ann").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 48), color).save(tmp_path / "gallery" / "Ann" / f"{i}.png")
+    paintings = scan_folder(tmp_path / "gallery").paintings
+    store = EmbeddingStore(str(tmp_path / "db"))
+    first = store.get_or_compute(paintings, get_embedder("efficientnet-lite0"))
+    assert first.new == 3
+    lazy = get_embedder("efficientnet-lite0", lazy=True)
+    again = EmbeddingStore(str(tmp_path / "db")).get_or_compute(paintings, lazy)
+    assert again.cached == 3 and again.new == 0
+    assert not lazy.loaded and lazy.images_embedded == 0
+    np.testing.assert_array_equal(again.vectors, first.vectors)
