@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from pathlib import Path
 from artsim import config
 from artsim.collection import Painting
 from artsim.errors import ArtsimError
+from artsim.files import atomic_write
 from artsim.store import EmbeddingStore
 
 COLLECTIONS_TABLE = "collections"
@@ -139,7 +139,7 @@ class Collections:
         for row in self._item_rows(collection_id):
             path = self.uploads_dir / f"{row['sha256']}{row['suffix']}"
             if not path.exists():
-                _atomic_write(path, row["image"])
+                atomic_write(path, row["image"])
             out.append(Painting(
                 sha256=row["sha256"], path=str(path), artist=row["artist"], title=row["title"],
                 year=row["year"], source="upload", license=row["license"],
@@ -196,12 +196,3 @@ class Collections:
         return len(rows)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -40,7 +40,6 @@ import random
 import re
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +52,7 @@ from urllib.request import ProxyHandler, Request, build_opener, getproxies, prox
 
 from artsim import __version__, config
 from artsim.errors import FetchError, ImageError
+from artsim.files import atomic_write
 from artsim.manifest import ManifestRow, read_manifest
 
 log = logging.getLogger(__name__)
@@ -406,21 +406,9 @@ def _fetch_row(row: ManifestRow, target: Path, bases: Mapping[str, str], http: _
     except ImageError as exc:
         hint = f" (server sent {ctype.split(';')[0]})" if ctype and not ctype.startswith("image/") else ""
         raise _RowFailure(f"not a usable image{hint}: {exc.reason}; from {url}") from None
-    _atomic_write(target, body)
+    atomic_write(target, body)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_metadata(dest: Path, rows: Sequence[ManifestRow]) -> Path:
@@ -457,7 +445,7 @@ def write_metadata(dest: Path, rows: Sequence[ManifestRow]) -> Path:
                     "museum": r.museum,
                 }
             )
-    _atomic_write(path, out.getvalue().encode("utf-8"))
+    atomic_write(path, out.getvalue().encode("utf-8"))
     return path
 
 

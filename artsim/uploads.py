@@ -38,7 +38,6 @@ import io
 import os
 import re
 import struct
-import tempfile
 import unicodedata
 import zipfile
 import zlib
@@ -51,6 +50,7 @@ from PIL import Image
 
 from artsim.collection import Painting, title_from_stem
 from artsim.errors import ImageError, StoreError
+from artsim.files import atomic_write
 from artsim.images import IMAGE_SUFFIXES, MAX_FILE_BYTES, load_image, sha256_bytes
 
 __all__ = [
@@ -388,7 +388,7 @@ class _Batch:
             if target.is_file() and not target.is_symlink() and target.stat().st_size == len(data):
                 if sha256_bytes(target.read_bytes()) == sha:
                     return str(target)
-            _atomic_write(target, data)
+            atomic_write(target, data)
         except OSError as exc:
             raise StoreError(
                 f"cannot save uploads in {self.store_dir} ({exc.strerror or exc}); "
@@ -492,19 +492,6 @@ def _detected_suffix(data: bytes) -> str:
         raise ImageError("upload", f"unexpected image format {fmt!r}") from None
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, fsync, then rename over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _pairs(files: Sequence[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
