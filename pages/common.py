@@ -103,8 +103,12 @@ def model_choices() -> tuple[dict[str, str | None], str, str]:
 
 
 # ----------------------------------------------------------------------------- collection
+@st.cache_data(show_spinner=False, ttl=10, max_entries=8)
 def _folder_signature(root: Path) -> str:
-    """Cheap digest of a folder's listing (paths, sizes, mtimes) to key the scan cache."""
+    """Digest of a folder's listing (paths, sizes, mtimes) to key the scan cache.
+
+    Walking a 20,000-file folder takes a while, so it is redone at most every 10 s.
+    """
     digest = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()

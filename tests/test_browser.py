@@ -167,6 +167,10 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
 
     link = page.url
     assert "linkage=ward" in link and "projection=umap" in link
+    page.get_by_text("Share this view").click()
+    shown = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
+    assert shown.startswith(f"{server}/projection?") and "linkage=ward" in shown and "projection=umap" in shown
+    link = shown  # open the link the app offers for copying
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
     other = fresh.new_page()

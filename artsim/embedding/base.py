@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -211,7 +212,10 @@ class TorchEmbedder(BaseEmbedder):
         side = int(self.freeze_input_size)
         inner = copy.deepcopy(model).to(torch.bfloat16).to(memory_format=torch.channels_last)
         example = torch.zeros(2, 3, side, side, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            # torch 2.14 marks TorchScript deprecated in favour of torch.compile, which needs a
+            # C++ compiler at run time (not on hosted instances); TorchScript still works here.
+            warnings.simplefilter("ignore", FutureWarning)
             return torch.jit.freeze(torch.jit.trace(Features(inner).eval(), example))
 
     @property
