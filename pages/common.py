@@ -60,9 +60,13 @@ def store(uri: str) -> EmbeddingStore:
 
 
 @st.cache_resource(show_spinner=False)
+def _collections(uri: str, home: str) -> Collections:
+    return Collections(store(uri), uploads_dir=Path(home) / "uploads")
+
+
 def collections() -> Collections:
-    """Collections kept in the store at ``ARTSIM_DB``."""
-    return Collections(store(config.db_uri()))
+    """Collections kept in the store at ``ARTSIM_DB`` (one handle per database and home)."""
+    return _collections(config.db_uri(), str(config.home()))
 
 
 @st.cache_data(show_spinner=False, ttl=30, max_entries=64)
