@@ -21,7 +21,7 @@ import csv
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -118,7 +118,11 @@ def _norm_rel(rel: str) -> str:
     return "/".join(p for p in rel.replace("\\", "/").split("/") if p not in ("", "."))
 
 
-def _hash(path: Path, skipped: list[tuple[str, str]]) -> str | None:
+HashCache = MutableMapping[tuple[str, int, int], str]
+"""Known digests by (path, size, mtime_ns), so a rescan reads only new or changed files."""
+
+
+def _hash(path: Path, skipped: list[tuple[str, str]], cache: HashCache | None = None) -> str | None:
     """SHA-256 of a file, or None (and a skipped entry) if it cannot be used."""
     try:
         st = os.stat(path)
@@ -132,11 +136,17 @@ def _hash(path: Path, skipped: list[tuple[str, str]]) -> str | None:
     if problem:
         skipped.append((str(path), problem))
         return None
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if cache is not None and key in cache:
+        return cache[key]
     try:
-        return sha256_file(path)
+        digest = sha256_file(path)
     except OSError as exc:
         skipped.append((str(path), f"cannot read file ({exc.strerror or exc})"))
         return None
+    if cache is not None:
+        cache[key] = digest
+    return digest
 
 
 def _add(
@@ -145,13 +155,14 @@ def _add(
     path: Path,
     artist: str,
     meta: dict[str, str] | None,
+    cache: HashCache | None = None,
 ) -> None:
     """Hash ``path`` and append it as a painting unless it is a duplicate or unreadable."""
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         kind = f"'{path.suffix}'" if path.suffix else "no suffix"
         result.skipped.append((str(path), f"not an image file type ({kind})"))
         return
-    sha = _hash(path, result.skipped)
+    sha = _hash(path, result.skipped, cache)
     if sha is None:
         return
     if sha in seen:
@@ -170,7 +181,9 @@ def _add(
     )
 
 
-def _scan_into(result: ScanResult, seen: dict[str, str], root: Path, recursive: bool) -> None:
+def _scan_into(
+    result: ScanResult, seen: dict[str, str], root: Path, recursive: bool, cache: HashCache | None = None
+) -> None:
     if not root.is_dir():
         raise ArtsimError(f"{root}: folder not found" if not root.exists() else f"{root}: not a folder")
     meta_path = root / METADATA_FILE
@@ -183,12 +196,14 @@ def _scan_into(result: ScanResult, seen: dict[str, str], root: Path, recursive: 
         row = meta.get(key)
         if row is not None:
             used.add(key)
-        _add(result, seen, root / rel, artist, row)
+        _add(result, seen, root / rel, artist, row, cache)
     for key in sorted(set(meta) - used):
         result.skipped.append((str(meta_path), f"lists '{key}', which is not in the folder"))
 
 
-def scan_folder(root: str | os.PathLike[str], *, recursive: bool = True) -> ScanResult:
+def scan_folder(
+    root: str | os.PathLike[str], *, recursive: bool = True, hash_cache: HashCache | None = None
+) -> ScanResult:
     """Find the paintings in a ``<root>/<Artist Name>/<image>`` folder.
 
     Parameters
@@ -199,6 +214,9 @@ def scan_folder(root: str | os.PathLike[str], *, recursive: bool = True) -> Scan
     recursive : bool
         Look into sub-folders of artist folders as well (the artist is always
         the first folder level below ``root``).
+    hash_cache : mutable mapping, optional
+        Digests by (path, size, mtime_ns), read and extended: a long-running app
+        passes the same mapping to every rescan so only new or changed files are read.
 
     Returns
     -------
@@ -212,7 +230,7 @@ def scan_folder(root: str | os.PathLike[str], *, recursive: bool = True) -> Scan
         ``root`` does not exist or is not a folder.
     """
     result = ScanResult()
-    _scan_into(result, {}, Path(root), recursive)
+    _scan_into(result, {}, Path(root), recursive, hash_cache)
     return result
 
 

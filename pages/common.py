@@ -125,9 +125,15 @@ def _folder_signature(root: Path) -> str:
     return digest.hexdigest()
 
 
+@st.cache_resource(show_spinner=False)
+def _hash_cache(root: str) -> dict:
+    """Per-process digests of the folder's files, so a changed folder re-reads only what changed."""
+    return {}
+
+
 @st.cache_data(show_spinner="Reading the collection…", max_entries=8)
 def _scan(root: str, signature: str) -> tuple[list[Painting], list[tuple[str, str]]]:
-    result = scan_folder(root)
+    result = scan_folder(root, hash_cache=_hash_cache(root))
     return result.paintings, result.skipped
 
 

@@ -229,3 +229,37 @@ def test_shared_gallery():
         assert (p.sha256, p.artist, p.title, p.work) == (row["sha256"], row["artist"], row["title"], row["work"])
     counts = Counter(p.artist for p in result.paintings)
     assert counts["Vincent van Gogh"] == 17 and counts["Claude Monet"] == 6 and len(counts) == 11
+
+
+def test_hash_cache_reads_only_new_or_changed_files(tmp_path):
+    import os
+
+    from artsim.collection import scan_folder
+
+    root = tmp_path / "c"
+    (root / "Ann").mkdir(parents=True)
+    for i in range(2):
+        (root / "Ann" / f"{i}.png").write_bytes(_png_bytes(i))
+    cache: dict = {}
+    first = scan_folder(root, hash_cache=cache)
+    assert len(cache) == 2 and {p.sha256 for p in first.paintings} == set(cache.values())
+    # A cached digest is trusted while path, size and mtime match: plant a marker to prove no read.
+    key = next(k for k in cache if k[0].endswith("0.png"))
+    cache[key] = "f" * 64
+    assert "f" * 64 in {p.sha256 for p in scan_folder(root, hash_cache=cache).paintings}
+    # Touching the file (new mtime) makes it read again.
+    st = os.stat(key[0])
+    os.utime(key[0], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    again = scan_folder(root, hash_cache=cache)
+    assert "f" * 64 not in {p.sha256 for p in again.paintings}
+    assert {p.sha256 for p in again.paintings} == {p.sha256 for p in first.paintings}
+
+
+def _png_bytes(seed: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8 + seed, 8), (seed * 40, 10, 10)).save(buf, "PNG")
+    return buf.getvalue()
