@@ -243,7 +243,9 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im
 
 
-def _reduce(im: Image.Image, max_side: int) -> Image.Image:
+def _reduce(
+    im: Image.Image, max_side: int, resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
     """Shrink so the shorter side is ``max_side`` (never enlarge)."""
     w, h = im.size
     short = min(w, h)
@@ -253,7 +255,7 @@ def _reduce(im: Image.Image, max_side: int) -> Image.Image:
         size = (max_side, max(1, round(h * max_side / w)))
     else:
         size = (max(1, round(w * max_side / h)), max_side)
-    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return im.resize(size, resample, reducing_gap=3.0)
 
 
 def load_image(
@@ -261,6 +263,7 @@ def load_image(
     name: str | None = None,
     *,
     max_side: int = 512,
+    resample: Image.Resampling = Image.Resampling.LANCZOS,
 ) -> Image.Image:
     """Decode an untrusted image file into an RGB image ready for a model.
 
@@ -273,6 +276,10 @@ def load_image(
     max_side : int
         The shorter side of the result is at most this (JPEGs decode at a reduced
         scale first); images are never enlarged.
+    resample : PIL.Image.Resampling
+        Filter of the final reduction to ``max_side`` (antialiased when shrinking;
+        reductions over 3x box-reduce first). Lanczos by default; the pipeline
+        passes an embedder's ``load_resample`` (ResNet-50: bilinear, as torchvision).
 
     Returns
     -------
@@ -315,7 +322,7 @@ def load_image(
             rgb = _to_rgb(oriented)
         except Exception:  # noqa: BLE001 - e.g. LAB without a colour profile
             raise ImageError(name, f"colour mode {oriented.mode} is not supported; save it as RGB") from None
-        out = _reduce(rgb, max_side)
+        out = _reduce(rgb, max_side, resample)
         if out is im:
             out = im.copy()
         return out
@@ -338,11 +345,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def thumbnail_jpeg(image: Image.Image, size: int = 160, quality: int = 80) -> bytes:
-    """JPEG bytes of ``image`` fitted inside ``size`` x ``size`` (aspect kept, never enlarged)."""
+    """JPEG bytes of ``image`` fitted inside ``size`` x ``size`` (aspect kept, never enlarged).
+
+    Made for ~160 px previews, so cheaply: antialiased bilinear (box-reduced first
+    when shrinking more than 2x) and no Huffman optimisation pass; about 0.5 ms
+    from a 232 px image instead of 1.3 ms with Lanczos and ``optimize=True``.
+    """
     thumb = _to_rgb(image)
     if thumb is image:
         thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    thumb.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
-    thumb.save(buf, format="JPEG", quality=quality, optimize=True)
+    thumb.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()

@@ -13,19 +13,25 @@ pipeline therefore alternates: the workers decode the next batch while the
 caller handles the current one, then the model runs alone. Measured on 135
 gallery images (img/s in phases vs overlapped): ResNet-50 with a numpy
 preprocess and a frozen bf16 graph at batch 8, 52 vs 45; EfficientNet-Lite0,
-55 vs 54; style, 73 vs 70. ``overlap=True`` keeps the continuous read-ahead.
+55 vs 54; style, 73 vs 70. With the oneDNN Graph (LLGA) fused graph, loading
+at 232 px and cheaper thumbnails: ResNet-50 about 83 vs 68; one decode thread
+overlapped with a 1-thread model, about 63. ``overlap=True`` keeps the
+continuous read-ahead.
 It wins only when ``preprocess`` runs torch ops in the worker threads, as
 torchvision's transforms do (each worker thread then starts its own OpenMP
 team): ResNet-50 as shipped, about 31 vs 36.
 
 Images are loaded with :func:`artsim.images.load_image` at ``max_side`` equal
-to the embedder's ``load_max_side`` if it has one, else :data:`LOAD_MAX_SIDE`.
-JPEG draft mode then decodes a 1-2 MP file at 1/4 scale instead of 1/2, which
-costs 8 ms per image rather than 13 ms. Draft mode scales in the DCT domain and
-``load_image`` finishes with Lanczos, so the reduction is antialiased and no
-2x margin is needed. 256 px is the largest model input here (style), so no
-model sees an upscaled image. The value changes vectors slightly, and vectors
-are cached by fingerprint, so it is a constant rather than a tuning knob.
+to the embedder's ``load_max_side`` if it has one, else :data:`LOAD_MAX_SIDE`,
+and reduced to it with the embedder's ``load_resample`` filter if it has one,
+else Lanczos. JPEG draft mode then decodes a 1-2 MP file at 1/4 scale instead
+of 1/2, which costs 8 ms per image rather than 13 ms. Draft mode scales in the
+DCT domain and ``load_image`` finishes with an antialiased filter, so no 2x
+margin is needed. 256 px is the largest model input here (style), so no model
+sees an upscaled image. ResNet-50 asks for 232 px, bilinear (its own resize),
+so its ``preprocess`` only crops and normalises. These values change vectors
+slightly, and vectors are cached by fingerprint, so they are part of each
+embedder's preprocessing version rather than tuning knobs.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from artsim.errors import ImageError
 from artsim.images import load_image, thumbnail_jpeg
@@ -48,13 +55,19 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BATCH_SIZE", "LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_paintings"]
 
 LOAD_MAX_SIDE = 256
+"""Shorter side (pixels) images are reduced to before the embedder's ``preprocess``
+(unless the embedder sets ``load_max_side``)."""
+
 DEFAULT_BATCH_SIZE = 8
-"""Images per forward pass: on a 2-core CPU the frozen ResNet-50 graph runs fastest at
-batch 8 (95 img/s model-only, against 71 at 16; benchmarks/README.md)."""
-"""Shorter side (pixels) images are reduced to before the embedder's ``preprocess``."""
+"""Images per forward pass: on a 2-core CPU the frozen bf16 graphs run in chunks of
+8 (``TorchEmbedder.freeze_batch_size``; ResNet-50 about 165-180 img/s model-only), and
+smaller phases keep the decode/model hand-off short (benchmarks/README.md)."""
 
 THUMBNAIL_SIZE = 160
 """Longer side of the JPEG thumbnails made while decoding (pixels)."""
+
+THUMBNAIL_QUALITY = 75
+"""JPEG quality of those thumbnails (hover previews: 75 is plenty, and smaller)."""
 
 Batch = tuple[list["Painting"], np.ndarray, list[bytes]]
 
@@ -63,9 +76,10 @@ def _prepare(
     painting: Painting, embedder: Embedder, max_side: int, thumbnails: bool
 ) -> tuple[np.ndarray, bytes]:
     """Worker-thread job: file -> (model input array, thumbnail JPEG bytes or b'')."""
-    image = load_image(painting.path, name=painting.path, max_side=max_side)
+    resample = getattr(embedder, "load_resample", Image.Resampling.LANCZOS)
+    image = load_image(painting.path, name=painting.path, max_side=max_side, resample=resample)
     array = embedder.preprocess(image)
-    thumb = thumbnail_jpeg(image, THUMBNAIL_SIZE) if thumbnails else b""
+    thumb = thumbnail_jpeg(image, THUMBNAIL_SIZE, quality=THUMBNAIL_QUALITY) if thumbnails else b""
     return array, thumb
 
 

