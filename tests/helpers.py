@@ -10,7 +10,9 @@ loading ResNet-50.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -78,3 +80,9 @@ class TinyEmbedder:
             for i in range(0, len(images), batch_size)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+
+
+#: ``../shared/`` beside the repo (data for tests; never copied in). Tests that need it skip without it.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: The 45 real paintings (``ARTSIM_TEST_GALLERY`` overrides).
+SHARED_GALLERY = Path(os.environ.get("ARTSIM_TEST_GALLERY") or SHARED / "gallery")

@@ -15,8 +15,9 @@ import pytest
 from artsim.collection import Painting, ScanResult, scan_folder, scan_paths, title_from_stem, to_frame
 from artsim.errors import ArtsimError
 from artsim.images import MAX_FILE_BYTES
+from tests.helpers import SHARED_GALLERY
 
-GALLERY = Path(__file__).resolve().parents[2] / "shared" / "gallery"
+GALLERY = SHARED_GALLERY
 
 
 def sha(path: Path) -> str:

@@ -8,7 +8,6 @@ References: scikit-image's sample photos classified by the reference weights
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,10 +24,9 @@ from artsim.embedding.efficientnet import (
     weights_path,
 )
 from artsim.errors import ModelUnavailable
+from tests.helpers import SHARED_GALLERY
 
-GALLERY = Path(
-    os.environ.get("ARTSIM_TEST_GALLERY") or Path(__file__).resolve().parents[2] / "shared" / "gallery"
-)
+GALLERY = SHARED_GALLERY
 GALLERY_FILES = [
     "Vincent van Gogh/the_starry_night__inky.jpg",
     "Claude Monet/water_lilies_1906_ryerson__inky.jpg",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +11,9 @@ from PIL import Image
 
 from artsim.embedding.base import make_fingerprint
 from artsim.embedding.style import PREPROCESS_VERSION, StyleEmbedder, model_path
+from tests.helpers import SHARED_GALLERY
 
-GALLERY = Path(
-    os.environ.get("ARTSIM_TEST_GALLERY") or Path(__file__).resolve().parents[2] / "shared" / "gallery"
-)
+GALLERY = SHARED_GALLERY
 # three reproductions of The Starry Night from different sources, and paintings by other artists
 COPIES = [
     "Vincent van Gogh/the_starry_night__image_style_transfer.png",
