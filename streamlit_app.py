@@ -71,6 +71,8 @@ with st.sidebar:
     )
     view = replace(view, model=model)
     missing = {name: problem for name, problem in models.items() if problem is not None}
+    if "resnet50" in missing:
+        st.caption("ResNet-50 is off: no weights file. Set `ARTSIM_WEIGHTS` or see `artsim weights status`.")
     if missing:
         with st.expander(f"Not available here: {', '.join(missing)}", icon=":material/info:"):
             for name, problem in missing.items():

@@ -26,7 +26,10 @@ WEIGHTS_NAME = "efficientnet-lite0-57934424.pth"
 TIMM_NAME = "tf_efficientnet_lite0"
 INPUT_SIZE = 224
 #: Bump when :meth:`EfficientNetLite0Embedder.preprocess` changes (it is part of the fingerprint).
-PREPROCESS_VERSION = "efficientnet-lite0-pre-1: resize 224x224 bilinear, (x - 127) / 128, NCHW"
+PREPROCESS_VERSION = (
+    "efficientnet-lite0-pre-2: loaded at shorter side 256 (draft, lanczos), "
+    "resize 224x224 bilinear, (x - 127) / 128, NCHW"
+)
 
 
 def weights_path() -> Path:
@@ -77,6 +80,8 @@ class EfficientNetLite0Embedder(TorchEmbedder):
     name = "efficientnet-lite0"
     dim = 1280
     freeze_input_size = INPUT_SIZE
+    #: How the pipeline loads files for this model (named in PREPROCESS_VERSION, so in the fingerprint).
+    load_max_side = 256
 
     def __init__(self, *, precision: str = "auto", lazy: bool = False) -> None:
         try:

