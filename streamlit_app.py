@@ -16,7 +16,7 @@ from pages import common
 st.set_page_config(page_title="artsim: how a network sees paintings", page_icon=":material/palette:", layout="wide")
 
 PAGES = [
-    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", url_path="gallery", default=True),
+    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", default=True),
     st.Page("pages/similarity.py", title="Similarity", icon=":material/grid_on:", url_path="similarity"),
     st.Page("pages/clustering.py", title="Clustering", icon=":material/account_tree:", url_path="clustering"),
     st.Page("pages/projection.py", title="Projection", icon=":material/3d_rotation:", url_path="projection"),

@@ -125,9 +125,15 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     # A fresh server's first request is a deep link (regression: it used to skip the router).
-    page.goto(f"{server}/gallery", wait_until="domcontentloaded")
-    page.get_by_role("heading", name="Gallery").wait_for(timeout=120_000)
+    page.goto(f"{server}/clustering?k=3", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Clustering").wait_for(timeout=120_000)
     _settle(page)
+    assert page.get_by_text("Cluster 3:").count() == 1 and page.get_by_text("Cluster 4:").count() == 0
+    _no_exception(page)
+    page.get_by_role("link", name="Gallery").click()
+    page.get_by_role("heading", name="Gallery").wait_for(timeout=60_000)
+    _settle(page)
+    assert page.get_by_text("Page not found").count() == 0
     page.get_by_text("9 paintings by 3 artists").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stImage"] img').count() >= 9
     _no_exception(page)
