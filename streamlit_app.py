@@ -46,7 +46,7 @@ folder = config.gallery_dir()
 paintings, scan_skipped = common.scan_collection(folder)
 collection = None
 if view.collection:
-    collection = common.collections().get(view.collection)
+    collection = common.collection_info(view.collection)
     if collection is None:
         notes.append(f"collection {view.collection!r} was not found; showing the gallery")
         view = replace(view, collection="")
@@ -120,12 +120,10 @@ if result is not None:
     sel_frame = embedded[keep].reset_index(drop=True)
     vectors = result.vectors[keep]
     skipped = scan_skipped + list(result.skipped)
-    fingerprint = common.embedder(model).fingerprint
 else:
     sel_frame = to_frame([])
     vectors = np.zeros((0, 1), dtype="float32")
     skipped = scan_skipped
-    fingerprint = ""
 if skipped:
     with st.sidebar.expander(f"{len(skipped)} file(s) skipped", icon=":material/warning:"):
         for path, reason in skipped:
@@ -136,8 +134,7 @@ st.session_state[common.CONTEXT_KEY] = common.Context(
     frame=sel_frame,
     vectors=vectors,
     model=model,
-    fingerprint=fingerprint,
-    key=common.digest([fingerprint, *sel_frame["sha256"].tolist()]) if len(sel_frame) else "",
+    key=common.content_key(model, sel_frame["sha256"].tolist()),
     all_artists=all_artists,
     collection_label=str(folder),
     paintings=tuple(paintings),

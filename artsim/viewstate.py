@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
 from artsim.clustering import LINKAGES
+from artsim.collections_db import is_collection_id
 
 PROJECTIONS = ("pca", "umap")
 LEVELS = ("paintings", "artists")
@@ -120,7 +121,7 @@ class ViewState:
 
         collection = raw("collection")
         if collection is not None:
-            if collection.replace("-", "").replace("_", "").isalnum() and len(collection) <= 64:
+            if is_collection_id(collection):
                 values["collection"] = collection
             else:
                 notes.append(f"ignored collection={collection!r}: not a collection id")

@@ -24,7 +24,6 @@ from artsim import clustering, config, projection, similarity
 from artsim.collection import Painting, scan_folder
 from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
-from artsim.errors import ArtsimError
 from artsim.store import EmbeddingStore
 from artsim.viewstate import ViewState
 
@@ -44,7 +43,6 @@ class Context:
     frame: pd.DataFrame
     vectors: np.ndarray
     model: str
-    fingerprint: str
     key: str
     all_artists: tuple[str, ...]
     collection_label: str
@@ -67,6 +65,12 @@ def _collections(uri: str, home: str) -> Collections:
 def collections() -> Collections:
     """Collections kept in the store at ``ARTSIM_DB`` (one handle per database and home)."""
     return _collections(config.db_uri(), str(config.home()))
+
+
+@st.cache_data(show_spinner=False, ttl=30, max_entries=64)
+def collection_info(collection_id: str) -> CollectionInfo | None:
+    """A collection's identity (cached briefly: the router asks on every rerun)."""
+    return collections().get(collection_id)
 
 
 @st.cache_data(show_spinner=False, ttl=30, max_entries=64)
@@ -153,6 +157,11 @@ def _embedding_memo() -> tuple[OrderedDict, threading.Lock]:
 def digest(shas: tuple[str, ...] | list[str]) -> str:
     """Content key of a set of paintings (order-sensitive)."""
     return hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+
+
+def content_key(model: str, shas: list[str]) -> str:
+    """Cache key of analysis over ``shas`` embedded by ``model``: its fingerprint plus the paintings."""
+    return digest([embedder(model).fingerprint, *shas]) if shas else ""
 
 
 def embed_collection(paintings: list[Painting], model: str):
@@ -265,7 +274,3 @@ def context() -> Context:
         PagesManager.uses_pages_directory = False
         st.rerun()
     return st.session_state[CONTEXT_KEY]
-
-
-def show_error(error: ArtsimError) -> None:
-    st.error(str(error))

@@ -44,7 +44,7 @@ for model in usable:
     if vectors is None:
         st.warning(f"{model}: some selected paintings could not be embedded; left out.")
         continue
-    key = common.digest([common.embedder(model).fingerprint, *shas])
+    key = common.content_key(model, shas)
     accuracy[model] = evaluation.loo_nn_accuracy(vectors, artists, works, center=view.center)
     if n <= PAINTING_LEVEL_MAX_N:
         S = common.similarity_matrix(key, view.center, vectors)
