@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from artsim.similarity import _artist_codes, _work_keys, normalize_rows
+from artsim.similarity import artist_codes, normalize_rows, work_keys
 
 
 def loo_nn_accuracy(
@@ -56,8 +56,8 @@ def loo_nn_accuracy(
     """
     Xn = normalize_rows(X, center=center)
     n = Xn.shape[0]
-    _, codes = _artist_codes(artists, n)
-    keys = _work_keys(works, n)
+    _, codes = artist_codes(artists, n)
+    keys = work_keys(works, n)
     if keys is None:
         keys = -np.arange(1, n + 1)
     hits = np.zeros(n, dtype=bool)
@@ -110,9 +110,9 @@ def within_between(
     """
     S = np.asarray(S, dtype=np.float64)
     n = S.shape[0]
-    _, codes = _artist_codes(artists, n)
+    _, codes = artist_codes(artists, n)
     iu, ju = np.triu_indices(n, 1)
-    keys = _work_keys(works, n)
+    keys = work_keys(works, n)
     if keys is not None:
         keep = keys[iu] != keys[ju]
         iu, ju = iu[keep], ju[keep]

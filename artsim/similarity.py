@@ -96,7 +96,19 @@ def cosine_similarity_matrix(X: np.ndarray, *, center: bool = False) -> np.ndarr
     return S
 
 
-def _artist_codes(artists: Sequence[str], n: int) -> tuple[list[str], np.ndarray]:
+def artist_codes(artists: Sequence[str], n: int) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct artist names and each painting's index into them.
+
+    Parameters
+    ----------
+    artists : n names (converted with ``str``).
+    n : expected number of paintings (a mismatch raises ``ValueError``).
+
+    Returns
+    -------
+    (names, codes): sorted unique names, and (n,) intp codes with
+    ``names[codes[i]] == str(artists[i])``.
+    """
     artists = [str(a) for a in artists]
     if len(artists) != n:
         raise ValueError(f"{len(artists)} artist names for {n} paintings")
@@ -122,7 +134,7 @@ def artist_similarity(S: np.ndarray, artists: Sequence[str]) -> pd.DataFrame:
     """
     S = np.asarray(S, dtype=np.float64)
     n = S.shape[0]
-    names, codes = _artist_codes(artists, n)
+    names, codes = artist_codes(artists, n)
     m = len(names)
     M = np.zeros((n, m))
     M[np.arange(n), codes] = 1.0
@@ -152,7 +164,7 @@ def artist_similarity_from_vectors(
     """
     X = _as_2d(X)
     n, d = X.shape
-    names, codes = _artist_codes(artists, n)
+    names, codes = artist_codes(artists, n)
     m = len(names)
     mu = X.mean(axis=0, dtype=np.float64) if center and n else None
     G = np.zeros((m, d))
@@ -174,8 +186,9 @@ def artist_similarity_from_vectors(
     return pd.DataFrame(A, index=pd.Index(names, name="artist"), columns=pd.Index(names, name="artist"))
 
 
-def _work_keys(works: Sequence[str] | None, n: int) -> np.ndarray | None:
-    """Integer work ids, or -1-based unique ids where the work is unknown ('' / None / NaN)."""
+def work_keys(works: Sequence[str] | None, n: int) -> np.ndarray | None:
+    """(n,) integer work ids: equal for copies of one named work; a unique negative id
+    where the work is unknown ('' / None / NaN), so it matches nothing. None without ``works``."""
     if works is None:
         return None
     works = list(works)
@@ -196,7 +209,7 @@ def same_work_mask(works: Sequence[str] | None, n: int) -> np.ndarray | None:
 
     An empty / missing work name never matches anything.
     """
-    keys = _work_keys(works, n)
+    keys = work_keys(works, n)
     if keys is None:
         return None
     M = keys[:, None] == keys[None, :]
@@ -229,12 +242,12 @@ def top_pairs(
     """
     S = np.asarray(S, dtype=np.float64)
     n = S.shape[0]
-    _, codes = _artist_codes(artists, n)
+    _, codes = artist_codes(artists, n)
     iu, ju = np.triu_indices(n, 1)
     keep = np.ones(iu.shape[0], dtype=bool)
     if exclude_same_artist:
         keep &= codes[iu] != codes[ju]
-    keys = _work_keys(works, n)
+    keys = work_keys(works, n)
     if keys is not None:
         keep &= keys[iu] != keys[ju]
     iu, ju = iu[keep], ju[keep]
@@ -253,7 +266,7 @@ def _nearest_from_row(
         raise IndexError(f"painting index {i} out of range for {n} paintings")
     keep = np.ones(n, dtype=bool)
     keep[i] = False
-    keys = _work_keys(works, n)
+    keys = work_keys(works, n)
     if keys is not None:
         keep &= keys != keys[i]
     cand = np.flatnonzero(keep)
@@ -313,7 +326,7 @@ def nearest_artists(
     m DataFrames with columns ``artist`` and ``similarity``, best first.
     """
     S = similarity_to(X, Y, center=center)
-    names, codes = _artist_codes(artists, S.shape[1])
+    names, codes = artist_codes(artists, S.shape[1])
     counts = np.bincount(codes, minlength=len(names)).astype(np.float64)
     out = []
     for row in S:
