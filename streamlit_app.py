@@ -11,7 +11,7 @@ from artsim import config
 from artsim.collection import to_frame
 from artsim.errors import ArtsimError
 from artsim.viewstate import ViewState
-from pages import common
+from dashboard import cache
 
 st.set_page_config(page_title="artsim: how a network sees paintings", page_icon=":material/palette:", layout="wide")
 
@@ -25,7 +25,7 @@ PAGES = [
 ]
 nav = st.navigation(PAGES)
 
-models, default_name, default_why = common.model_choices()
+models, default_name, default_why = cache.model_choices()
 usable = [m for m, problem in models.items() if problem is None]
 
 # View state: the URL is read once per session (or when a new link is pasted);
@@ -43,30 +43,30 @@ notes: list[str] = st.session_state["view_notes"]
 
 # ----------------------------------------------------------------------------- collection
 folder = config.gallery_dir()
-paintings, scan_skipped = common.scan_collection(folder)
+paintings, scan_skipped = cache.scan_collection(folder)
 collection = None
 if view.collection:
-    collection = common.collection_info(view.collection)
+    collection = cache.collection_info(view.collection)
     if collection is None:
         notes.append(f"collection {view.collection!r} was not found; showing the gallery")
         view = replace(view, collection="")
 edit_token = view.extra.get("edit")
-if collection is not None and edit_token and common.collections().can_edit(collection.id, edit_token):
-    common.remember_edit_token(collection.id, edit_token)  # moved out of the URL below
+if collection is not None and edit_token and cache.collections().can_edit(collection.id, edit_token):
+    cache.remember_edit_token(collection.id, edit_token)  # moved out of the URL below
 view = replace(view, extra={k: v for k, v in view.extra.items() if k != "edit"})
 if collection is not None:
     known = {p.sha256 for p in paintings}
-    paintings = paintings + [p for p in common.collection_paintings(collection.id) if p.sha256 not in known]
+    paintings = paintings + [p for p in cache.collection_paintings(collection.id) if p.sha256 not in known]
 
 with st.sidebar:
     if collection is None:
         st.caption(f"Collection: `{folder}`")
     else:
-        mode = "yours, editable" if common.edit_token(collection.id) else "shared, read-only"
+        mode = "yours, editable" if cache.edit_token(collection.id) else "shared, read-only"
         st.caption(f"Collection: **{collection.name}** ({mode}) on `{folder.name}`")
     model = st.selectbox(
         "Model", usable, index=usable.index(view.model) if view.model in usable else 0,
-        key="model_widget", on_change=common.set_view_from, args=("model", "model_widget"),
+        key="model_widget", on_change=cache.set_view_from, args=("model", "model_widget"),
         help="Which network turns each painting into a vector.",
     )
     view = replace(view, model=model)
@@ -88,7 +88,7 @@ with st.sidebar:
             view = replace(view, artists=tuple(a for a in view.artists if a in all_artists) or None)
     # A keyed widget keeps its value when its options change, so the key follows the
     # options (new artists from uploads start fully selected) and each newly opened link.
-    artists_key = f"artists_{st.session_state['artists_epoch']}_{common.digest(all_artists)[:8]}"
+    artists_key = f"artists_{st.session_state['artists_epoch']}_{cache.digest(all_artists)[:8]}"
     selected = st.multiselect(
         "Artists", all_artists,
         default=list(view.artists) if view.artists is not None else list(all_artists),
@@ -100,18 +100,18 @@ with st.sidebar:
 for note in notes:
     st.info(f"Share link: {note}", icon=":material/info:")
 st.session_state["view_notes"] = []
-common.sync_query_params(view)
+cache.sync_query_params(view)
 
 with st.sidebar:
     with st.expander("Share this view", icon=":material/link:"):
-        st.code(common.share_url(), language=None, wrap_lines=True)
+        st.code(cache.share_url(), language=None, wrap_lines=True)
         st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
 
 # ----------------------------------------------------------------------------- data
 result = None
 if paintings:
     try:
-        result = common.embed_collection(paintings, model)
+        result = cache.embed_collection(paintings, model)
     except ArtsimError as error:
         st.error(str(error))
 if result is not None:
@@ -129,16 +129,16 @@ if skipped:
         for path, reason in skipped:
             st.caption(f"**{path}**: {reason}")
 
-st.session_state[common.CONTEXT_KEY] = common.Context(
+st.session_state[cache.CONTEXT_KEY] = cache.Context(
     view=view,
     frame=sel_frame,
     vectors=vectors,
     model=model,
-    key=common.content_key(model, sel_frame["sha256"].tolist()),
+    key=cache.content_key(model, sel_frame["sha256"].tolist()),
     all_artists=all_artists,
     collection_label=str(folder),
     paintings=tuple(paintings),
     collection=collection,
 )
-st.session_state[common.ROUTER_RAN_KEY] = True
+st.session_state[cache.ROUTER_RAN_KEY] = True
 nav.run()

@@ -7,9 +7,9 @@ import streamlit as st
 
 from artsim import clustering, figures
 from artsim.viewstate import K_RANGE
-from pages import common
+from dashboard import cache
 
-ctx = common.context()
+ctx = cache.context()
 view = ctx.view
 st.title("Clustering")
 
@@ -21,20 +21,20 @@ if n < 3:
 left, mid, right = st.columns([1, 1, 1])
 method = left.selectbox(
     "Linkage", clustering.LINKAGES, index=clustering.LINKAGES.index(view.linkage),
-    key="linkage_widget", on_change=common.set_view_from, args=("linkage", "linkage_widget"),
+    key="linkage_widget", on_change=cache.set_view_from, args=("linkage", "linkage_widget"),
     help="How the distance between two groups is measured when merging them.",
 )
 k_max = min(n, K_RANGE[1])
 k = mid.slider(
     "Clusters (k)", 2, k_max, min(max(view.k, 2), k_max), key="k_widget",
-    on_change=common.set_view_from, args=("k", "k_widget"),
+    on_change=cache.set_view_from, args=("k", "k_widget"),
 )
 center = right.toggle(
     "Mean-centre vectors", value=view.center, key="center_widget",
-    on_change=common.set_view_from, args=("center", "center_widget"),
+    on_change=cache.set_view_from, args=("center", "center_widget"),
 )
 
-result = common.clusters(ctx.key, method, k, center, ctx.vectors)
+result = cache.clusters(ctx.key, method, k, center, ctx.vectors)
 names = [f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
 st.caption(
     "Distances are cosine distances (1 − cosine similarity); Ward linkage runs on L2-normalised vectors "

@@ -8,9 +8,9 @@ import streamlit as st
 
 from artsim import evaluation, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
-from pages import common
+from dashboard import cache
 
-ctx = common.context()
+ctx = cache.context()
 view = ctx.view
 st.title("Compare models")
 st.caption(
@@ -25,7 +25,7 @@ if n < 3 or ctx.frame["artist"].nunique() < 2:
     st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon=":material/arrow_back:")
     st.stop()
 
-models, _, _ = common.model_choices()
+models, _, _ = cache.model_choices()
 usable = [m for m, problem in models.items() if problem is None]
 for name, problem in models.items():
     if problem is not None:
@@ -40,16 +40,16 @@ accuracy: dict[str, tuple[float, float]] = {}
 pairs: dict[str, pd.DataFrame] = {}
 labels: dict[str, np.ndarray] = {}
 for model in usable:
-    vectors = common.vectors_for(model, shas)
+    vectors = cache.vectors_for(model, shas)
     if vectors is None:
         st.warning(f"{model}: some selected paintings could not be embedded; left out.")
         continue
-    key = common.content_key(model, shas)
+    key = cache.content_key(model, shas)
     accuracy[model] = evaluation.loo_nn_accuracy(vectors, artists, works, center=view.center)
     if n <= PAINTING_LEVEL_MAX_N:
-        S = common.similarity_matrix(key, view.center, vectors)
+        S = cache.similarity_matrix(key, view.center, vectors)
         pairs[model] = evaluation.within_between(S, artists, works=works)
-    labels[model] = common.clusters(key, view.linkage, k, view.center, vectors).labels
+    labels[model] = cache.clusters(key, view.linkage, k, view.center, vectors).labels
 
 st.subheader("Nearest-neighbour artist accuracy")
 st.plotly_chart(figures.accuracy_bar_figure(accuracy), key="accuracy")

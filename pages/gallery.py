@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from dashboard import cache
 
 PER_ROW = 6
 FIRST = 12  # thumbnails shown per artist before "show all"
 
-ctx = common.context()
+ctx = cache.context()
 st.title("Gallery")
 
 if ctx.frame.empty:
@@ -33,7 +33,7 @@ st.caption(
     f"{len(ctx.frame)} paintings by {len(counts)} artists, embedded with **{ctx.model}**. "
     "Uploaded paintings are marked ⬆."
 )
-thumbs = common.thumbnail_uris(tuple(ctx.frame["sha256"]))
+thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
 
 
 def credit(row: pd.Series) -> str:

@@ -8,9 +8,9 @@ import streamlit as st
 from artsim import figures
 from artsim.hover import figure_with_hover_thumbnails
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
-from pages import common
+from dashboard import cache
 
-ctx = common.context()
+ctx = cache.context()
 view = ctx.view
 st.title("Projection")
 
@@ -22,16 +22,16 @@ if n < 3:
 c1, c2, c3 = st.columns(3)
 method = c1.radio(
     "Method", PROJECTIONS, index=PROJECTIONS.index(view.projection), format_func=str.upper,
-    horizontal=True, key="projection_widget", on_change=common.set_view_from,
+    horizontal=True, key="projection_widget", on_change=cache.set_view_from,
     args=("projection", "projection_widget"),
 )
 color = c2.radio(
     "Colour by", ["artist", "cluster"], index=["artist", "cluster"].index(view.color), horizontal=True,
-    key="color_widget", on_change=common.set_view_from, args=("color", "color_widget"),
+    key="color_widget", on_change=cache.set_view_from, args=("color", "color_widget"),
 )
 center = c3.toggle(
     "Mean-centre vectors", value=view.center, key="center_widget",
-    on_change=common.set_view_from, args=("center", "center_widget"),
+    on_change=cache.set_view_from, args=("center", "center_widget"),
 )
 neighbors, min_dist, seed = view.neighbors, view.min_dist, view.seed
 if method == "umap":
@@ -39,16 +39,16 @@ if method == "umap":
     neighbors = u1.slider(
         "Neighbours", NEIGHBORS_RANGE[0], max(NEIGHBORS_RANGE[0] + 1, min(NEIGHBORS_RANGE[1], n - 1)),
         min(view.neighbors, max(NEIGHBORS_RANGE[0] + 1, n - 1)), key="neighbors_widget",
-        on_change=common.set_view_from, args=("neighbors", "neighbors_widget"),
+        on_change=cache.set_view_from, args=("neighbors", "neighbors_widget"),
         help="Larger values keep more of the global shape; smaller ones local detail.",
     )
     min_dist = u2.slider(
         "Minimum distance", MIN_DIST_RANGE[0], MIN_DIST_RANGE[1], float(view.min_dist), step=0.01,
-        key="min_dist_widget", on_change=common.set_view_from, args=("min_dist", "min_dist_widget"),
+        key="min_dist_widget", on_change=cache.set_view_from, args=("min_dist", "min_dist_widget"),
     )
     seed = u3.number_input(
         "Seed", 0, 2**31 - 1, int(view.seed), key="seed_widget",
-        on_change=common.set_view_from, args=("seed", "seed_widget"),
+        on_change=cache.set_view_from, args=("seed", "seed_widget"),
         help="The same seed gives the same layout, so a shared link shows the same picture.",
     )
 
@@ -61,8 +61,8 @@ if uploaded.any():
         help="Off: uploads are placed into the existing map without moving it. On: redraw the map with them.",
     )
 fit_rows = ~uploaded if uploaded.any() and not refit and (~uploaded).sum() >= 3 else np.ones(n, dtype=bool)
-fit_key = common.digest([ctx.key, *frame["sha256"][fit_rows]])
-proj = common.fitted_projection(
+fit_key = cache.digest([ctx.key, *frame["sha256"][fit_rows]])
+proj = cache.fitted_projection(
     fit_key, method, int(seed), int(neighbors), float(min_dist), center, ctx.vectors[fit_rows]
 )
 if proj.note:
@@ -73,8 +73,8 @@ if (~fit_rows).any():
     coords[~fit_rows] = proj.transform(ctx.vectors[~fit_rows])
     st.caption("Uploads (diamonds) are placed into the existing map; the other paintings have not moved.")
 if color == "cluster":
-    frame["cluster"] = common.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
-frame["thumbnail_uri"] = common.thumbnail_uris(tuple(frame["sha256"]))
+    frame["cluster"] = cache.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
+frame["thumbnail_uri"] = cache.thumbnail_uris(tuple(frame["sha256"]))
 fig = figures.scatter3d(
     coords, frame, color_by=color, highlight=uploaded, method=method,
     explained_variance_ratio=proj.explained_variance_ratio,

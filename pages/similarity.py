@@ -6,9 +6,9 @@ import streamlit as st
 
 from artsim import clustering, figures, similarity
 from artsim.figures import MAX_HEATMAP_N
-from pages import common
+from dashboard import cache
 
-ctx = common.context()
+ctx = cache.context()
 view = ctx.view
 st.title("Similarity")
 
@@ -20,11 +20,11 @@ if n < 2:
 left, right = st.columns([1, 1])
 level = left.radio(
     "Level", ["paintings", "artists"], index=["paintings", "artists"].index(view.level),
-    horizontal=True, key="level_widget", on_change=common.set_view_from, args=("level", "level_widget"),
+    horizontal=True, key="level_widget", on_change=cache.set_view_from, args=("level", "level_widget"),
 )
 center = right.toggle(
     "Mean-centre vectors", value=view.center, key="center_widget",
-    on_change=common.set_view_from, args=("center", "center_widget"),
+    on_change=cache.set_view_from, args=("center", "center_widget"),
 )
 st.caption(
     "Cosine similarity: 1 = same direction. Raw ResNet features are all non-negative, so raw cosines "
@@ -34,7 +34,7 @@ st.caption(
 artists = ctx.frame["artist"].tolist()
 labels = [f"{a} – {t}" for a, t in zip(artists, ctx.frame["title"], strict=True)]
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
-thumbs = common.thumbnail_uris(tuple(ctx.frame["sha256"]))
+thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
 small = n <= MAX_HEATMAP_N
 
 if level == "paintings" and not small:
@@ -44,8 +44,8 @@ if level == "paintings" and not small:
     )
     level = "artists"
 if small:
-    S = common.similarity_matrix(ctx.key, center, ctx.vectors)
-    order = clustering.leaf_order(common.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
+    S = cache.similarity_matrix(ctx.key, center, ctx.vectors)
+    order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
 if level == "paintings":
     st.plotly_chart(figures.similarity_heatmap(S, labels, order=order), key="heatmap")
     st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram.")

@@ -10,9 +10,9 @@ import streamlit as st
 from artsim import similarity
 from artsim.images import IMAGE_SUFFIXES
 from artsim.uploads import UploadLimits, clean_artist, read_uploads
-from pages import common
+from dashboard import cache
 
-ctx = common.context()
+ctx = cache.context()
 view = ctx.view
 st.title("Add paintings")
 st.caption(
@@ -20,7 +20,7 @@ st.caption(
     "They join the heatmap, the dendrogram and the 3-D map. Only add works you have the right to use."
 )
 
-owned = ctx.collection is not None and common.edit_token(ctx.collection.id) is not None
+owned = ctx.collection is not None and cache.edit_token(ctx.collection.id) is not None
 if ctx.collection is None:
     st.caption("Your uploads go into a new private collection based on this gallery; the gallery itself never changes.")
 elif owned:
@@ -55,21 +55,21 @@ if submitted:
     known = {p.sha256: f"{p.artist} – {p.title}" for p in ctx.paintings}
     with st.spinner("Checking files…"):
         outcomes = read_uploads(pairs, artist=artist_name, titles=titles, known_shas=known, limits=limits,
-                                store_dir=common.collections().uploads_dir)
+                                store_dir=cache.collections().uploads_dir)
     added = [(o.painting, o.data) for o in outcomes if o.status == "added"]
     if added:
-        coll = common.collections()
+        coll = cache.collections()
         if owned:
-            target, token = ctx.collection, common.edit_token(ctx.collection.id)
+            target, token = ctx.collection, cache.edit_token(ctx.collection.id)
         else:
             name = f"{ctx.collection.name} + uploads" if ctx.collection else "My collection"
             target, token = coll.create(name, parent=ctx.collection.id if ctx.collection else "")
-            common.remember_edit_token(target.id, token)
+            cache.remember_edit_token(target.id, token)
         coll.add(target.id, token, added)
-        common.collection_paintings.clear()
+        cache.collection_paintings.clear()
         view = replace(st.session_state["view"], collection=target.id, artists=None)
         st.session_state["view"] = view
-        common.sync_query_params(view)
+        cache.sync_query_params(view)
     st.session_state["upload_results"] = [
         {"file": o.display_name if not o.archive else f"{o.archive} › {o.display_name}",
          "result": o.status, "reason": o.reason, "sha256": o.sha256 or ""}
@@ -94,7 +94,7 @@ if results:
         ranked = similarity.nearest_artists(
             ctx.vectors[base], frame["artist"][base].tolist(), ctx.vectors[is_new], k=3, center=view.center
         )
-        thumbs = common.thumbnail_uris(tuple(frame["sha256"][is_new]))
+        thumbs = cache.thumbnail_uris(tuple(frame["sha256"][is_new]))
         for (_, row), near, thumb in zip(frame[is_new].iterrows(), ranked, thumbs, strict=True):
             left, right = st.columns([1, 4])
             if thumb:
@@ -102,8 +102,8 @@ if results:
             right.markdown(f"**{row['title']}** ({row['artist']})")
             right.dataframe(near.round(3), hide_index=True)
 
-if ctx.collection is not None and common.edit_token(ctx.collection.id):
+if ctx.collection is not None and cache.edit_token(ctx.collection.id):
     with st.expander("Edit link (keep it private)", icon=":material/key:"):
-        st.code(common.share_url(edit=common.edit_token(ctx.collection.id)), language=None, wrap_lines=True)
+        st.code(cache.share_url(edit=cache.edit_token(ctx.collection.id)), language=None, wrap_lines=True)
         st.caption("Anyone with this link can add paintings to this collection. The sidebar's share link is "
                    "read-only.")

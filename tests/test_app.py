@@ -36,7 +36,7 @@ def warm_server(request, monkeypatch):
     Streamlit runs a ``pages/`` folder as an old-style multipage app until the first
     ``st.navigation`` call in the process; AppTest resets that flag before every run,
     so each run would look like a fresh server's first request (which
-    ``common.context`` handles by rerunning through the router, losing that run's
+    ``cache.context`` handles by rerunning through the router, losing that run's
     button clicks). Tests marked ``cold_start`` keep Streamlit's own behaviour.
     """
     if request.node.get_closest_marker("cold_start"):
@@ -63,7 +63,7 @@ def open_page(app: AppTest, page: str) -> AppTest:
     """Run the entrypoint once (it registers the pages and builds the context), then the page.
 
     (Regression: AppTest, like a fresh server's first deep link, used to run the page
-    without the router; ``common.context`` now reruns through the router.)
+    without the router; ``cache.context`` now reruns through the router.)
     """
     app.run()
     assert not app.exception, app.exception
