@@ -50,7 +50,10 @@ st.metric(
     help="How faithfully the tree keeps the original distances (1 = perfectly).",
 )
 st.plotly_chart(
-    figures.dendrogram_figure(result.Z, [names[i] for i in result.sample], k=k), key="dendrogram"
+    figures.dendrogram_figure(
+        result.Z, [names[i] for i in result.sample], result.labels[result.sample], method=method
+    ),
+    key="dendrogram",
 )
 
 st.subheader(f"{k} clusters")

@@ -1,21 +1,25 @@
-"""artsim.figures: the traces carry the expected values, order and labels."""
+"""artsim.figures: the traces carry the expected values, order, labels and colours."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.cluster.hierarchy import dendrogram, leaves_list
+from scipy.cluster.hierarchy import dendrogram
 
 from artsim.clustering import cut, cut_height, linkage_matrix
 from artsim.evaluation import clustering_agreement, within_between
 from artsim.figures import (
     CLUSTER_PALETTE,
     HIGHLIGHT_NAME,
+    LABEL_MAX_N,
     MAX_HEATMAP_N,
+    UPLOAD_SYMBOL,
     accuracy_bar_figure,
     agreement_heatmap,
-    category_colors,
+    artist_colors,
     dendrogram_figure,
     scatter3d,
     similarity_heatmap,
@@ -51,6 +55,7 @@ def test_unique_labels():
     assert len(set(out)) == 3 and out[:2] == ["a", "a (2)"]
 
 
+# ----------------------------------------------------------------------------- heatmap
 def test_similarity_heatmap_orders_rows_and_columns(coll):
     X, frame = coll
     S = cosine_similarity_matrix(X, center=True)
@@ -67,7 +72,7 @@ def test_similarity_heatmap_orders_rows_and_columns(coll):
     assert hm.zmid == 0 and hm.zmin == -hm.zmax
     off = S[~np.eye(10, dtype=bool)]
     assert hm.zmax == pytest.approx(max(abs(off.min()), off.max()))
-    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.yaxis.autorange == "reversed"
 
 
 def test_similarity_heatmap_raw_cosines_sequential_scale_and_artist_frame(coll):
@@ -85,79 +90,125 @@ def test_similarity_heatmap_raw_cosines_sequential_scale_and_artist_frame(coll):
         similarity_heatmap(S, order=[0] * 10)
 
 
+@pytest.mark.parametrize("n", [45, 60, LABEL_MAX_N])
+def test_heatmap_labels_every_row_and_grows_with_rows(n):
+    rng = np.random.default_rng(n)
+    S = cosine_similarity_matrix(rng.random((n, 6)))
+    labels = [f"Artist {i % 7} – A rather long painting title number {i}" for i in range(n)]
+    fig = similarity_heatmap(S, labels)
+    lay = fig.to_dict()["layout"]
+    for ax in ("xaxis", "yaxis"):
+        assert lay[ax]["tickmode"] == "array" and len(lay[ax]["tickvals"]) == n
+        assert len(lay[ax]["ticktext"]) == n and lay[ax].get("showticklabels", True)
+    assert lay["yaxis"]["ticktext"][3].startswith("Artist 3 – A rather long")
+    assert all(len(t) <= 42 for t in lay["yaxis"]["ticktext"])  # long titles shortened; hover keeps them
+    assert fig.data[0].y[3] == labels[3]
+    # no fixed aspect: the matrix takes the width; the height follows the rows
+    assert "scaleanchor" not in lay["yaxis"] and "width" not in lay
+    small = similarity_heatmap(S[:20, :20], labels[:20]).layout.height
+    assert lay["height"] > small and lay["height"] >= 13 * n
+
+
+def test_heatmap_above_label_limit_has_artist_bands():
+    n = LABEL_MAX_N + 20
+    rng = np.random.default_rng(0)
+    S = cosine_similarity_matrix(rng.random((n, 6)))
+    artists = [f"Painter {i % 4}" for i in range(n)]
+    order = rng.permutation(n)
+    colors = artist_colors(artists)
+    fig = similarity_heatmap(S, [f"t{i}" for i in range(n)], order=order, artists=artists, colors=colors)
+    main, left, top = fig.data
+    assert not fig.layout.yaxis.showticklabels and not fig.layout.xaxis.showticklabels
+    assert left.xaxis == "x2" and left.yaxis == "y" and top.xaxis == "x" and top.yaxis == "y2"
+    who = [artists[i] for i in order]
+    assert [r[0] for r in left.customdata] == who and list(top.customdata[0]) == who
+    assert list(left.y) == list(main.y) and list(top.x) == list(main.x)
+    # each band cell takes its artist's collection colour from the stepped scale
+    z = np.asarray(left.z)[:, 0]
+    scale = [c for _, c in left.colorscale]
+    for a, code in zip(who, z, strict=True):
+        frac = (code - left.zmin) / (left.zmax - left.zmin)
+        assert scale[2 * int(frac * len(scale) / 2)] == colors[a]
+
+
+# ----------------------------------------------------------------------------- dendrogram
 @pytest.mark.parametrize("orientation", ["left", "bottom"])
-def test_dendrogram_matches_scipy_layout_and_cut(coll, orientation):
+def test_dendrogram_matches_scipy_layout_and_colouring(coll, orientation):
     X, frame = coll
     Z = linkage_matrix(X, "average")
     labels = (frame.artist + " – " + frame.title).tolist()
-    fig = dendrogram_figure(Z, labels, k=3, orientation=orientation)
-    ref = dendrogram(Z, no_plot=True)
+    clusters = cut(Z, 3)
+    fig = dendrogram_figure(Z, labels, clusters, orientation=orientation, method="average")
+    h = cut_height(Z, clusters)
+    ref = dendrogram(Z, no_plot=True, color_threshold=h, above_threshold_color="above")
     horizontal = orientation == "left"
     line_traces = [t for t in fig.data if t.mode == "lines"]
-    segs = set()
+    ours = {}
     for t in line_traces:
         xs, ys = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float)
         ic, dc = (ys, xs) if horizontal else (xs, ys)
         for s in range(0, len(ic), 5):
-            segs.add((tuple(np.round(ic[s:s + 4], 9)), tuple(np.round(dc[s:s + 4], 9))))
-    ref_segs = {(tuple(np.round(i, 9)), tuple(np.round(d, 9))) for i, d in zip(ref["icoord"], ref["dcoord"], strict=True)}
-    assert segs == ref_segs
-    # colours: one trace per cluster plus the k - 1 merges above the cut
-    labels_cut = cut(Z, 3)
-    names = sorted(t.name for t in line_traces)
-    assert names == ["Cluster 1", "Cluster 2", "Cluster 3", "above cut"]
-    above = next(t for t in line_traces if t.name == "above cut")
-    assert len(above.x) == 5 * 2
+            ours[(tuple(np.round(ic[s:s + 4], 9)), tuple(np.round(dc[s:s + 4], 9)))] = t
+    theirs = {
+        (tuple(np.round(i, 9)), tuple(np.round(d, 9))): c
+        for i, d, c in zip(ref["icoord"], ref["dcoord"], ref["color_list"], strict=True)
+    }
+    assert set(ours) == set(theirs)
+    # scipy's colouring at the cut height groups the segments exactly as our traces do
+    pairs = {(ours[s].name, theirs[s]) for s in ours}
+    assert len(pairs) == len({n for n, _ in pairs}) == len({c for _, c in pairs}) == 4
+    assert ("above cut", "above") in pairs
     for t in line_traces:
         if t.name.startswith("Cluster"):
-            c = int(t.name.split()[1]) - 1
-            assert t.line.color == CLUSTER_PALETTE[c]
-            leaf_pos = np.asarray(t.y if horizontal else t.x, dtype=float)
-            members = 5 + 10 * np.flatnonzero(np.isin(leaves_list(Z), np.flatnonzero(labels_cut == c)))
-            assert np.nanmin(leaf_pos) >= members.min() and np.nanmax(leaf_pos) <= members.max()
-    # leaves in scipy order with "Artist – Title" labels
+            assert t.line.color == CLUSTER_PALETTE[int(t.name.split()[1]) - 1]
     axis = fig.layout.yaxis if horizontal else fig.layout.xaxis
     assert list(axis.ticktext) == [labels[i] for i in ref["leaves"]]
-    assert list(axis.tickvals) == [5 + 10 * r for r in range(10)]
     leaves = next(t for t in fig.data if t.mode == "markers")
     assert list(leaves.customdata) == ref["leaves"]
-    # the cut line at the cut height
-    shape = fig.layout.shapes[0]
-    h = cut_height(Z, labels_cut)
-    assert (shape.x0 if horizontal else shape.y0) == pytest.approx(h)
+    assert (fig.layout.shapes[0].x0 if horizontal else fig.layout.shapes[0].y0) == pytest.approx(h)
+    dist = fig.layout.xaxis if horizontal else fig.layout.yaxis
+    assert dist.title.text == "cosine distance"
 
 
-def test_dendrogram_without_k_and_bad_labels(coll):
+def test_dendrogram_uses_the_given_cut_not_its_own(coll):
     X, frame = coll
     Z = linkage_matrix(X, "ward")
-    fig = dendrogram_figure(Z, frame.title.tolist())
+    fig = dendrogram_figure(Z, frame.title.tolist(), method="ward")
     assert len([t for t in fig.data if t.mode == "lines"]) == 1 and not fig.layout.shapes
+    assert "Euclidean" in fig.layout.xaxis.title.text
+    one = dendrogram_figure(Z, frame.title.tolist(), np.zeros(10, dtype=int))
+    assert {t.name for t in one.data if t.mode == "lines"} == {"Cluster 1"}
+    leaves = next(t for t in one.data if t.mode == "markers")
+    assert all(s.endswith("Cluster 1") for s in leaves.text)
     with pytest.raises(ValueError, match="labels"):
         dendrogram_figure(Z, ["x"] * 3)
+    with pytest.raises(ValueError, match="clusters"):
+        dendrogram_figure(Z, frame.title.tolist(), [0, 1])
 
 
+# ----------------------------------------------------------------------------- 3-D map
 def test_scatter3d_traces_hover_and_customdata(coll):
     X, frame = coll
     proj = fit_projection(X, "pca")
     highlight = np.zeros(10, dtype=bool)
     highlight[[2, 7]] = True
-    fig = scatter3d(proj, frame, color_by="artist", highlight=highlight)
+    colors = artist_colors(frame.artist)
+    fig = scatter3d(proj, frame, color_by="artist", highlight=highlight, colors=colors)
     by_name = {t.name: t for t in fig.data}
-    assert set(by_name) == {"Klimt", "Monet", "Munch", HIGHLIGHT_NAME}
-    colors = category_colors(frame.artist.tolist())
+    assert set(by_name) == {"Klimt", "Monet", "Munch", f"Monet ({HIGHLIGHT_NAME})", f"Klimt ({HIGHLIGHT_NAME})"}
     seen = []
     for name, t in by_name.items():
         idx = [int(c[0]) for c in t.customdata]
         seen += idx
         np.testing.assert_allclose(np.column_stack([t.x, t.y, t.z]), proj.coords[idx])
         assert [c[1] for c in t.customdata] == [frame.thumbnail_uri[i] for i in idx]
-        if name != HIGHLIGHT_NAME:
-            assert set(frame.artist[idx]) == {name} and t.marker.color == colors[name]
-            assert not set(idx) & {2, 7}
+        artist = name.split(" (")[0]
+        assert set(frame.artist[idx]) == {artist} and t.marker.color == colors[artist]
+        assert t.legendgroup == artist
+        assert (set(idx) <= {2, 7}) == name.endswith(f"({HIGHLIGHT_NAME})")
     assert sorted(seen) == list(range(10))
-    up = by_name[HIGHLIGHT_NAME]
-    assert sorted(int(c[0]) for c in up.customdata) == [2, 7]
-    assert up.marker.symbol == "diamond" and up.marker.line.width > 0
+    up = by_name[f"Monet ({HIGHLIGHT_NAME})"]
+    assert up.marker.symbol == UPLOAD_SYMBOL and up.marker.line.width > 0
     monet = by_name["Monet"]
     i0 = int(monet.customdata[0][0])
     assert monet.text[0] == f"<b>{frame.title[i0]}</b><br>Monet, {1880 + i0}"
@@ -167,7 +218,7 @@ def test_scatter3d_traces_hover_and_customdata(coll):
     r = proj.explained_variance_ratio
     assert fig.layout.scene.xaxis.title.text == f"PC1 ({r[0]:.0%})"
     assert fig.layout.scene.zaxis.title.text == f"PC3 ({r[2]:.0%})"
-    assert "arbitrary" in fig.layout.title.subtitle.text
+    assert "arbitrary" in fig.layout.meta["caption"]
     assert fig.layout.meta["thumbnails"] is True
 
 
@@ -177,12 +228,14 @@ def test_scatter3d_clusters_umap_titles_and_thumbnail_cap(coll):
     coords = np.arange(30, dtype=float).reshape(10, 3)
     fig = scatter3d(coords, frame, color_by="cluster", highlight=[9], method="umap", max_thumbnails=5)
     names = [t.name for t in fig.data]
-    assert names[:3] == ["Cluster 1", "Cluster 2", "Cluster 3"] and names[-1] == HIGHLIGHT_NAME
-    c1 = fig.data[0]
-    assert c1.marker.color == CLUSTER_PALETTE[0]
-    assert all(frame.cluster[int(c[0])] == 0 for c in c1.customdata)
+    assert {"Cluster 1", "Cluster 2", "Cluster 3"} <= set(names)
+    assert names.count(f"Cluster {frame.cluster[9] + 1} ({HIGHLIGHT_NAME})") == 1
+    for t in fig.data:
+        c = int(t.name.split()[1]) - 1
+        assert t.marker.color == CLUSTER_PALETTE[c]
+        assert all(frame.cluster[int(cd[0])] == c for cd in t.customdata)
     assert fig.layout.scene.yaxis.title.text == "UMAP 2"
-    assert "UMAP" in fig.layout.title.subtitle.text
+    assert "UMAP" in fig.layout.meta["caption"]
     uris = {int(c[0]): c[1] for t in fig.data for c in t.customdata}
     assert uris[9] == frame.thumbnail_uri[9] and all(uris[i] == "" for i in range(9))
     assert fig.layout.meta["thumbnails"] is False
@@ -192,6 +245,69 @@ def test_scatter3d_clusters_umap_titles_and_thumbnail_cap(coll):
         scatter3d(coords, frame, color_by="museum")
 
 
+# ----------------------------------------------------------------------------- colours
+def test_artist_colours_stable_when_adding_or_deselecting():
+    gallery = ["Claude Monet", "Edgar Degas", "Edvard Munch", "Egon Schiele", "Georges Seurat",
+               "Gustav Klimt", "Henri de Toulouse-Lautrec", "Paul Gauguin", "Pierre-Auguste Renoir",
+               "Vincent van Gogh", "Wassily Kandinsky"]
+    before = artist_colors(gallery)
+    assert len(set(before.values())) == len(gallery)
+    after = artist_colors([*gallery, "Uploaded Painter", "Another One"])  # uploads come after the gallery
+    assert {a: after[a] for a in gallery} == before
+    assert len(set(after.values())) == len(after)
+    # a new gallery folder sorted among the others moves no one unless it takes their hashed slot
+    wider = artist_colors(sorted([*gallery, "Berthe Morisot"]))
+    moved = [a for a in gallery if wider[a] != before[a]]
+    assert len(moved) <= 1
+    # colours come from the whole collection: a selection or any row order does not change them
+    X = np.eye(len(gallery), 3) + 0.1
+    frame = pd.DataFrame({"artist": gallery[::-1], "title": "t", "year": 1900})
+    fig = scatter3d(X, frame, colors=before)
+    assert {t.name: t.marker.color for t in fig.data} == before
+    sub = scatter3d(X[:4], frame.iloc[:4], colors=before)
+    assert {t.name: t.marker.color for t in sub.data} == {a: before[a] for a in gallery[::-1][:4]}
+
+
+# ----------------------------------------------------------------------------- text is text
+HOSTILE = [
+    '<a href="https://evil.example">CLICK</a>',
+    '<span style="font-size:90px">BIG</span>',
+    "Tom & Jerry <b>bold</b>",
+    "<img src=x onerror=alert(1)>",
+]
+
+
+def _no_markup(fig) -> None:
+    spec = json.dumps(fig.to_dict(), ensure_ascii=False, default=lambda o: o.tolist())
+    for bad in ("<a ", "<a>", "<span", "<img", "<b>bold"):
+        assert bad not in spec, bad
+    assert "&lt;a href=" in spec and "&lt;span style=" in spec and "Tom &amp; Jerry" in spec
+
+
+def test_hostile_names_are_text_in_every_figure(coll):
+    X, _ = coll
+    n = len(HOSTILE) * 2
+    artists = HOSTILE * 2
+    titles = HOSTILE[::-1] * 2
+    labels = [f"{a} – {t}" for a, t in zip(artists, titles, strict=True)]
+    Xn = X[:n]
+    S = cosine_similarity_matrix(Xn)
+    _no_markup(similarity_heatmap(S, labels, title=HOSTILE[0]))
+    _no_markup(similarity_heatmap(artist_similarity(S, artists)))
+    big = np.tile(S, (11, 11))[: LABEL_MAX_N + 8, : LABEL_MAX_N + 8]
+    many = (labels * 11)[: LABEL_MAX_N + 8]
+    _no_markup(similarity_heatmap(big, many, artists=(artists * 11)[: LABEL_MAX_N + 8]))
+    Z = linkage_matrix(Xn, "average")
+    _no_markup(dendrogram_figure(Z, labels, cut(Z, 2), title=HOSTILE[1] + HOSTILE[0] + HOSTILE[2]))
+    frame = pd.DataFrame({"artist": artists, "title": titles, "year": ["<i>1900</i>"] * n})
+    _no_markup(scatter3d(np.asarray(Xn)[:, :3], frame, highlight=[0], title=HOSTILE[0] + HOSTILE[1] + HOSTILE[2]))
+    models = {m: within_between(S, artists) for m in HOSTILE}
+    _no_markup(within_between_figure(models))
+    _no_markup(accuracy_bar_figure({m: (0.5, 0.1) for m in HOSTILE}))
+    _no_markup(agreement_heatmap(clustering_agreement({m: [0, 1, 0, 1] for m in HOSTILE})))
+
+
+# ----------------------------------------------------------------------------- compare
 def test_compare_figures(coll):
     X, frame = coll
     models = {"resnet50": X, "style": X ** 2}

@@ -1,0 +1,167 @@
+"""Similarity heatmaps: painting by painting or artist by artist.
+
+Readable at any size: up to ``LABEL_MAX_N`` rows every row is labelled (the
+figure grows with the rows; the matrix fills the width it is given), above
+that a coloured artist band runs along both axes, with the artist's name on
+hover. All names are escaped (:mod:`artsim.figures.text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from artsim.figures.colors import category_colors
+from artsim.figures.text import plain, plain_all, shorten, unique_labels
+
+#: Most paintings a painting-by-painting heatmap is drawn for (n^2 cells: 1,000 is
+#: about 5 MB of base64 float32; beyond that nobody can read the cells anyway).
+MAX_HEATMAP_N = 1000
+#: Up to this many rows, every row and column carries its label.
+LABEL_MAX_N = 80
+
+
+def _color_range(z: np.ndarray) -> dict[str, Any]:
+    """Colour scale for cosine values: diverging around 0 when there are
+    negative values (centred features), else sequential over the observed range.
+    The diagonal is ignored when it is all 1 (self-similarity would squash the scale)."""
+    vals = z
+    if z.shape[0] == z.shape[1] and z.shape[0] > 1 and np.allclose(np.diag(z), 1.0):
+        vals = z[~np.eye(z.shape[0], dtype=bool)]
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return {"colorscale": "Viridis", "zmin": -1.0, "zmax": 1.0}
+    lo, hi = float(vals.min()), float(vals.max())
+    if lo < 0:
+        m = max(abs(lo), abs(hi))
+        return {"colorscale": "RdBu_r", "zmin": -m, "zmax": m, "zmid": 0.0}
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.05, hi + 0.05
+    return {"colorscale": "Viridis", "zmin": lo, "zmax": hi}
+
+
+def _labelled_layout(raw: list[str], names: list[str]) -> dict[str, Any]:
+    """Axes with every row labelled; height grows with the rows."""
+    n = len(names)
+    row_px = 20 if n <= 30 else 16 if n <= 60 else 13
+    font = {"size": 12 if n <= 30 else 10}
+    y_text = plain_all(shorten(s) for s in raw)
+    x_text = plain_all(shorten(s, 28) for s in raw)
+    return {
+        "xaxis": {"tickmode": "array", "tickvals": names, "ticktext": x_text, "tickangle": -60 if n > 8 else -30,
+                  "tickfont": font, "type": "category", "automargin": True, "side": "bottom"},
+        "yaxis": {"tickmode": "array", "tickvals": names, "ticktext": y_text, "tickfont": font,
+                  "autorange": "reversed", "type": "category", "automargin": True},
+        "height": int(max(380, 190 + row_px * n)),
+    }
+
+
+def _band(codes: np.ndarray, artist_names: list[str], palette: list[str], names: list[str], *,
+          vertical: bool) -> go.Heatmap:
+    m = len(palette)
+    scale = []
+    for i, c in enumerate(palette):
+        scale += [[i / m, c], [(i + 1) / m, c]]
+    who = np.array([artist_names[c] for c in codes], dtype=object)
+    z = codes[:, None] if vertical else codes[None, :]
+    custom = who[:, None] if vertical else who[None, :]
+    return go.Heatmap(
+        z=z, x=["artist"] if vertical else names, y=names if vertical else ["artist"],
+        xaxis="x2" if vertical else "x", yaxis="y" if vertical else "y2",
+        colorscale=scale, zmin=-0.5, zmax=m - 0.5, showscale=False, customdata=custom,
+        hovertemplate="%{customdata}<extra></extra>", name="artists",
+    )
+
+
+def similarity_heatmap(
+    S: np.ndarray | pd.DataFrame,
+    labels: Sequence[str] | None = None,
+    order: Sequence[int] | None = None,
+    *,
+    title: str | None = None,
+    artists: Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+    label_max: int = LABEL_MAX_N,
+) -> go.Figure:
+    """Heatmap of a similarity matrix, row 0 at the top.
+
+    Parameters
+    ----------
+    S : (n, n) array or DataFrame (e.g. from ``artist_similarity``; its index
+        gives the labels when ``labels`` is None).
+    labels : n names ("Artist – Title" or artist names); repeats are made unique.
+    order : permutation of range(n) (e.g. ``leaf_order(Z)``) for rows and columns.
+    artists : n artist names, for the artist bands drawn above ``label_max`` rows.
+    colors : artist -> colour (``artist_colors`` of the collection) for the bands.
+    label_max : up to this many rows every row is labelled.
+
+    Hover shows the row name, the column name and the value. Show it with the
+    container's width (``st.plotly_chart(..., width="stretch")``): no fixed
+    aspect, the height grows with the rows.
+    Raises ValueError above ``MAX_HEATMAP_N`` rows (use artist level or a selection).
+    """
+    if isinstance(S, pd.DataFrame):
+        if labels is None:
+            labels = [str(v) for v in S.index]
+        z = S.to_numpy(dtype=np.float64)
+    else:
+        z = np.asarray(S, dtype=np.float64)
+    n = z.shape[0]
+    if z.ndim != 2 or z.shape[1] != n:
+        raise ValueError(f"expected a square matrix, got shape {z.shape}")
+    if n > MAX_HEATMAP_N:
+        raise ValueError(
+            f"{n} paintings are too many for a painting-by-painting heatmap (max {MAX_HEATMAP_N}); "
+            "show the artist-level matrix or select fewer paintings"
+        )
+    labels = [str(i) for i in range(n)] if labels is None else [str(s) for s in labels]
+    if len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for a {n} x {n} matrix")
+    if artists is not None and len(artists) != n:
+        raise ValueError(f"{len(artists)} artists for a {n} x {n} matrix")
+    idx = np.arange(n) if order is None else np.asarray(order, dtype=np.intp)
+    if sorted(idx.tolist()) != list(range(n)):
+        raise ValueError("order must be a permutation of range(n)")
+    raw = unique_labels([labels[i] for i in idx])
+    names = plain_all(raw)
+    zz = z[np.ix_(idx, idx)].astype(np.float32)
+    fig = go.Figure(
+        go.Heatmap(
+            z=zz, x=names, y=names, name="similarity",
+            hovertemplate="%{y}<br>%{x}<br>cosine similarity %{z:.3f}<extra></extra>",
+            colorbar={"title": {"text": "cosine"}},
+            **_color_range(z),
+        )
+    )
+    if n <= label_max:
+        layout = _labelled_layout(raw, names)
+    else:
+        hidden = {"showticklabels": False, "type": "category", "showgrid": False}
+        layout = {
+            "xaxis": {**hidden, "domain": [0.035, 1.0]},
+            "yaxis": {**hidden, "autorange": "reversed", "domain": [0.0, 0.965]},
+            "height": 760,
+        }
+        if artists is not None:
+            who = [str(artists[i]) for i in idx]
+            uniq = list(dict.fromkeys(who))
+            palette = category_colors(uniq, colors)
+            code = {a: i for i, a in enumerate(uniq)}
+            codes = np.array([code[a] for a in who], dtype=np.int32)
+            shown = plain_all(uniq)
+            pal = [palette[a] for a in uniq]
+            fig.add_trace(_band(codes, shown, pal, names, vertical=True))
+            fig.add_trace(_band(codes, shown, pal, names, vertical=False))
+            layout["xaxis2"] = {"domain": [0.0, 0.025], "showticklabels": False, "showgrid": False}
+            layout["yaxis2"] = {"domain": [0.975, 1.0], "showticklabels": False, "showgrid": False}
+    fig.update_layout(
+        title={"text": plain(title)} if title else None,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        plot_bgcolor="white",
+        **layout,
+    )
+    return fig
