@@ -1,0 +1,182 @@
+"""The exact split of a pair's cosine over positions, checked against direct numpy loops and real models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from artsim.explain import (
+    MapCache,
+    block_mean,
+    explain_pair,
+    pair_contributions,
+    pooled_cosine,
+    position_contributions,
+)
+from tests.app_fixtures import make_collection
+
+finite = st.floats(-10, 10, allow_nan=False, width=32)
+
+
+@st.composite
+def two_maps(draw):
+    d = draw(st.integers(1, 6))
+    na, nb = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    Fa = draw(arrays(np.float32, (na, d), elements=finite))
+    Fb = draw(arrays(np.float32, (nb, d), elements=finite))
+    mean = draw(st.one_of(st.none(), arrays(np.float32, (d,), elements=finite)))
+    return Fa.astype(np.float64), Fb.astype(np.float64), mean
+
+
+def _loop_reference(Fa, Fb, mean):
+    """Position and pair shares written out element by element, straight from the formulas."""
+    m = np.zeros(Fa.shape[1]) if mean is None else np.asarray(mean, dtype=np.float64)
+    a = sum(Fa[i] for i in range(len(Fa))) / len(Fa) - m
+    b = sum(Fb[j] for j in range(len(Fb))) / len(Fb) - m
+    na, nb = np.sqrt(sum(x * x for x in a)), np.sqrt(sum(x * x for x in b))
+    if na == 0 or nb == 0:
+        return np.zeros(len(Fa)), np.zeros((len(Fa), len(Fb))), 0.0
+    pos = np.array([sum((Fa[i][c] - m[c]) * b[c] for c in range(len(b))) for i in range(len(Fa))])
+    pos /= len(Fa) * na * nb
+    pairs = np.array(
+        [[float(np.dot(Fa[i] - m, Fb[j] - m)) for j in range(len(Fb))] for i in range(len(Fa))]
+    ) / (len(Fa) * len(Fb) * na * nb)
+    return pos, pairs, float(np.dot(a, b) / (na * nb))
+
+
+@settings(max_examples=60, deadline=None)
+@given(two_maps())
+def test_shares_match_a_direct_loop_and_sum_to_the_cosine(maps):
+    Fa, Fb, mean = maps
+    pos, pairs, cos = _loop_reference(Fa, Fb, mean)
+    b = Fb.mean(axis=0)
+    got_pos = position_contributions(Fa, b, mean=mean)
+    got_pairs = pair_contributions(Fa, Fb, mean=mean)
+    scale = 1 + np.abs(pairs).sum() * len(Fa) * len(Fb)  # bound on cancellation in the sums
+    np.testing.assert_allclose(got_pos, pos, rtol=1e-9, atol=1e-12 * scale)
+    np.testing.assert_allclose(got_pairs, pairs, rtol=1e-9, atol=1e-12 * scale)
+    assert pooled_cosine(Fa, Fb, mean=mean) == pytest.approx(cos, abs=1e-9 * scale)
+    assert got_pos.sum() == pytest.approx(cos, abs=1e-9 * scale)
+    np.testing.assert_allclose(got_pairs.sum(axis=1), got_pos, atol=1e-9 * scale)
+
+
+def test_centring_matches_the_cosine_of_centred_vectors():
+    rng = np.random.default_rng(0)
+    Fa, Fb = rng.random((49, 16)), rng.random((49, 16))
+    m = rng.random(16)
+    a, b = Fa.mean(0) - m, Fb.mean(0) - m
+    expected = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    assert position_contributions(Fa, Fb.mean(0), mean=m).sum() == pytest.approx(expected, abs=1e-12)
+    # raw non-negative features: every position pushes together
+    assert (position_contributions(Fa, Fb.mean(0)) > 0).all()
+
+
+def test_zero_vector_gives_zero_shares_not_nan():
+    Fa = np.zeros((4, 3))
+    assert not position_contributions(Fa, np.ones(3)).any()
+    assert not pair_contributions(np.ones((2, 3)), Fa).any()
+    assert pooled_cosine(Fa, np.ones((2, 3))) == 0.0
+
+
+def test_block_mean_matches_a_loop_and_keeps_the_pooled_vector():
+    F = np.random.default_rng(1).random((8, 12, 3))
+    B = block_mean(F, 4)
+    expected = np.array([[F[4 * y : 4 * y + 4, 4 * x : 4 * x + 4].mean(axis=(0, 1)) for x in range(3)] for y in range(2)])
+    np.testing.assert_allclose(B, expected)
+    np.testing.assert_allclose(B.reshape(-1, 3).mean(0), F.reshape(-1, 3).mean(0))
+    with pytest.raises(ValueError):
+        block_mean(F, 5)
+
+
+def test_explain_pair_maps_sum_to_the_cosine_and_pairs_are_the_largest_shares():
+    rng = np.random.default_rng(2)
+    Fa, Fb = rng.random((28, 28, 5)), rng.random((7, 7, 5))  # Fa's pair grid is coarsened to 14 x 14
+    m = rng.random(5)
+    for mean in (None, m):
+        ex = explain_pair(Fa, Fb, mean=mean, k=4)
+        cos = pooled_cosine(Fa.reshape(-1, 5), Fb.reshape(-1, 5), mean=mean)
+        assert ex.cosine == pytest.approx(cos, abs=1e-12)
+        assert ex.map_a.shape == (28, 28) and ex.map_b.shape == (7, 7)
+        assert ex.map_a.sum() == pytest.approx(cos, abs=1e-12)
+        assert ex.map_b.sum() == pytest.approx(cos, abs=1e-12)
+        assert ex.pair_grid_a == (14, 14) and ex.pair_grid_b == (7, 7)
+        P = pair_contributions(block_mean(Fa, 2).reshape(-1, 5), Fb.reshape(-1, 5), mean=mean)
+        assert P.sum() == pytest.approx(cos, abs=1e-12)
+        np.testing.assert_allclose(ex.pairs[:, 4], np.sort(P.ravel())[::-1][:4])
+        ya, xa, yb, xb = ex.pairs[0, :4].astype(int)
+        assert P[ya * 14 + xa, yb * 7 + xb] == ex.pairs[0, 4]
+
+
+# ----------------------------------------------------------------------------- real models
+@pytest.fixture(scope="session")
+def random_resnet_weights(tmp_path_factory):
+    """A ResNet-50 state dict with seeded random weights (ImageNet weights cannot be downloaded here)."""
+    import torch
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "resnet50-random.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def three_paintings(tmp_path_factory):
+    from artsim.collection import scan_folder
+
+    root = make_collection(tmp_path_factory.mktemp("explain") / "gallery", per_artist=1)
+    return scan_folder(root).paintings
+
+
+def _embedder(model, weights, monkeypatch):
+    from artsim.embedding import get_embedder
+
+    if model == "resnet50":
+        monkeypatch.setenv("ARTSIM_WEIGHTS", str(weights))  # the normal weights path
+        return get_embedder("resnet50", allow_download=False, lazy=True, precision="fp32")
+    return get_embedder(model, lazy=True, precision="fp32")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["resnet50", "efficientnet-lite0"])
+def test_real_model_maps_sum_to_the_cosine_of_stored_vectors(model, random_resnet_weights, three_paintings, monkeypatch):
+    """For both models, raw and centred, the map's shares sum to the cosine of the stored vectors.
+
+    The store keeps what the embedder's runtime returns for the pipeline's inputs. In fp32
+    that is the mean of the map, so the sums agree to float rounding. Where the CPU computes
+    bf16 natively the app stores bf16 vectors (a frozen bf16 graph, too slow to build in a
+    unit test); the maps stay fp32, and against bf16 eager (autocast) vectors of the same model
+    the sums agree to bf16 rounding only (checked here at 0.05).
+    """
+    import torch
+
+    from artsim.similarity import cosine_similarity_matrix
+
+    embedder = _embedder(model, random_resnet_weights, monkeypatch)
+    inputs = np.concatenate([_inputs(embedder, p) for p in three_paintings])
+    stored = embedder.embed_arrays(inputs)  # what the store keeps (fp32 runtime)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        stored_bf16 = embedder._features(embedder.model, torch.from_numpy(inputs)).float().numpy()
+    cache = MapCache()
+    maps = [cache.get(embedder, p.sha256, p.path) for p in three_paintings]
+    assert cache.get(embedder, three_paintings[0].sha256, three_paintings[0].path) is maps[0]
+    assert cache.computed == 3
+    pooled = np.stack([m.pooled for m in maps])
+    np.testing.assert_allclose(pooled, stored, rtol=1e-4, atol=1e-5 * np.abs(stored).max())
+    for center in (False, True):
+        for vectors, tol in ((stored, 1e-5), (stored_bf16, 0.05)):
+            mean = vectors.mean(axis=0) if center else None  # the app centres on the stored vectors
+            S = cosine_similarity_matrix(vectors, center=center)
+            ex = explain_pair(maps[0].features, maps[1].features, mean=mean)
+            assert ex.map_a.sum() == pytest.approx(S[0, 1], abs=tol)
+            assert ex.map_b.sum() == pytest.approx(S[0, 1], abs=tol)
+            assert ex.cosine == pytest.approx(S[0, 1], abs=tol)
+
+
+def _inputs(embedder, painting):
+    from artsim.explain.maps import load_input
+
+    return load_input(embedder, painting.path)[None]
