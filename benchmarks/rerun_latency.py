@@ -88,9 +88,9 @@ def figures(out: dict, artists: list[str]) -> None:
     S = out.get("S")
     if S is not None and n <= MAX_HEATMAP_N:
         similarity_heatmap(S, [f"{a} – {i}" for i, a in enumerate(artists)],
-                           order=leaf_order(res.Z) if res.exact else None)
+                           order=leaf_order(res.Z) if res.exact else None, artists=artists)
     similarity_heatmap(out["A"])
-    dendrogram_figure(res.Z, [f"{artists[i]} – {i}" for i in res.sample], k=8)
+    dendrogram_figure(res.Z, [f"{artists[i]} – {i}" for i in res.sample], res.labels[res.sample])
     scatter3d(out["pca"], frame, color_by="cluster")
 
 
