@@ -6,9 +6,8 @@ import numpy as np
 import streamlit as st
 
 from artsim import figures
-from artsim.hover import figure_with_hover_thumbnails
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
-from dashboard import cache
+from dashboard import cache, map3d
 
 ctx = cache.context()
 view = ctx.view
@@ -74,11 +73,13 @@ if (~fit_rows).any():
     st.caption("Uploads (diamonds) are placed into the existing map; the other paintings have not moved.")
 if color == "cluster":
     frame["cluster"] = cache.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
-frame["thumbnail_uri"] = cache.thumbnail_uris(tuple(frame["sha256"]))
+frame["thumbnail_uri"] = map3d.thumbnail_urls(tuple(frame["sha256"]))
 fig = figures.scatter3d(
     coords, frame, color_by=color, highlight=uploaded, method=method,
     explained_variance_ratio=proj.explained_variance_ratio,
+    colors=figures.artist_colors(p.artist for p in ctx.paintings),  # the collection's, not the selection's
 )
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
-st.iframe(figure_with_hover_thumbnails(fig, height=680), height=700)
+map3d.map3d(fig, height=640)
+st.caption(figures.projection_caption(method))

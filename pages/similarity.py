@@ -47,7 +47,10 @@ if small:
     S = cache.similarity_matrix(ctx.key, center, ctx.vectors)
     order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
 if level == "paintings":
-    st.plotly_chart(figures.similarity_heatmap(S, labels, order=order), key="heatmap")
+    colors = figures.artist_colors(p.artist for p in ctx.paintings)  # the collection's, not the selection's
+    st.plotly_chart(
+        figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors), key="heatmap"
+    )
     st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram.")
 else:
     by_artist = (
