@@ -5,45 +5,61 @@ which returns a plain RGB ``PIL.Image.Image`` (shorter side at most
 ``max_side``) or raises :class:`~artsim.errors.ImageError` naming the file and
 saying in plain words what is wrong with it.
 
-Why the limits are what they are
---------------------------------
-``MAX_PIXELS`` (40 megapixels) is checked against the size the file *declares*
-in its header, before any pixel is decoded. Museum downloads of paintings run
-up to about 30 MP, while every model here looks at about 224 px, so 40 MP
-leaves room for real files and refuses decompression bombs (a few kilobytes of
-PNG that claim 20000x20000 pixels) long before Pillow's own ~89 MP warning.
-We check the size ourselves rather than lowering ``Image.MAX_IMAGE_PIXELS``,
-which is global and would change behaviour for all other code in the process.
-Pillow's own ``DecompressionBombError``/``DecompressionBombWarning`` are caught
-too and reported the same way.
+Memory is bounded by what a decode allocates, not by what a header claims
+-------------------------------------------------------------------------
+Every check below runs on the header, before a pixel is decoded:
 
-``MAX_FILE_BYTES`` (50 MB) is checked with ``stat`` before a file is read, so
-a huge file is refused without reading it.
+* **Files** up to ``MAX_FILE_BYTES`` (250 MB, the size of the largest museum
+  scans); a path is ``stat``-ed first and decoded from the open file, never
+  read whole into memory.
+* **Proportions**: the longer side at most ``MAX_ASPECT`` (20) times the
+  shorter. A 1x100,000 strip is not a painting, and models that resize the
+  shorter side would blow it up to gigabytes.
+* **JPEG** (baseline) decodes in draft mode at 1/2, 1/4 or 1/8 scale in the
+  DCT domain, so its cost follows the *decoded* size: files up to
+  ``MAX_JPEG_PIXELS`` (600 MP) are welcome (a 300 MP file decodes to 4.7 MP
+  for a 232 px model). Progressive and multi-scan JPEGs make libjpeg hold every
+  DCT coefficient of the full image (about 2-6 bytes per pixel), so that buffer
+  must fit ``MAX_DECODE_BYTES``.
+* **Other formats** (PNG, TIFF, WebP, GIF, BMP) decode in full: at most
+  ``MAX_PIXELS`` (89.5 MP, Pillow's own default) and at most
+  ``MAX_DECODE_BYTES`` (192 MB) for the decoded pixels, counted with the bytes
+  per pixel of the file's mode (RGB and RGBA 4, float and 32-bit 4, 16-bit 2,
+  8-bit grey 1), so a 16-bit or float scan gets fewer pixels than an 8-bit one.
+  TIFF also counts the strip or tile libtiff buffers (a whole image for one strip).
+* **After decoding** (draft included) the same pixel and byte caps hold again
+  (a GIF frame may enlarge its canvas).
+* **Reduction never builds a big intermediate**: modes other than RGB
+  (16-bit, float, RGBA, palette, grey...) are converted and box-reduced strip
+  by strip into an image at most a few times ``max_side``, and the one final
+  resample goes from there. High-bit-depth images are scaled to 8 bits with
+  the whole image's range, computed strip by strip.
 
-Truncated files must decode completely: ``ImageFile.LOAD_TRUNCATED_IMAGES`` is
-never set, and a decode error becomes "truncated or corrupt image data".
-
-Only the formats a painting is likely to come in are opened (JPEG/MPO, PNG,
-GIF, WebP, BMP, TIFF); other Pillow plugins (EPS runs Ghostscript, for one)
-are never tried on untrusted bytes.
+We check sizes ourselves rather than lowering ``Image.MAX_IMAGE_PIXELS``, which
+is global; Pillow's own bomb errors and warnings are caught and reported the
+same way. Truncated files must decode completely (``LOAD_TRUNCATED_IMAGES`` is
+never set). Only :data:`artsim.formats.OPEN_FORMATS` are tried on untrusted
+bytes; anything else gets a reason naming what it is (SVG, PDF, HEIC...).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import re
 import stat
 import threading
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 from PIL import (
     BmpImagePlugin,
+    ExifTags,
     GifImagePlugin,
     Image,
-    ImageOps,
     JpegImagePlugin,
     MpoImagePlugin,
     PngImagePlugin,
@@ -53,10 +69,15 @@ from PIL import (
 )
 
 from artsim.errors import ImageError
+from artsim.files import sha256_file  # re-exported: the one file hash
+from artsim.formats import IMAGE_SUFFIXES, OPEN_FORMATS, human_size, size_problem, sniff_unsupported
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_ASPECT",
+    "MAX_DECODE_BYTES",
     "MAX_FILE_BYTES",
+    "MAX_JPEG_PIXELS",
     "MAX_PIXELS",
     "file_size_problem",
     "load_image",
@@ -65,154 +86,176 @@ __all__ = [
     "thumbnail_jpeg",
 ]
 
-MAX_PIXELS: int = 40_000_000
-"""Largest declared width*height accepted (see the module docstring)."""
+MAX_FILE_BYTES: int = 250 * 1024 * 1024
+"""Largest file accepted, in bytes (Streamlit's ``maxUploadSize`` matches)."""
 
-MAX_FILE_BYTES: int = 50 * 1024 * 1024
-"""Largest file accepted, in bytes."""
+MAX_PIXELS: int = 89_478_485
+"""Most pixels decoded in full (non-JPEG formats, and any image after draft decoding)."""
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-)
-"""Lower-case file suffixes a folder scan picks up."""
+MAX_JPEG_PIXELS: int = 600_000_000
+"""Most pixels a baseline JPEG may declare (it decodes at up to 1/8 scale)."""
 
-# Pillow format names tried on untrusted bytes (JPEG also opens MPO, multi-picture JPEGs from phones).
-# Importing the plugin modules registers them, so Image.open(formats=...) finds them.
+MAX_DECODE_BYTES: int = 192 * 1024 * 1024
+"""Most bytes a decode may allocate for pixels (or a progressive JPEG for coefficients)."""
+
+MAX_ASPECT: float = 20.0
+"""Longest side over shortest side accepted."""
+
 _PLUGINS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, PngImagePlugin,
-            TiffImagePlugin, WebPImagePlugin)
-_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "DIB", "TIFF")
-
-_CHUNK = 1024 * 1024
+            TiffImagePlugin, WebPImagePlugin)  # importing them registers them for Image.open
+_STRIP_PIXELS = 1 << 20  # pixels converted at a time on the strip path
+_FULL_CONVERT_PIXELS = 8_000_000  # up to this, non-RGB images convert whole, then resample once
 _WHITE = (255, 255, 255)
-
-# warnings.catch_warnings() swaps process-wide state; serialise our own use of it
-# (only around Image.open, which reads headers, never around decoding).
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_HIGH_BIT = ("I", "F")  # mode prefixes scaled to 8 bits (I, I;16, I;16B, F)
+# warnings.catch_warnings() swaps process-wide state; serialise our own use of it.
 _OPEN_LOCK = threading.Lock()
-
-# Magic bytes of formats people do try to upload, to say what the file is.
-_KNOWN_UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "PDF documents are not supported; export the page as PNG or JPEG"),
-    (b"8BPS", "Photoshop (PSD) files are not supported; export it as PNG or JPEG"),
-    (b"%!PS", "PostScript/EPS files are not supported; export it as PNG or JPEG"),
-    (b"\x00\x00\x01\x00", "icon (ICO) files are not supported; export it as PNG or JPEG"),
-    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000 is not supported; export it as PNG or JPEG"),
-    (b"\xff\x4f\xff\x51", "JPEG 2000 is not supported; export it as PNG or JPEG"),
-    (b"PK\x03\x04", "this is a ZIP archive, not an image; unpack it first"),
-    (b"\x1f\x8b", "this is a gzip-compressed file, not an image"),
-)
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
 
 
 def file_size_problem(size: int) -> str | None:
     """Plain-words reason a file of ``size`` bytes is refused, or None if it is fine."""
-    if size == 0:
-        return "file is empty"
-    if size > MAX_FILE_BYTES:
-        have, limit = _mb(size), _mb(MAX_FILE_BYTES)
-        if have == limit:
-            return f"file is over the limit of {limit} MB"
-        return f"file is {have} MB; the limit is {limit} MB"
-    return None
+    return size_problem(size, MAX_FILE_BYTES)
 
 
-def _pixels_problem(size: tuple[int, int]) -> str | None:
-    w, h = size
+def _mp(n: float) -> str:
+    return f"{n / 1e6:,.1f}".replace(".0", "") + " megapixels"
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes Pillow allocates per pixel of ``mode`` (RGB is stored in 4 bytes)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def _jpeg_coefficient_bytes(im: Image.Image) -> int:
+    """Bytes libjpeg holds for the DCT coefficients of a whole JPEG (16 bits each)."""
+    w, h = im.size
+    layers = getattr(im, "layer", None) or [(0, 1, 1, 0)] * len(im.getbands())
+    hmax = max(int(c[1]) for c in layers) or 1
+    vmax = max(int(c[2]) for c in layers) or 1
+    total = 0
+    for _, hs, vs, _ in layers:
+        total += math.ceil(math.ceil(w * int(hs) / hmax) / 8) * math.ceil(math.ceil(h * int(vs) / vmax) / 8)
+    return total * 128
+
+
+def _jpeg_first_scan_components(fp: BinaryIO) -> int | None:
+    """Components in the first scan (SOS) of a JPEG, walking marker segments; None if unclear."""
+    pos = fp.tell()
+    try:
+        fp.seek(2)
+        for _ in range(1000):
+            head = fp.read(4)
+            if len(head) < 4 or head[0] != 0xFF:
+                return None
+            marker, length = head[1], int.from_bytes(head[2:4], "big")
+            if marker == 0xDA:
+                ns = fp.read(1)
+                return ns[0] if ns else None
+            fp.seek(length - 2, os.SEEK_CUR)
+        return None
+    finally:
+        fp.seek(pos)
+
+
+def _declared_problem(im: Image.Image, fp: BinaryIO) -> str | None:
+    """Why the header alone rules the file out, or None."""
+    w, h = im.size
     if w <= 0 or h <= 0:
         return f"image declares an empty size ({w}x{h} pixels)"
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        return (f"image is {w}x{h} pixels (1:{max(w, h) / min(w, h):,.0f}); a painting is at most "
+                f"1:{MAX_ASPECT:g}, so crop it to the painting")
+    if im.format in ("JPEG", "MPO"):
+        if w * h > MAX_JPEG_PIXELS:
+            return f"image is {w}x{h} pixels; the limit for JPEG is {_mp(MAX_JPEG_PIXELS)}"
+        whole = bool(im.info.get("progressive") or im.info.get("progression"))
+        if not whole:
+            ns = _jpeg_first_scan_components(fp)
+            whole = ns is None or ns < len(im.getbands())
+        if whole and _jpeg_coefficient_bytes(im) > MAX_DECODE_BYTES:
+            return (f"progressive JPEG of {w}x{h} pixels needs {human_size(_jpeg_coefficient_bytes(im))} "
+                    f"to decode; the limit is {human_size(MAX_DECODE_BYTES)} (save it as baseline JPEG)")
+        return None
+    return _decoded_problem(im, _tiff_buffer_bytes(im) if im.format == "TIFF" else 0)
+
+
+def _tiff_buffer_bytes(im: Image.Image) -> int:
+    """Bytes libtiff buffers besides the image: one strip or tile of raw samples."""
+    w, h = im.size
+    tags = getattr(im, "tag_v2", {})
+    bits = tags.get(258, (8,))
+    sample_bytes = sum(math.ceil(int(b) / 8) for b in (bits if isinstance(bits, tuple) else (bits,)))
+    sample_bytes *= 1 if isinstance(bits, tuple) and len(bits) > 1 else int(tags.get(277, 1))
+    if 322 in tags and 323 in tags:
+        return int(tags[322]) * int(tags[323]) * sample_bytes
+    return min(h, int(tags.get(278, h))) * w * sample_bytes
+
+
+def _decoded_problem(im: Image.Image, extra: int = 0) -> str | None:
+    """Why ``im`` at its current size and mode (plus ``extra`` decoder bytes) is too big, or None."""
+    w, h = im.size
     if w * h > MAX_PIXELS:
-        return f"image is {w}x{h} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels"
+        return f"image is {w}x{h} pixels; the limit is {_mp(MAX_PIXELS)} (JPEG may be larger)"
+    cost = w * h * _pixel_bytes(im.mode) + extra
+    if cost > MAX_DECODE_BYTES:
+        return (f"image of {w}x{h} pixels in mode {im.mode} needs {human_size(cost)} to decode; the limit is "
+                f"{human_size(MAX_DECODE_BYTES)} (save it as an 8-bit RGB JPEG or with fewer pixels)")
     return None
 
 
 def _bomb_reason(exc: Exception) -> str:
     """Reason for Pillow's own decompression-bomb error, which states only a pixel count."""
     m = re.search(r"\((\d+) pixels\)", str(exc))
-    size = f"{int(m.group(1)) / 1e6:,.0f} megapixels" if m else "too large"
-    return f"image is {size}; the limit is {MAX_PIXELS / 1e6:g} megapixels"
+    size = _mp(int(m.group(1))) if m else "too large"
+    return f"image is {size}; the limit is {_mp(MAX_PIXELS)} (JPEG may be larger)"
 
 
-def _sniff_unsupported(head: bytes, name: str) -> str:
-    """Reason for bytes that none of the allowed formats opened."""
-    if name.lower().endswith((".svg", ".svgz")):
-        return "SVG is not supported; export it as PNG or JPEG"
-    for magic, reason in _KNOWN_UNSUPPORTED:
-        if head.startswith(magic):
-            return reason
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"heim", b"heis"):
-            return "HEIC/HEIF photos are not supported; export it as JPEG or PNG"
-        if brand in (b"avif", b"avis"):
-            return "AVIF is not supported; export it as PNG or JPEG"
-        return "not an image file (looks like a video or other media file)"
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
-    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg", b"<!--")) and b"<svg" in text:
-        return "SVG is not supported; export it as PNG or JPEG"
-    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text[:512]:
-        return "not an image file (it is a web page; the download probably failed)"
-    return "not an image file"
-
-
-def _read_source(source: str | os.PathLike[str] | bytes, name: str) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        problem = file_size_problem(len(data))
-        if problem:
-            raise ImageError(name, problem)
-        return data
-    path = os.fspath(source)
+def _open(fp: BinaryIO, head: bytes, name: str) -> Image.Image:
+    """Open headers only (no decoding) with the allowed formats."""
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ImageError(name, "file not found") from None
-    except OSError as exc:
-        raise ImageError(name, f"cannot read file ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ImageError(name, "not a regular file")
-    problem = file_size_problem(st.st_size)
-    if problem:
-        raise ImageError(name, problem)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ImageError(name, f"cannot read file ({exc.strerror or exc})") from None
-    problem = file_size_problem(len(data))  # the file may have changed since stat
-    if problem:
-        raise ImageError(name, problem)
-    return data
-
-
-def _open(data: bytes, name: str) -> Image.Image:
-    """Open headers only (no decoding) with the allowed formats; bomb checks included."""
-    try:
+        if head.startswith(_JPEG_MAGIC):
+            # Our own JPEG caps apply; Image.open would refuse over 2x Pillow's global bomb limit.
+            return JpegImagePlugin.jpeg_factory(fp)
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=_FORMATS)
+            return Image.open(fp, formats=OPEN_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(name, _bomb_reason(exc)) from None
     except UnidentifiedImageError:
-        raise ImageError(name, _sniff_unsupported(data[:4096], name)) from None
+        raise ImageError(name, sniff_unsupported(head, name)) from None
     except Exception:  # noqa: BLE001 - a plugin choking on a crafted header
         raise ImageError(name, "truncated or corrupt image data") from None
-    return im
 
 
-def _sixteen_bit_to_l(im: Image.Image) -> Image.Image:
-    """Scale integer/float single-band images (I;16*, I, F) to 8-bit L without clipping."""
+def _high_bit_range(im: Image.Image) -> tuple[float, float]:
+    """(low, high) of the finite values of an I/I;16/F image (NaN/inf: read strip by strip)."""
+    lo, hi = im.getextrema()
+    if math.isfinite(lo) and math.isfinite(hi):
+        return float(lo), float(hi)
+    lo, hi = math.inf, -math.inf
+    for strip in _strips(im):
+        a = np.asarray(strip)
+        a = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        if a.size:
+            lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
+    return (0.0, 0.0) if lo > hi else (lo, hi)
+
+
+def _high_bit_to_l(im: Image.Image, lo: float, hi: float) -> Image.Image:
+    """Scale an I/I;16/F image (or strip) to 8-bit L; ``lo``/``hi`` are the whole image's range."""
     arr = np.asarray(im)
     if im.mode == "F":
-        a = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        hi = float(a.max()) if a.size else 0.0
+        a = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         if hi <= 1.0:  # a [0, 1] float image
-            a = a * 255.0
+            a *= 255.0
         elif hi > 255.0:  # a 16-bit range stored as float
-            a = a * (255.0 / 65535.0)
+            a *= 255.0 / 65535.0
         out = np.clip(np.rint(a), 0, 255)
-    elif im.mode == "I" and arr.size and int(arr.max()) <= 255 and int(arr.min()) >= 0:
+    elif im.mode == "I" and lo >= 0 and hi <= 255:
         out = arr  # an 8-bit range stored in a 32-bit mode
     else:  # I;16* always, I holding 16-bit values (clipped to 16 bits)
         a = np.clip(arr.astype(np.int64), 0, 65535)
@@ -220,11 +263,11 @@ def _sixteen_bit_to_l(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(out.astype(np.uint8)), mode="L")
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
+def _to_rgb(im: Image.Image, high_bit: tuple[float, float] | None = None) -> Image.Image:
     """Any Pillow mode -> RGB; transparency is composited on white."""
     mode = im.mode
-    if mode.startswith("I") or mode == "F":
-        return _sixteen_bit_to_l(im).convert("RGB")
+    if mode.startswith(_HIGH_BIT):
+        return _high_bit_to_l(im, *(high_bit or _high_bit_range(im))).convert("RGB")
     if mode == "1":
         im = im.convert("L")
         mode = "L"
@@ -243,6 +286,39 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im
 
 
+def _strips(im: Image.Image, rows_multiple: int = 1):
+    """Horizontal crops of ``im`` of about ``_STRIP_PIXELS`` each (rows a multiple of ``rows_multiple``)."""
+    w, h = im.size
+    rows = max(rows_multiple, (_STRIP_PIXELS // max(w, 1)) // rows_multiple * rows_multiple)
+    for y in range(0, h, rows):
+        yield im.crop((0, y, w, min(h, y + rows)))
+
+
+def _shrink_to_rgb(im: Image.Image, max_side: int) -> Image.Image:
+    """Convert a non-RGB image to RGB, box-reduced strip by strip (no full-size RGB copy).
+
+    The result's shorter side stays at least ``2 * max_side`` (or the original
+    size), so the final resample has margin; the largest allocation is one strip
+    plus the result.
+    """
+    w, h = im.size
+    high_bit = _high_bit_range(im) if im.mode.startswith(_HIGH_BIT) else None
+    if w * h <= _FULL_CONVERT_PIXELS:
+        return _to_rgb(im, high_bit)
+    f = max(1, min(w, h) // (2 * max_side))
+    out = Image.new("RGB", (math.ceil(w / f), math.ceil(h / f)))
+    y = 0
+    for strip in _strips(im, f):
+        if f > 1 and strip.mode in ("I", "F"):  # reduce 32-bit samples before scaling them
+            small = _to_rgb(strip.reduce(f), high_bit)
+        else:
+            rgb = _to_rgb(strip, high_bit)
+            small = rgb.reduce(f) if f > 1 else rgb
+        out.paste(small, (0, y))
+        y += small.size[1]
+    return out
+
+
 def _reduce(
     im: Image.Image, max_side: int, resample: Image.Resampling = Image.Resampling.LANCZOS
 ) -> Image.Image:
@@ -258,74 +334,126 @@ def _reduce(
     return im.resize(size, resample, reducing_gap=3.0)
 
 
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block should not cost the picture
+        return 1
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}  # EXIF orientation -> transpose, as ImageOps.exif_transpose (applied here to the reduced image)
+
+
+def _decode(im: Image.Image, fp: BinaryIO, name: str, max_side: int, draft_side: int,
+            resample: Image.Resampling) -> Image.Image:
+    problem = _declared_problem(im, fp)
+    if problem:
+        raise ImageError(name, problem)
+    orientation = _orientation(im)
+    if im.format in ("JPEG", "MPO"):
+        # Decode at 1/2, 1/4 or 1/8 scale while both sides stay >= draft_side.
+        im.draft("RGB", (draft_side, draft_side))
+        problem = _decoded_problem(im)
+        if problem:
+            raise ImageError(name, problem)
+    try:
+        im.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageError(name, _bomb_reason(exc)) from None
+    except MemoryError:
+        raise ImageError(name, "not enough memory to decode this image; try a smaller file") from None
+    except Exception:  # noqa: BLE001 - OSError, SyntaxError, ValueError... from decoders
+        raise ImageError(name, "truncated or corrupt image data") from None
+    problem = _decoded_problem(im)  # a GIF frame may enlarge the canvas on load
+    if problem:
+        raise ImageError(name, problem)
+    try:
+        rgb = im if im.mode == "RGB" and "transparency" not in im.info else _shrink_to_rgb(im, max_side)
+    except Exception:  # noqa: BLE001 - e.g. LAB without a colour profile
+        raise ImageError(name, f"colour mode {im.mode} is not supported; save it as RGB") from None
+    out = _reduce(rgb, max_side, resample)
+    if orientation in _TRANSPOSE:
+        out = out.transpose(_TRANSPOSE[orientation])
+    return im.copy() if out is im else out
+
+
 def load_image(
     source: str | os.PathLike[str] | bytes,
     name: str | None = None,
     *,
     max_side: int = 512,
     resample: Image.Resampling = Image.Resampling.LANCZOS,
+    draft_side: int | None = None,
 ) -> Image.Image:
     """Decode an untrusted image file into an RGB image ready for a model.
 
     Parameters
     ----------
     source : path or bytes
-        A file path, or the file's bytes (an upload, a download).
+        A file path (decoded from the open file, never read whole), or the
+        file's bytes (an upload, a download).
     name : str, optional
         How to name the file in errors; defaults to the path (or "uploaded image").
     max_side : int
-        The shorter side of the result is at most this (JPEGs decode at a reduced
-        scale first); images are never enlarged.
+        The shorter side of the result is at most this; images are never enlarged.
     resample : PIL.Image.Resampling
-        Filter of the final reduction to ``max_side`` (antialiased when shrinking;
-        reductions over 3x box-reduce first). Lanczos by default; the pipeline
-        passes an embedder's ``load_resample`` (ResNet-50: bilinear, as torchvision).
+        Filter of the one final reduction to ``max_side`` (antialiased; reductions
+        over 3x box-reduce first). Lanczos by default; the pipeline passes an
+        embedder's ``load_resample`` (ResNet-50: bilinear, as torchvision).
+    draft_side : int, optional
+        JPEG draft decoding keeps both sides at least this (default ``max_side``);
+        ask for e.g. ``2 * max_side`` to leave a margin before the final resample.
 
     Returns
     -------
     PIL.Image.Image
-        Mode "RGB", EXIF orientation applied, first frame of animations and
-        multi-page files, transparency composited on white.
+        Mode "RGB", shorter side <= ``max_side``, EXIF orientation applied, first
+        frame of animations and multi-page files, transparency composited on white.
 
     Raises
     ------
     ImageError
-        The file is not a usable image; ``reason`` says why in plain words.
+        The file is not a usable image or is over a limit (module docstring);
+        ``reason`` says why in plain words.
     """
     if max_side < 1:
         raise ValueError(f"max_side must be >= 1, got {max_side}")
-    if name is None:
-        name = "uploaded image" if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
-    data = _read_source(source, name)
-    im = _open(data, name)
+    draft = max(max_side, draft_side or max_side)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "uploaded image"
+        problem = file_size_problem(len(source))
+        if problem:
+            raise ImageError(name, problem)
+        return _load_from(io.BytesIO(source), name, max_side, draft, resample)
+    path = os.fspath(source)
+    name = name or path
     try:
-        problem = _pixels_problem(im.size)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError(name, "not a regular file")
+        problem = file_size_problem(st.st_size)
         if problem:
             raise ImageError(name, problem)
-        if im.format in ("JPEG", "MPO"):
-            # Decode at 1/2, 1/4 or 1/8 scale while both sides stay >= max_side.
-            im.draft("RGB", (max_side, max_side))
-        try:
-            im.load()
-        except Image.DecompressionBombError as exc:
-            raise ImageError(name, _bomb_reason(exc)) from None
-        except Exception:  # noqa: BLE001 - OSError, SyntaxError, ValueError... from decoders
-            raise ImageError(name, "truncated or corrupt image data") from None
-        problem = _pixels_problem(im.size)  # a GIF frame may enlarge the canvas on load
-        if problem:
-            raise ImageError(name, problem)
-        try:
-            oriented = ImageOps.exif_transpose(im)
-        except Exception:  # noqa: BLE001 - a broken EXIF block should not cost the picture
-            oriented = im
-        try:
-            rgb = _to_rgb(oriented)
-        except Exception:  # noqa: BLE001 - e.g. LAB without a colour profile
-            raise ImageError(name, f"colour mode {oriented.mode} is not supported; save it as RGB") from None
-        out = _reduce(rgb, max_side, resample)
-        if out is im:
-            out = im.copy()
-        return out
+        with open(path, "rb") as fh:
+            return _load_from(fh, name, max_side, draft, resample)
+    except FileNotFoundError:
+        raise ImageError(name, "file not found") from None
+    except OSError as exc:
+        raise ImageError(name, f"cannot read file ({exc.strerror or exc})") from None
+
+
+def _load_from(fp: BinaryIO, name: str, max_side: int, draft: int, resample: Image.Resampling) -> Image.Image:
+    head = fp.read(4096)
+    if not head:
+        raise ImageError(name, "file is empty")
+    fp.seek(0)
+    im = _open(fp, head, name)
+    try:
+        return _decode(im, fp, name, max_side, draft, resample)
     finally:
         im.close()
 
@@ -333,15 +461,6 @@ def load_image(
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read once in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def thumbnail_jpeg(image: Image.Image, size: int = 160, quality: int = 80) -> bytes:

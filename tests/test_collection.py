@@ -161,7 +161,7 @@ def test_unreadable_and_special_files_are_skipped_not_raised(tmp_path, make_imag
     skipped = {Path(p).name: why for p, why in result.skipped}
     assert skipped["ghost.jpg"].startswith("cannot read file")
     assert skipped["pipe.jpg"] == "not a regular file"
-    assert skipped["huge.tif"] == "file is 55 MB; the limit is 50 MB"
+    assert skipped["huge.tif"] == "file is 255 MB; the limit is 250 MB"
 
 
 def test_missing_root_raises_typed_error(tmp_path, make_image):

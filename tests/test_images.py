@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from artsim import images
+from artsim import formats
 from artsim.errors import ImageError
+from artsim.formats import SVG_REASON
 from artsim.images import (
     IMAGE_SUFFIXES,
-    MAX_FILE_BYTES,
-    MAX_PIXELS,
     load_image,
     sha256_bytes,
     sha256_file,
@@ -30,13 +29,13 @@ RED = (255, 0, 0)
 BLUE = (0, 0, 255)
 
 
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny 1-bit PNG whose IHDR claims width x height (CRC recomputed, data unchanged)."""
+def png_declaring(width: int, height: int, depth: int = 1, colour: int = 0) -> bytes:
+    """A tiny PNG whose IHDR claims width x height (and bit depth, colour type); data unchanged."""
     buf = io.BytesIO()
     Image.new("1", (8, 8)).save(buf, "PNG")
     data = buf.getvalue()
     # signature(8) | length(4) 'IHDR' width(4) height(4) depth,colour,comp,filter,interlace(5) | crc(4)
-    body = b"IHDR" + struct.pack(">II", width, height) + data[24:29]
+    body = b"IHDR" + struct.pack(">IIBB", width, height, depth, colour) + data[26:29]
     return data[:8] + struct.pack(">I", 13) + body + struct.pack(">I", zlib.crc32(body)) + data[33:]
 
 
@@ -277,7 +276,7 @@ def test_text_renamed_jpg(tmp_path):
 def test_svg_is_refused_by_content(tmp_path, text):
     path = tmp_path / "drawing.png"  # wrong suffix on purpose: sniffed from the text
     path.write_text(text, encoding="utf-8")
-    assert reason(path) == "SVG is not supported; export it as PNG or JPEG"
+    assert reason(path) == SVG_REASON
 
 
 def test_html_error_page_and_pdf():
@@ -306,9 +305,9 @@ def test_corrupt_jpeg_body():
         load_image(bytes(data))
 
 
-@pytest.mark.parametrize("size", [(20000, 20000), (10000, 10000), (8000, 6000)])
+@pytest.mark.parametrize("size", [(20000, 20000), (10000, 10000)])
 def test_decompression_bomb_refused_from_header(size):
-    # 400 MP (Pillow's own error), 100 MP (Pillow only warns), 48 MP (Pillow is silent).
+    # 400 MP (Pillow's own error), 100 MP (Pillow only warns): refused by pixel count.
     before = Image.MAX_IMAGE_PIXELS
     data = png_declaring(*size)
     assert len(data) < 200
@@ -316,27 +315,45 @@ def test_decompression_bomb_refused_from_header(size):
         warnings.simplefilter("always")
         why = reason(data)
     assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
-    assert "megapixels" in why and f"{MAX_PIXELS / 1e6:g} megapixels" in why
-    if size == (8000, 6000):
-        assert why == f"image is 8000x6000 pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels"
+    assert why.startswith(f"image is {size[0] * size[1] // 10**6} megapixels; the limit is 89.5 megapixels")
     assert Image.MAX_IMAGE_PIXELS == before
 
 
+@pytest.mark.parametrize(
+    "depth, colour, mode, cost",
+    [(8, 6, "RGBA", "244.1 MB"), (16, 0, "I;16", ""), (8, 2, "RGB", "244.1 MB"), (16, 6, "RGBA", "244.1 MB")],
+)
+def test_decode_bytes_budget_counts_bytes_per_pixel(depth, colour, mode, cost):
+    # 8000x8000 = 64 MP is under the pixel cap; what decides is the bytes of the decoded mode.
+    data = png_declaring(8000, 8000, depth, colour)
+    if mode == "I;16":  # 2 bytes per pixel: 122 MB fits the 192 MB budget (the data is fake: corrupt)
+        assert reason(data) == "truncated or corrupt image data"
+        return
+    assert reason(data).startswith(f"image of 8000x8000 pixels in mode {mode} needs {cost} to decode")
+
+
 def test_just_under_the_pixel_cap_is_not_called_a_bomb():
-    # 6000x6000 = 36 MP declared, no pixel data: refused as corrupt, not as too large.
-    assert reason(png_declaring(6000, 6000)) == "truncated or corrupt image data"
+    # 9000x9000 = 81 MP of 1-bit pixels declared, no pixel data: refused as corrupt, not as too large.
+    assert reason(png_declaring(9000, 9000)) == "truncated or corrupt image data"
 
 
 def test_file_over_size_limit_is_refused_without_reading(tmp_path):
     path = tmp_path / "huge.jpg"
     with open(path, "wb") as fh:  # sparse: costs no disk and no read
-        fh.truncate(60 * 1024 * 1024)
-    assert reason(path) == f"file is 60 MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+        fh.truncate(260 * 1024 * 1024)
+    assert reason(path) == "file is 260 MB; the limit is 250 MB"
+    with open(path, "wb") as fh:
+        fh.truncate(250 * 1024 * 1024 + 1)
+    assert reason(path) == "file is over the limit of 250 MB"
 
 
-def test_bytes_over_size_limit():
-    assert reason(b"\0" * (MAX_FILE_BYTES + 1)) == "file is over the limit of 50 MB"
-    assert reason(b"\0" * (MAX_FILE_BYTES + 3 * 2**20)) == "file is 53 MB; the limit is 50 MB"
+def test_size_words():
+    assert formats.size_problem(0, 10) == "file is empty"
+    assert formats.size_problem(10, 10) is None
+    assert formats.size_problem(3 * 2**20, 2**20) == "file is 3 MB; the limit is 1 MB"
+    assert formats.size_problem(2**20 + 1, 2**20) == "file is over the limit of 1 MB"
+    assert formats.size_problem(2048, 1000) == "file is 2 KB; the limit is 1000 bytes"
+    assert reason(b"") == "file is empty"
 
 
 def test_folder_is_not_an_image(tmp_path):
@@ -423,10 +440,3 @@ def _encode(im: Image.Image, fmt: str, **kw) -> bytes:
 def _noise(width: int, height: int) -> Image.Image:
     rng = np.random.default_rng(7)
     return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
-
-
-def test_module_constants_are_sane():
-    assert 30_000_000 < MAX_PIXELS < Image.MAX_IMAGE_PIXELS
-    assert MAX_FILE_BYTES == 50 * 1024 * 1024
-    assert images.file_size_problem(1) is None
-    assert images.file_size_problem(MAX_FILE_BYTES) is None

@@ -144,7 +144,7 @@ def test_broken_files_rejected_with_reasons_others_kept(tmp_path):
         ("notes.jpg", b"these are my notes, not a picture\n" * 5),
         ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'),
         ("bomb.png", png_declaring(30000, 30000)),
-        ("bomb2.png", png_declaring(10000, 5000)),
+        ("bomb2.png", png_declaring(1000, 30000)),
         ("good2.jpg", good2),
     ]
     out = by_name(read_uploads(files, artist=ARTIST, store_dir=tmp_path / "s"))
@@ -154,9 +154,9 @@ def test_broken_files_rejected_with_reasons_others_kept(tmp_path):
         "truncated.png": "truncated or corrupt image data",
         "empty.jpg": "file is empty",
         "notes.jpg": "not an image file",
-        "drawing.svg": "SVG is not supported; export it as PNG or JPEG",
-        "bomb.png": "image is 900 megapixels; the limit is 40 megapixels",
-        "bomb2.png": "image is 10000x5000 pixels; the limit is 40 megapixels",
+        "drawing.svg": "SVG is a vector drawing, not a painting image; export it as PNG or JPEG",
+        "bomb.png": "image is 900 megapixels; the limit is 89.5 megapixels (JPEG may be larger)",
+        "bomb2.png": "image is 1000x30000 pixels (1:30); a painting is at most 1:20, so crop it to the painting",
     }
     assert all(v.painting is None and v.data is None for v in rejected.values())
     assert len(list((tmp_path / "s").iterdir())) == 2

@@ -1,0 +1,136 @@
+"""Hostile-input corpus for tests/test_hostile.py: big or odd files built cheaply.
+
+Each file of issue #10 is made without ever holding its pixels: a JPEG's
+entropy-coded data is one 4-byte MCU (all blocks flat grey) repeated; a TIFF's
+strips all point at one deflated strip; a PNG's rows after the first use the
+"Up" filter, so the deflate stream is zeros and compresses at memory speed.
+So a 300-megapixel JPEG is 4.7 MB and takes milliseconds to write.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# One 4:2:0 MCU with standard Huffman tables: 4 luma blocks (DC diff 0 "00", EOB "1010")
+# and 2 chroma blocks (DC "00", EOB "00") = 32 bits.
+_FLAT_MCU = b"\x28\xa2\x8a\x00"
+
+
+def flat_jpeg(width: int, height: int, progressive: bool = False) -> bytes:
+    """A valid baseline 4:2:0 JPEG of ``width`` x ``height`` (multiples of 16), flat grey (128)."""
+    if width % 16 or height % 16:
+        raise ValueError("width and height must be multiples of 16")
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (128, 128, 128)).save(buf, "JPEG", quality=50, subsampling=2)
+    data = bytearray(buf.getvalue())
+    pos = 2
+    while True:  # walk marker segments to SOF0 and SOS
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xC0:
+            struct.pack_into(">HH", data, pos + 5, height, width)
+            if progressive:  # header-only: a progressive frame marker, for tests that refuse on headers
+                data[pos + 1] = 0xC2
+        if marker == 0xDA:
+            header = bytes(data[: pos + 2 + length])
+            break
+        pos += 2 + length
+    return header + _FLAT_MCU * ((width // 16) * (height // 16)) + b"\xff\xd9"
+
+
+def tiff_strips(width: int, height: int, dtype: str, rows_per_strip: int = 64) -> bytes:
+    """A deflated single-band TIFF (``uint16`` or ``float32``) whose strips share one body.
+
+    Each row is a horizontal gradient (0..65535 for uint16, 0..1 for float32).
+    """
+    kind = np.dtype(dtype)
+    row = np.linspace(0, 65535 if kind.kind == "u" else 1.0, width).astype("<" + kind.str[1:])
+    body = zlib.compress(np.tile(row, rows_per_strip).tobytes(), 6)
+    n = -(-height // rows_per_strip)
+    bits, fmt = kind.itemsize * 8, (3 if kind.kind == "f" else 1)
+    entries = 10
+    ifd_size = 2 + 12 * entries + 4
+    offsets_at = 8 + ifd_size
+    counts_at = offsets_at + 4 * n
+    body_at = counts_at + 4 * n
+    tags = [  # (tag, type, count, value) in ascending tag order; type 3 SHORT, 4 LONG
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, bits), (259, 3, 1, 8), (262, 3, 1, 1),
+        (273, 4, n, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows_per_strip), (279, 4, n, counts_at),
+        (339, 3, 1, fmt),
+    ]
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", entries))
+    for tag, typ, count, value in tags:
+        packed = struct.pack("<HI", value, 0)[:4] if typ == 3 and count == 1 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    out += struct.pack("<I", 0)
+    out += struct.pack(f"<{n}I", *([body_at] * n)) + struct.pack(f"<{n}I", *([len(body)] * n))
+    return bytes(out + body)
+
+
+def png_rows(width: int, height: int, mode: str = "RGBA") -> bytes:
+    """An 8-bit PNG (``L``, ``RGB`` or ``RGBA``) whose rows repeat one gradient row."""
+    bands = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    colour = {"L": 0, "RGB": 2, "RGBA": 6}[mode]
+    first = np.linspace(0, 255, width * bands).astype(np.uint8)
+    if mode == "RGBA":
+        first.reshape(width, 4)[:, :3] = 0  # black, alpha ramping 0..255 left to right
+        first.reshape(width, 4)[:, 3] = np.linspace(0, 255, width).astype(np.uint8)
+    comp = zlib.compressobj(1)
+    idat = bytearray(comp.compress(b"\x00" + first.tobytes()))
+    up = b"\x02" + bytes(width * bands)  # "Up" filter: same as the row above
+    block = up * max(1, (1 << 22) // len(up))
+    left = height - 1
+    while left:
+        take = min(left, len(block) // len(up))
+        idat += comp.compress(block[: take * len(up)])
+        left -= take
+    idat += comp.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", bytes(idat)) + chunk(b"IEND", b"")
+
+
+def good_jpeg(seed: int = 0, size: tuple[int, int] = (96, 64)) -> bytes:
+    """A small noisy RGB JPEG: the good file in a hostile batch."""
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    """A deflated ZIP holding ``members`` (name -> bytes), names written as given."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def write_corpus(root: Path) -> dict[str, Path]:
+    """Write every hostile file of issue #10 under ``root``; returns name -> path."""
+    root.mkdir(parents=True, exist_ok=True)
+    files = {
+        "thin.png": png_rows(1, 100_000, "L"),  # 1x100,000: about 500 bytes
+        "float32.tif": tiff_strips(6000, 6600, "float32"),
+        "sixteen.tif": tiff_strips(6000, 6600, "uint16"),
+        "rgba.png": png_rows(6324, 6324, "RGBA"),
+        "jpeg48mp.jpg": flat_jpeg(6000, 8000),
+        "jpeg300mp.jpg": flat_jpeg(20000, 15008),
+        "progressive300mp.jpg": flat_jpeg(20000, 15008, progressive=True),
+        "good.jpg": good_jpeg(),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = root / name
+        paths[name].write_bytes(data)
+    return paths

@@ -1,0 +1,165 @@
+"""Hostile inputs of issue #10, end to end: each file costs bounded memory and gets a row.
+
+The corpus (tests/hostile_corpus.py) is built once per session without holding
+any file's pixels. Memory is measured two ways around each decode: Python
+allocations with ``tracemalloc`` (numpy included) and the process's resident
+peak (``VmHWM`` after resetting it through ``/proc/self/clear_refs``; Pillow's
+pixel buffers live outside ``tracemalloc``'s view). The budget is 300 MiB per
+image beyond the file's own bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artsim.collection import Painting
+from artsim.embed_stream import EmbedStream
+from artsim.errors import ImageError
+from artsim.images import MAX_ASPECT, load_image
+from artsim.uploads import read_uploads
+from tests.helpers import TinyEmbedder
+from tests.hostile_corpus import write_corpus
+
+BUDGET = 300 * 2**20
+MODEL_SIDE = 232  # what ResNet-50 asks load_image for
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def _can_reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        _status_kb("VmHWM")
+    except OSError:
+        return False
+    return True
+
+
+def measured(fn: Callable[[], object]) -> tuple[object, int, int | None]:
+    """(result or ImageError, tracemalloc peak bytes, resident peak growth bytes or None)."""
+    rss = _can_reset_peak()
+    before = _status_kb("VmRSS") if rss else 0
+    tracemalloc.start()
+    try:
+        try:
+            result: object = fn()
+        except ImageError as exc:
+            result = exc
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak, (_status_kb("VmHWM") - before) if rss else None
+
+
+# name -> expected: a reason fragment for a refusal, or None for an image of MODEL_SIDE.
+EXPECTED = {
+    "thin.png": f"a painting is at most 1:{MAX_ASPECT:g}",
+    "float32.tif": None,
+    "sixteen.tif": None,
+    "rgba.png": None,
+    "jpeg48mp.jpg": None,
+    "jpeg300mp.jpg": None,
+    "progressive300mp.jpg": "save it as baseline JPEG",
+    "good.jpg": None,
+}
+
+
+def _check_content(name: str, rgb: np.ndarray) -> None:
+    """What each synthetic file shows survives the bounded decode."""
+    if name.endswith(".tif"):  # horizontal gradients 0..max, scaled to 8 bits: dark left, bright right
+        row = rgb[10, :, 0]
+        assert row[0] <= 2 and row[-1] >= 253 and np.all(np.diff(row) >= -1)
+    elif name == "rgba.png":  # black, alpha 0..255 left to right: on white, white fading to black
+        row = rgb[5, :, 0]
+        assert row[0] >= 250 and row[-1] <= 5 and np.all(np.diff(row) <= 1)
+    elif name.startswith("jpeg"):  # flat grey 128
+        assert abs(rgb.mean() - 128) <= 2
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_file_decodes_or_is_refused_within_budget(corpus, name):
+    path = corpus[name]
+    result, py_peak, rss_peak = measured(lambda: load_image(path, max_side=MODEL_SIDE))
+    budget = BUDGET + path.stat().st_size
+    assert py_peak < budget
+    if rss_peak is not None:
+        assert rss_peak < budget, f"{name}: resident memory grew by {rss_peak / 2**20:.0f} MiB"
+    if EXPECTED[name] is None:
+        assert isinstance(result, Image.Image), result
+        assert result.mode == "RGB"
+        if name != "good.jpg":
+            assert min(result.size) == MODEL_SIDE
+        _check_content(name, np.asarray(result).astype(int))
+    else:
+        assert isinstance(result, ImageError) and EXPECTED[name] in result.reason
+
+
+def test_draft_side_leaves_a_margin_for_one_final_resample(corpus):
+    # 20000x15008 JPEG: draft to >= 2x232 decodes at 1/16 is impossible, so 1/8 (2500x1876), then one resize.
+    out = load_image(corpus["jpeg300mp.jpg"], max_side=MODEL_SIDE, draft_side=2 * MODEL_SIDE)
+    assert min(out.size) == MODEL_SIDE
+
+
+def test_good_file_in_a_hostile_batch_embeds(corpus, tmp_path):
+    names = ["thin.png", "float32.tif", "progressive300mp.jpg", "good.jpg"]
+    paintings = [Painting(sha256=str(i), path=str(corpus[n]), artist="A", title=n) for i, n in enumerate(names)]
+    embedder = TinyEmbedder(dim=8, seed=1)
+    with EmbedStream(paintings, embedder, batch_size=2, workers=1, max_side=64) as stream:
+        batches = list(stream)
+    embedded = [p.title for batch in batches for p in batch[0]]
+    assert embedded == ["float32.tif", "good.jpg"]
+    skipped = dict(stream.skipped)
+    assert set(skipped) == {str(corpus["thin.png"]), str(corpus["progressive300mp.jpg"])}
+    assert "1:100,000" in skipped[str(corpus["thin.png"])]
+    ref = embedder.embed([load_image(corpus["good.jpg"], max_side=64)])
+    vec = np.concatenate([b[1] for b in batches])[1]
+    np.testing.assert_allclose(vec, ref[0], rtol=1e-5, atol=1e-6)
+
+
+def test_upload_batch_gives_every_file_a_row(corpus):
+    names = ["thin.png", "sixteen.tif", "good.jpg"]
+    outcomes = read_uploads([(n, corpus[n].read_bytes()) for n in names], artist="Tester")
+    assert [o.display_name for o in outcomes] == names
+    assert [o.status for o in outcomes] == ["rejected", "added", "added"]
+    assert "1:100,000" in outcomes[0].reason
+
+
+def test_ten_float_tiffs_in_one_upload_stay_bounded(corpus):
+    data = corpus["float32.tif"].read_bytes()
+    files = [(f"f{i}.tif", data + bytes(i)) for i in range(3)]  # distinct bytes, same image
+
+    def run() -> object:
+        return read_uploads(files, artist="Tester")
+
+    outcomes, _, rss_peak = measured(run)
+    assert [o.status for o in outcomes] == ["added"] * 3
+    if rss_peak is not None:  # one at a time: the peak of one, not the sum
+        assert rss_peak < BUDGET
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
+def test_measurement_sees_a_big_allocation():
+    # The measuring helper itself must be able to fail: a 200 MiB numpy array shows up in both views.
+    result, py_peak, rss_peak = measured(lambda: np.ones(200 * 2**20, dtype=np.uint8).sum())
+    assert result == 200 * 2**20 and py_peak >= 200 * 2**20
+    if rss_peak is not None:
+        assert rss_peak >= 190 * 2**20
