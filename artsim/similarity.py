@@ -311,26 +311,3 @@ def similarity_to(
     Xn = normalize_rows(X, center=center, mean=mean)
     Yn = normalize_rows(Y, center=mean is not None, mean=mean, dtype=Xn.dtype)
     return np.clip((Yn @ Xn.T).astype(np.float64), -1.0, 1.0)
-
-
-def nearest_artists(
-    X: np.ndarray, artists: Sequence[str], Y: np.ndarray, k: int = 3, *, center: bool = False
-) -> list[pd.DataFrame]:
-    """For each new vector in ``Y`` (m, d), the ``k`` artists of ``X`` (n, d) it is most similar to.
-
-    An artist's score is the mean cosine similarity between the new painting and
-    that artist's paintings (visual similarity, not attribution).
-
-    Returns
-    -------
-    m DataFrames with columns ``artist`` and ``similarity``, best first.
-    """
-    S = similarity_to(X, Y, center=center)
-    names, codes = artist_codes(artists, S.shape[1])
-    counts = np.bincount(codes, minlength=len(names)).astype(np.float64)
-    out = []
-    for row in S:
-        means = np.bincount(codes, weights=row, minlength=len(names)) / np.maximum(counts, 1)
-        best = np.argsort(-means, kind="stable")[: max(0, int(k))]
-        out.append(pd.DataFrame({"artist": [names[b] for b in best], "similarity": means[best]}))
-    return out

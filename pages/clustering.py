@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim import clustering, figures
+from artsim.markup import md
 from artsim.viewstate import K_RANGE
 from dashboard import cache
 
@@ -14,6 +15,13 @@ view = ctx.view
 st.title("Clustering")
 
 n = len(ctx.frame)
+if not ctx.all_artists:
+    st.info(
+        "Nothing to cluster yet: this collection has no paintings. Add some on the **Add paintings** page, "
+        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
+        icon=":material/photo_library:",
+    )
+    st.stop()
 if n < 3:
     st.info("Select at least three paintings (sidebar) to cluster them.", icon=":material/arrow_back:")
     st.stop()
@@ -36,10 +44,17 @@ center = right.toggle(
 
 result = cache.clusters(ctx.key, method, k, center, ctx.vectors)
 names = [f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
-st.caption(
-    "Distances are cosine distances (1 − cosine similarity); Ward linkage runs on L2-normalised vectors "
-    "with Euclidean distance, which orders pairs the same way."
-)
+if method == "ward":
+    st.caption(
+        "Ward linkage runs on unit-length vectors with Euclidean distance, √(2 − 2 × cosine similarity), "
+        "which orders pairs as cosine distance does. A merge's height is Ward's distance between the two "
+        "groups (it grows with their size, so it can pass 2): compare heights within this tree, not with cosines."
+    )
+else:
+    st.caption(
+        f"Heights are cosine distances (1 − cosine similarity): a merge's height is the {method}-linkage "
+        "distance between the two groups it joins."
+    )
 if not result.exact:
     st.info(
         f"{n} paintings: the tree is built on a random sample of {len(result.sample)}; every other "
@@ -62,6 +77,6 @@ table = pd.DataFrame(
 )
 for cluster, group in table.groupby("cluster"):
     counts = group["artist"].value_counts()
-    summary = ", ".join(f"{a} ({c})" for a, c in counts.items())
+    summary = ", ".join(f"{md(a)} ({c})" for a, c in counts.items())
     with st.expander(f"Cluster {cluster}: {len(group)} paintings — {summary}"):
         st.dataframe(group[["artist", "title"]], hide_index=True, width="stretch")

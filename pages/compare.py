@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import evaluation, figures
+from artsim import comparison, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
 from dashboard import cache
 
@@ -20,8 +19,8 @@ st.caption(
     "clusterings agree."
 )
 
-n = len(ctx.frame)
-if n < 3 or ctx.frame["artist"].nunique() < 2:
+artists = ctx.frame["artist"].tolist()
+if not comparison.comparable(artists):
     st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon=":material/arrow_back:")
     st.stop()
 
@@ -32,24 +31,16 @@ for name, problem in models.items():
         st.caption(f"{name} left out: {problem}")
 
 shas = ctx.frame["sha256"].tolist()
-artists = ctx.frame["artist"].tolist()
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
-k = min(max(view.k, 2), n)
-
-accuracy: dict[str, tuple[float, float]] = {}
-pairs: dict[str, pd.DataFrame] = {}
-labels: dict[str, np.ndarray] = {}
+vectors = {}
 for model in usable:
-    vectors = cache.vectors_for(model, shas)
-    if vectors is None:
+    found = cache.vectors_for(model, shas)
+    if found is None:
         st.warning(f"{model}: some selected paintings could not be embedded; left out.")
-        continue
-    key = cache.content_key(model, shas)
-    accuracy[model] = evaluation.loo_nn_accuracy(vectors, artists, works, center=view.center)
-    if n <= PAINTING_LEVEL_MAX_N:
-        S = cache.similarity_matrix(key, view.center, vectors)
-        pairs[model] = evaluation.within_between(S, artists, works=works)
-    labels[model] = cache.clusters(key, view.linkage, k, view.center, vectors).labels
+    else:
+        vectors[model] = found
+result = comparison.compare_models(vectors, artists, works, linkage=view.linkage, k=view.k, center=view.center)
+accuracy, pairs, k = result.accuracy, result.pairs, result.k
 
 st.subheader("Nearest-neighbour artist accuracy")
 st.plotly_chart(figures.accuracy_bar_figure(accuracy), key="accuracy")
@@ -74,7 +65,7 @@ st.caption(
     "Compare the two boxes within one model: models' similarity scales differ."
 )
 
-if len(labels) >= 2:
+if not result.agreement.empty:
     st.subheader(f"Do the models cluster alike? ({view.linkage} linkage, k = {k})")
-    st.plotly_chart(figures.agreement_heatmap(evaluation.clustering_agreement(labels)), key="agreement")
+    st.plotly_chart(figures.agreement_heatmap(result.agreement), key="agreement")
     st.caption("Adjusted Rand index: 1 = identical clusterings, 0 = no more alike than chance.")

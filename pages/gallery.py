@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pandas as pd
 import streamlit as st
 
+from artsim.markup import md
 from dashboard import cache
 
 PER_ROW = 6
 FIRST = 12  # thumbnails shown per artist before "show all"
+SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: they could end the link
 
 ctx = cache.context()
 st.title("Gallery")
@@ -23,31 +27,45 @@ if ctx.frame.empty:
             "- add your own on the **Add paintings** page.",
             icon=":material/photo_library:",
         )
-        st.caption(f"Looked in `{ctx.collection_label}`.")
+        st.caption(f"Looked in {md(ctx.collection_label)}.")
     else:
         st.info("No artist selected: pick some in the sidebar.", icon=":material/arrow_back:")
     st.stop()
 
 counts = ctx.frame["artist"].value_counts()
+uploads = ctx.frame["source"].eq("upload")
 st.caption(
-    f"{len(ctx.frame)} paintings by {len(counts)} artists, embedded with **{ctx.model}**. "
-    "Uploaded paintings are marked ⬆."
+    f"{len(ctx.frame)} paintings by {len(counts)} artists, embedded with **{md(ctx.model)}**."
+    + (" Uploaded paintings are marked ⬆." if uploads.any() else "")
 )
+licences = ctx.frame["license"].fillna("").astype(str)
+shared_licence = licences.mode().iloc[0] if licences.ne("").any() else ""
+if shared_licence:
+    others = int(licences.ne(shared_licence).sum())
+    st.caption(
+        f"Licence: {md(shared_licence)}"
+        + (f" (except {others} painting{'s' * (others != 1)}, whose licence is given below)" if others else "")
+        + "."
+    )
 thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
 
 
 def credit(row: pd.Series) -> str:
-    """Title, year, museum, licence and a source link, as markdown (text escaped)."""
-    def esc(text: object) -> str:
-        return str(text or "").replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
+    """Title, year, museum, a licence other than the shared one, and a source link, as markdown.
 
-    parts = [f"**{esc(row['title'])}**" + (" ⬆" if row.get("source") == "upload" else "")]
-    details = [esc(row.get(k, "")) for k in ("year", "museum", "license") if row.get(k, "")]
+    Every value is escaped (``md``); the only link is ours, to an http(s) source
+    address with characters that could end the link percent-encoded.
+    """
+    parts = [f"**{md(row['title'])}**" + (" ⬆" if row.get("source") == "upload" else "")]
+    details = [md(row.get(k, "")) for k in ("year", "museum") if row.get(k, "")]
+    licence = str(row.get("license", "") or "")
+    if licence and licence != shared_licence:
+        details.append(md(licence))
     if details:
         parts.append(", ".join(details))
     source = str(row.get("source", "") or "")
     if source.startswith(("https://", "http://")):
-        parts.append(f"[source]({source.replace(')', '%29').replace(' ', '%20')})")
+        parts.append(f"[source]({quote(source, safe=SAFE_URL_CHARS)})")
     return " · ".join(parts)
 
 
@@ -61,6 +79,6 @@ def grid(group: pd.DataFrame) -> None:
 
 
 for artist, group in ctx.frame.groupby("artist", sort=True):
-    st.subheader(f"{artist} ({len(group)})")
+    st.subheader(f"{md(artist)} ({len(group)})")
     show_all = len(group) > FIRST and st.toggle(f"Show all {len(group)}", key=f"all_{artist}")
     grid(group if show_all else group.iloc[:FIRST])

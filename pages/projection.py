@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from artsim import figures
+from artsim import figures, placement
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
 from dashboard import cache, map3d
 
@@ -14,6 +13,13 @@ view = ctx.view
 st.title("Projection")
 
 n = len(ctx.frame)
+if not ctx.all_artists:
+    st.info(
+        "Nothing to project yet: this collection has no paintings. Add some on the **Add paintings** page, "
+        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
+        icon=":material/photo_library:",
+    )
+    st.stop()
 if n < 3:
     st.info("Select at least three paintings (sidebar) to project them.", icon=":material/arrow_back:")
     st.stop()
@@ -59,20 +65,23 @@ if uploaded.any():
         "Re-fit with uploads", key="refit_widget",
         help="Off: uploads are placed into the existing map without moving it. On: redraw the map with them.",
     )
-fit_rows = ~uploaded if uploaded.any() and not refit and (~uploaded).sum() >= 3 else np.ones(n, dtype=bool)
+fit_rows = placement.fit_rows(uploaded, refit)
 fit_key = cache.digest([ctx.key, *frame["sha256"][fit_rows]])
 proj = cache.fitted_projection(
     fit_key, method, int(seed), int(neighbors), float(min_dist), center, ctx.vectors[fit_rows]
 )
 if proj.note:
     st.caption(proj.note)
-coords = np.zeros((n, 3))
-coords[fit_rows] = proj.coords
+coords = placement.place(proj, ctx.vectors, fit_rows)
 if (~fit_rows).any():
-    coords[~fit_rows] = proj.transform(ctx.vectors[~fit_rows])
     st.caption("Uploads (diamonds) are placed into the existing map; the other paintings have not moved.")
 if color == "cluster":
-    frame["cluster"] = cache.clusters(ctx.key, view.linkage, min(view.k, n), center, ctx.vectors).labels
+    k = min(max(view.k, 2), n)
+    frame["cluster"] = cache.clusters(ctx.key, view.linkage, k, center, ctx.vectors).labels
+    st.caption(
+        f"Colours: {k} clusters of {view.linkage}-linkage clustering"
+        f"{' on mean-centred vectors' if center else ''} (change linkage and k on the Clustering page)."
+    )
 frame["thumbnail_uri"] = map3d.thumbnail_urls(tuple(frame["sha256"]))
 fig = figures.scatter3d(
     coords, frame, color_by=color, highlight=uploaded, method=method,

@@ -6,6 +6,7 @@ import streamlit as st
 
 from artsim import clustering, figures, similarity
 from artsim.figures import MAX_HEATMAP_N
+from artsim.markup import md
 from dashboard import cache
 
 ctx = cache.context()
@@ -13,6 +14,13 @@ view = ctx.view
 st.title("Similarity")
 
 n = len(ctx.frame)
+if not ctx.all_artists:
+    st.info(
+        "Nothing to compare yet: this collection has no paintings. Add some on the **Add paintings** page, "
+        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
+        icon=":material/photo_library:",
+    )
+    st.stop()
 if n < 2:
     st.info("Select at least two paintings (sidebar) to compare them.", icon=":material/arrow_back:")
     st.stop()
@@ -26,18 +34,24 @@ center = right.toggle(
     "Mean-centre vectors", value=view.center, key="center_widget",
     on_change=cache.set_view_from, args=("center", "center_widget"),
 )
-st.caption(
-    "Cosine similarity: 1 = same direction. Raw ResNet features are all non-negative, so raw cosines "
-    "bunch near 1; mean-centring subtracts the collection's average vector and spreads them out."
-)
+if bool((ctx.vectors >= 0).all()):
+    st.caption(
+        f"Cosine similarity: 1 = same direction. Raw {md(ctx.model)} features are all non-negative, so raw "
+        "cosines bunch near 1; mean-centring subtracts the collection's average vector and spreads them out."
+    )
+else:
+    st.caption(
+        f"Cosine similarity: 1 = same direction, 0 = unrelated, −1 = opposite ({md(ctx.model)} features). "
+        "Mean-centring subtracts the collection's average vector: what every painting shares stops counting."
+    )
 
 artists = ctx.frame["artist"].tolist()
 labels = [f"{a} – {t}" for a, t in zip(artists, ctx.frame["title"], strict=True)]
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
 thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
-small = n <= MAX_HEATMAP_N
+small = n <= similarity.PAINTING_LEVEL_MAX_N  # the n x n matrix is built (pairs, nearest, leaf order)
 
-if level == "paintings" and not small:
+if level == "paintings" and n > MAX_HEATMAP_N:
     st.info(
         f"{n} paintings are too many for a painting-by-painting heatmap (at most {MAX_HEATMAP_N}); "
         "showing artists. Select fewer artists to see paintings.", icon=":material/info:",
@@ -45,8 +59,8 @@ if level == "paintings" and not small:
     level = "artists"
 if small:
     S = cache.similarity_matrix(ctx.key, center, ctx.vectors)
-    order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
 if level == "paintings":
+    order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
     colors = figures.artist_colors(p.artist for p in ctx.paintings)  # the collection's, not the selection's
     st.plotly_chart(
         figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors), key="heatmap"
@@ -63,7 +77,7 @@ else:
 
 st.subheader("Most similar pairs across artists")
 if not small:
-    st.caption(f"Shown for selections of up to {MAX_HEATMAP_N} paintings.")
+    st.caption(f"Shown for selections of up to {similarity.PAINTING_LEVEL_MAX_N} paintings.")
 else:
     pairs = similarity.top_pairs(S, artists, k=10, works=works)
     if pairs.empty:
@@ -92,11 +106,11 @@ cols = st.columns(1 + len(near))
 with cols[0]:
     if thumbs[choice]:
         st.image(thumbs[choice])
-    st.caption(f"**{labels[choice]}**")
+    st.caption(f"**{md(labels[choice])}**")
 for col, (_, row) in zip(cols[1:], near.iterrows(), strict=True):
     with col:
         j = int(row["j"])
         if thumbs[j]:
             st.image(thumbs[j])
-        st.caption(f"{labels[j]}  \nsimilarity {row['similarity']:.3f}")
+        st.caption(f"{md(labels[j])}  \nsimilarity {row['similarity']:.3f}")
 st.caption("Similarity is what the network sees, not attribution or influence.")

@@ -7,8 +7,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from artsim import similarity
+from artsim import matching, upload_flow
+from artsim.collections_db import CollectionError
 from artsim.images import IMAGE_SUFFIXES
+from artsim.markup import md
 from artsim.uploads import UploadLimits, clean_artist, read_uploads
 from dashboard import cache
 
@@ -24,10 +26,10 @@ owned = ctx.collection is not None and cache.edit_token(ctx.collection.id) is no
 if ctx.collection is None:
     st.caption("Your uploads go into a new private collection based on this gallery; the gallery itself never changes.")
 elif owned:
-    st.caption(f"Adding to your collection **{ctx.collection.name}**.")
+    st.caption(f"Adding to your collection **{md(ctx.collection.name)}**.")
 else:
     st.warning(
-        f"**{ctx.collection.name}** is a shared, read-only collection. Uploading makes your own copy of it; "
+        f"**{md(ctx.collection.name)}** is a shared, read-only collection. Uploading makes your own copy of it; "
         "the shared one stays as it is.", icon=":material/lock:",
     )
 
@@ -35,6 +37,10 @@ limits = UploadLimits()
 with st.form("upload_form", clear_on_submit=True):
     artist = st.text_input("Artist", placeholder="e.g. Frida Kahlo", help="Applies to every file in this batch.")
     title = st.text_input("Title (optional)", help="Used when you upload a single file; otherwise the file name.")
+    new_name = "" if owned else st.text_input(
+        "Name of your new collection (optional)", max_chars=upload_flow.MAX_COLLECTION_NAME_CHARS,
+        placeholder=upload_flow.new_collection_name("", ctx.collection),
+    )
     files = st.file_uploader(
         "Images or .zip archives", accept_multiple_files=True,
         type=sorted({s.lstrip(".") for s in IMAGE_SUFFIXES} | {"zip"}),
@@ -45,7 +51,7 @@ if submitted:
     try:
         artist_name = clean_artist(artist)
     except ValueError as error:
-        st.error(f"Please give the artist's name ({error}).")
+        st.error(f"Please give the artist's name ({md(error)}).")
         st.stop()
     if not files:
         st.error("Choose at least one file.")
@@ -56,53 +62,79 @@ if submitted:
     with st.spinner("Checking files…"):
         outcomes = read_uploads(pairs, artist=artist_name, titles=titles, known_shas=known, limits=limits,
                                 store_dir=cache.collections().uploads_dir)
-    added = [(o.painting, o.data) for o in outcomes if o.status == "added"]
-    if added:
-        coll = cache.collections()
-        if owned:
-            target, token = ctx.collection, cache.edit_token(ctx.collection.id)
-        else:
-            name = f"{ctx.collection.name} + uploads" if ctx.collection else "My collection"
-            target, token = coll.create(name, parent=ctx.collection.id if ctx.collection else "")
-            cache.remember_edit_token(target.id, token)
-        coll.add(target.id, token, added)
+    try:
+        done = upload_flow.add_uploads(
+            cache.collections(), outcomes, current=ctx.collection,
+            token=cache.edit_token(ctx.collection.id) if ctx.collection else None,
+            name=new_name, created_so_far=st.session_state.get("collections_created", 0),
+        )
+    except CollectionError as error:
+        st.error(md(error, max_chars=None))
+        st.stop()
+    if done is not None:
+        if done.created:
+            cache.remember_edit_token(done.collection.id, done.token)
+            st.session_state["collections_created"] = st.session_state.get("collections_created", 0) + 1
         cache.collection_paintings.clear()
-        view = replace(st.session_state["view"], collection=target.id, artists=None)
+        view = replace(st.session_state["view"], collection=done.collection.id, artists=None)
         st.session_state["view"] = view
         cache.sync_query_params(view)
-    st.session_state["upload_results"] = [
-        {"file": o.display_name if not o.archive else f"{o.archive} › {o.display_name}",
-         "result": o.status, "reason": o.reason, "sha256": o.sha256 or ""}
-        for o in outcomes
-    ]
+    st.session_state["upload_results"] = upload_flow.result_rows(outcomes)
     st.rerun()
 
 results = st.session_state.get("upload_results")
 if results:
-    counts = pd.Series([r["result"] for r in results]).value_counts()
     st.subheader("Last upload")
-    st.write(", ".join(f"{counts.get(k, 0)} {k}" for k in ("added", "duplicate", "rejected")))
+    st.text(upload_flow.summary(results))
     st.dataframe(pd.DataFrame(results)[["file", "result", "reason"]], hide_index=True, width="stretch")
 
     new = [r["sha256"] for r in results if r["result"] == "added"]
     frame = ctx.frame
-    is_new = frame["sha256"].isin(new).to_numpy()
-    base = ~frame["source"].eq("upload").to_numpy()
-    if is_new.any() and base.sum() >= 2:
-        st.subheader("Nearest artists")
-        st.caption("Which painters' works these look most like to the network: visual similarity, not attribution.")
-        ranked = similarity.nearest_artists(
-            ctx.vectors[base], frame["artist"][base].tolist(), ctx.vectors[is_new], k=3, center=view.center
+    matches = matching.match_uploads(
+        ctx.vectors, frame["artist"].tolist(), frame["sha256"].isin(new).to_numpy(),
+        ~frame["source"].eq("upload").to_numpy(), k_artists=3, k_paintings=4, center=view.center,
+    )
+    if matches:
+        st.subheader("Whose paintings do they look like?")
+        st.caption(
+            "Artists are ranked by their single closest painting (best match), so an artist with many varied "
+            "works is not outvoted by one with a single similar work; beside the ranking, the nearest paintings. "
+            "Visual similarity to the network, not attribution."
         )
-        thumbs = cache.thumbnail_uris(tuple(frame["sha256"][is_new]))
-        for (_, row), near, thumb in zip(frame[is_new].iterrows(), ranked, thumbs, strict=True):
-            left, right = st.columns([1, 4])
-            if thumb:
-                left.image(thumb)
-            right.markdown(f"**{row['title']}** ({row['artist']})")
-            right.dataframe(near.round(3), hide_index=True)
+        thumbs = cache.thumbnail_uris(tuple(frame["sha256"]))
+        for m in matches:
+            row = frame.iloc[m.row]
+            st.markdown(f"**{md(row['title'])}** ({md(row['artist'])})")
+            left, mid, right = st.columns([1, 2, 4])
+            if thumbs[m.row]:
+                left.image(thumbs[m.row])
+            mid.dataframe(
+                m.artists[["artist", "similarity"]].rename(columns={"similarity": "best match"}).round(3),
+                hide_index=True,
+            )
+            cols = right.columns(max(len(m.paintings), 1))
+            for col, (_, near) in zip(cols, m.paintings.iterrows(), strict=False):
+                j = int(near["j"])
+                if thumbs[j]:
+                    col.image(thumbs[j])
+                col.caption(f"{md(frame['artist'].iloc[j])} – {md(frame['title'].iloc[j])}  \n"
+                            f"similarity {near['similarity']:.3f}")
 
 if ctx.collection is not None and cache.edit_token(ctx.collection.id):
+    with st.expander("Rename this collection", icon=":material/edit:"):
+        with st.form("rename_form"):
+            wanted = st.text_input("New name", value=ctx.collection.name,
+                                   max_chars=upload_flow.MAX_COLLECTION_NAME_CHARS)
+            if st.form_submit_button("Rename"):
+                try:
+                    kept = upload_flow.rename_collection(
+                        cache.collections(), ctx.collection, cache.edit_token(ctx.collection.id), wanted
+                    )
+                except CollectionError as error:
+                    st.error(md(error, max_chars=None))
+                else:
+                    cache.collection_info.clear()
+                    st.rerun()
     with st.expander("Edit link (keep it private)", icon=":material/key:"):
         st.code(cache.share_url(edit=cache.edit_token(ctx.collection.id)), language=None, wrap_lines=True)
         st.caption("Anyone with this link can add paintings to this collection. The sidebar's share link is "

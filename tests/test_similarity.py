@@ -177,20 +177,3 @@ def test_similarity_to_places_uploads_in_collection_frame(data):
     ref = 1 - squareform(pdist(np.vstack([Xc, Y - X.mean(0)]), "cosine"))[23:, :23]
     np.testing.assert_allclose(T, ref, atol=1e-12)
     np.testing.assert_allclose(similarity_to(X, X[:3]), cosine_similarity_matrix(X)[:3], atol=1e-12)
-
-
-def test_nearest_artists_matches_a_hand_computation():
-    from artsim.similarity import nearest_artists
-
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(7, 5))
-    artists = ["b", "a", "b", "c", "a", "c", "c"]
-    Y = rng.normal(size=(2, 5))
-    result = nearest_artists(X, artists, Y, k=2)
-    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
-    for y, frame in zip(Y, result, strict=True):
-        sims = unit(X) @ unit(y)
-        expected = {a: np.mean([s for s, b in zip(sims, artists, strict=True) if b == a]) for a in "abc"}
-        ranked = sorted(expected, key=expected.get, reverse=True)[:2]
-        assert frame["artist"].tolist() == ranked
-        np.testing.assert_allclose(frame["similarity"], [expected[a] for a in ranked])
