@@ -130,9 +130,12 @@ def test_projection_page_pca_then_umap(app):
     open_page(app, "pages/projection.py")
     assert not app.exception, app.exception
     assert app.metric[0].label == "Variance captured by the 3 axes"
-    html = app.get("iframe")[0].proto.srcdoc
-    assert "plotly_hover" in html and '"type":"scatter3d"' in html
-    assert all(f"Study {i}" in html for i in (1, 2, 3))
+    # The 3-D map component gets only the figure; thumbnails are files it fetches once.
+    spec = json.loads(json.loads(app.get("component_instance")[0].proto.json_args)["spec"])
+    assert {t["type"] for t in spec["data"]} == {"scatter3d"}
+    assert all(any(f"Study {i}" in s for t in spec["data"] for s in t["text"]) for i in (1, 2, 3))
+    thumbs = [c[1] for t in spec["data"] for c in t["customdata"]]
+    assert len(thumbs) == 9 and all(u.startswith("thumbs/") and u.endswith(".jpg") for u in thumbs)
     app.radio(key="projection_widget").set_value("umap").run()
     assert not app.exception, app.exception
     assert app.query_params["projection"] == "umap"

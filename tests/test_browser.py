@@ -219,7 +219,7 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     page.get_by_text("Uploads (diamonds) are placed into the existing map").wait_for(timeout=60_000)
     legend = page.frame_locator("iframe").first.locator(".js-plotly-plot .legend").first
     legend.wait_for(timeout=60_000)
-    assert "Uploaded" in legend.text_content()
+    assert "Dee Yellow (uploaded)" in legend.text_content()  # their artist's colour, a diamond marker
     _shot(page, "08-projection-with-uploads")
     shared = page.url
 

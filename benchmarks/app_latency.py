@@ -1,0 +1,283 @@
+"""What a visitor waits for: the app in a real browser, from server start to settled reruns.
+
+Starts ``streamlit run streamlit_app.py`` on a free 127.0.0.1 port with a fresh
+``ARTSIM_HOME`` in a temp folder and drives Debian Chromium with Playwright:
+
+* ``cold_first_view_s``: process start (empty cache) to the Gallery showing its
+  first thumbnail, model load and embedding included;
+* ``new_visitor_first_view_s``: a new browser on the running server, from the
+  request to the first thumbnail;
+* ``warm_first_view_s``: a restarted server process on the same home (every
+  vector cached), process start to the first thumbnail;
+* ``rerun_p50_s``: median of widget changes (Similarity centring, Clustering k,
+  Projection colour) from the input event until the script run has finished
+  (``[data-testid="stStatusWidget"]`` gone, the app's script state back to
+  not running) and the page has been still for 300 ms (time of the last DOM change);
+* ``umap_first_s``: first UMAP once the warm server has been up 60 s;
+* ``projection_rerun_kb``: websocket bytes received during one Projection
+  rerun (a colour change); ``plotly_js_fetches`` counts plotly.js downloads
+  over the whole visit (the 3-D map should fetch it once).
+
+With ``--screenshots`` it saves every page at 1,024 and 1,400 px wide into
+``test-artifacts/app_latency/``. The last line is exactly
+``n=<N> new_visitor_first_view_s=<..> warm_first_view_s=<..> cold_first_view_s=<..>
+rerun_p50_s=<..> umap_first_s=<..> projection_rerun_kb=<..>``.
+
+Usage::
+
+    python benchmarks/app_latency.py --gallery ../shared/gallery [--screenshots]
+    python benchmarks/app_latency.py --generate 1000   # re-encoded, cropped, recoloured gallery images
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "app_latency"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"}
+FIRST_VIEW = '[data-testid="stMain"] [data-testid="stImage"] img'
+
+# Records when the app's script starts and stops running and when the DOM last changed.
+INIT_SCRIPT = """
+window.__lastMut = performance.now(); window.__runs = [];
+new MutationObserver(function (muts) {
+  window.__lastMut = performance.now();
+  for (var i = 0; i < muts.length; i++) {
+    var m = muts[i];
+    if (m.type === 'attributes' && m.attributeName === 'data-test-script-state') {
+      window.__runs.push([m.target.getAttribute('data-test-script-state'), performance.now()]);
+    }
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+SETTLED = """([t0, quiet]) => {
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+  const ran = window.__runs.some(r => r[1] >= t0 && r[0] === 'running');
+  const waited = performance.now() - t0 > 3000;  // a run too quick to be seen running
+  return (ran || waited) && performance.now() - window.__lastMut > quiet;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def generate_collection(src: Path, dest: Path, n: int, seed: int = 0) -> Path:
+    """``n`` images made from the gallery's: cropped 70-95 %, recoloured, re-encoded as JPEG
+    (quality 70-92), as ``<dest>/<artist>/<stem>-<i>.jpg``."""
+    from PIL import Image, ImageEnhance
+
+    files = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.parent != src)
+    rng = random.Random(seed)
+    for i in range(n):
+        path = files[i % len(files)]
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            im.thumbnail((900, 900))
+            w, h = im.size
+            f = rng.uniform(0.7, 0.95)
+            cw, ch = int(w * f), int(h * f)
+            x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+            im = im.crop((x, y, x + cw, y + ch))
+            im = ImageEnhance.Color(im).enhance(rng.uniform(0.6, 1.4))
+            im = ImageEnhance.Brightness(im).enhance(rng.uniform(0.85, 1.15))
+            out = dest / path.parent.name / f"{path.stem}-{i}.jpg"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            im.save(out, "JPEG", quality=rng.randint(70, 92))
+    return dest
+
+
+class Server:
+    """``streamlit run`` on a free port; ``start`` returns the process start time."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.env, self.log, self.proc, self.base = env, log, None, ""
+
+    def start(self) -> float:
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        while time.monotonic() - t0 < 120:
+            try:
+                if urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2).status == 200:
+                    return t0
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("streamlit did not start: " + self.log.read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+def first_view(browser, url: str, t0: float, *, timeout_s: float = 600) -> tuple[float, object]:
+    """Seconds from ``t0`` until a new browser shows the Gallery's first thumbnail at ``url``."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit")
+    page.locator(FIRST_VIEW).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    return time.monotonic() - t0, ctx
+
+
+def settle(page, t0: float, *, quiet_ms: int = 300, timeout_s: float = 300) -> float:
+    """Wait for the rerun started at page time ``t0`` to finish; its duration in s."""
+    page.wait_for_function(SETTLED, arg=[t0, quiet_ms], timeout=timeout_s * 1000, polling=50)
+    return (page.evaluate("window.__lastMut") - t0) / 1000
+
+
+def now(page) -> float:
+    return page.evaluate("performance.now()")
+
+
+def open_page(page, base: str, path: str, heading: str) -> None:
+    page.goto(f"{base}/{path}", wait_until="commit")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=300_000)
+    settle(page, now(page))
+
+
+def screenshots(browser, base: str) -> list[Path]:
+    """Every page in the sidebar at 1,024 and 1,400 px wide, full page."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for width in (1024, 1400):
+        ctx = browser.new_context(viewport={"width": width, "height": 900})
+        ctx.add_init_script(INIT_SCRIPT)
+        page = ctx.new_page()
+        page.goto(base, wait_until="commit")
+        page.locator(FIRST_VIEW).first.wait_for(timeout=300_000)
+        settle(page, now(page))
+        links = page.locator('[data-testid="stSidebarNav"] a')
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        for i, href in enumerate(hrefs):
+            page.goto(href if href.startswith("http") else base + "/" + href.lstrip("/"), wait_until="commit")
+            page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=300_000)
+            settle(page, now(page), quiet_ms=1000)
+            name = (href.rstrip("/").rsplit("/", 1)[-1] or "gallery").split("?")[0] or "gallery"
+            path = ARTIFACTS / f"{width}-{i:02d}-{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            shots.append(path)
+        ctx.close()
+    return shots
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--gallery", default=str(ROOT.parent / "shared" / "gallery"))
+    ap.add_argument("--generate", type=int, default=0, help="make N images from the gallery's")
+    ap.add_argument("--model", default="efficientnet-lite0")
+    ap.add_argument("--screenshots", action="store_true")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="artsim-app-latency-"))
+    gallery = Path(args.gallery).resolve()
+    if args.generate:
+        gallery = generate_collection(gallery, tmp / "collection", args.generate)
+    n = sum(1 for p in gallery.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.parent != gallery)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env.update(ARTSIM_HOME=str(tmp / "home"), ARTSIM_GALLERY=str(gallery), ARTSIM_MODEL=args.model)
+    server = Server(env, tmp / "streamlit.log")
+    plotly_fetches = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            t0 = server.start()
+            cold, ctx = first_view(browser, server.base, t0)
+            ctx.close()
+            t1 = time.monotonic()
+            visitor, ctx = first_view(browser, server.base, t1)
+            ctx.close()
+            server.stop()
+            t2 = server.start()
+            warm, ctx = first_view(browser, server.base, t2)
+            ctx.close()
+            print(f"first views: cold {cold:.2f} s, new visitor {visitor:.2f} s, warm restart {warm:.2f} s",
+                  flush=True)
+
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx.add_init_script(INIT_SCRIPT)
+            page = ctx.new_page()
+
+            def count_plotly(request) -> None:
+                nonlocal plotly_fetches
+                plotly_fetches += request.url.endswith("plotly.min.js")
+
+            ctx.on("request", count_plotly)
+            received = [0]
+            page.on("websocket", lambda ws: ws.on(
+                "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))))
+            reruns = []
+            open_page(page, server.base, "similarity", "Similarity")
+            for _ in range(2):
+                t = now(page)
+                page.get_by_text("Mean-centre vectors").first.click()
+                reruns.append(settle(page, t))
+            open_page(page, server.base, "clustering", "Clustering")
+            slider = page.locator('[data-testid="stSlider"] [role="slider"]').first
+            for key in ("ArrowRight", "ArrowLeft"):
+                slider.focus()
+                t = now(page)
+                page.keyboard.press(key)
+                reruns.append(settle(page, t))
+            open_page(page, server.base, "projection", "Projection")
+            payloads = []
+            for label in ("cluster", "artist", "cluster", "artist"):
+                before, t = received[0], now(page)
+                page.get_by_text(label, exact=True).first.click()
+                reruns.append(settle(page, t))
+                payloads.append((received[0] - before) / 1024)
+            # first UMAP, once the server has been up 60 s
+            time.sleep(max(0.0, 60 - (time.monotonic() - t2)))
+            t = now(page)
+            page.get_by_text("UMAP", exact=True).first.click()
+            umap_first = settle(page, t, timeout_s=600)
+            for label in ("PCA", "UMAP"):  # switching between two computed maps
+                before, t = received[0], now(page)
+                page.get_by_text(label, exact=True).first.click()
+                reruns.append(settle(page, t))
+                payloads.append((received[0] - before) / 1024)
+            ctx.close()
+            print("reruns (s): " + " ".join(f"{r:.2f}" for r in reruns))
+            print("projection rerun payloads (KB): " + " ".join(f"{p:.1f}" for p in payloads))
+            print(f"plotly.js fetched {plotly_fetches} time(s) in one visit")
+            if args.screenshots:
+                for path in screenshots(browser, server.base):
+                    print(f"screenshot {path.relative_to(ROOT)}")
+        finally:
+            server.stop()
+            browser.close()
+    print(
+        f"n={n} new_visitor_first_view_s={visitor:.2f} warm_first_view_s={warm:.2f} "
+        f"cold_first_view_s={cold:.2f} rerun_p50_s={statistics.median(reruns):.2f} "
+        f"umap_first_s={umap_first:.2f} projection_rerun_kb={statistics.median(payloads):.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
