@@ -12,32 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from artsim import __version__
+from artsim.embed_stream import DEFAULT_BATCH_SIZE
 from artsim.errors import ArtsimError
-from artsim.pipeline import DEFAULT_BATCH_SIZE
+from artsim.progress import progress_callback
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
 
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _progress_bar(desc: str):
-    """A tqdm bar on stderr driven by ``progress(done, total)`` callbacks."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            # disable=None: no bar when stderr is not a terminal (logs, CI, pipes).
-            bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr, leave=False, disable=None)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def _choose_model(requested: str | None) -> str:
@@ -53,6 +36,7 @@ def _choose_model(requested: str | None) -> str:
 def cmd_embed(args: argparse.Namespace) -> int:
     from artsim.collection import scan_paths, to_frame
     from artsim.embedding import get_embedder
+    from artsim.pipeline import embed_with_cache
     from artsim.store import EmbeddingStore
 
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -62,9 +46,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
     scan = scan_paths(args.paths)
     model = args.model or ("resnet50" if args.weights else None)  # a weights file means ResNet-50
     embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
-    store = EmbeddingStore(args.db)
-    result = store.get_or_compute(
-        scan.paintings, embedder, batch_size=args.batch_size, progress=_progress_bar("embedding")
+    result = embed_with_cache(
+        EmbeddingStore(args.db), scan.paintings, embedder, batch_size=args.batch_size,
+        progress=progress_callback("embedding"),
     )
     skipped = scan.skipped + result.skipped
     for path, reason in skipped:
@@ -111,6 +95,31 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
+def cmd_import_iiif(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from artsim import config
+    from artsim.iiif import import_iiif
+
+    dest = Path(args.out) if args.out else config.home() / "iiif" / hashlib.sha256(args.url.encode()).hexdigest()[:12]
+    report = import_iiif(args.url, dest)
+    for where, why in report.skipped:
+        _err(f"skipped {where}: {why}")
+    for where, note in report.notes:
+        _err(f"note {where}: {note}")
+    if args.collection and (report.imported or report.already_there):
+        from artsim.collection import scan_folder
+        from artsim.collections_db import Collections
+
+        paintings = scan_folder(dest).paintings
+        collections = Collections(args.db or config.db_uri())
+        info, token = collections.create(args.name or f"IIIF {args.url.rsplit('/', 2)[-2]}"[:80])
+        added = collections.add(info.id, token, [(p, Path(p.path).read_bytes()) for p in paintings])
+        print(f"collection {info.id}: {added} paintings; edit token (keep it private): {token}")
+    print(report.summary())
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from artsim.embedding import MODEL_NAMES
 
@@ -143,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
     fetch.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
     fetch.set_defaults(func=cmd_gallery_fetch)
+
+    imp = sub.add_parser("import", help="import paintings from a museum collection")
+    isub = imp.add_subparsers(dest="import_command", required=True)
+    iiif = isub.add_parser("iiif", help="a IIIF Presentation 2/3 manifest or collection URL")
+    iiif.add_argument("url", help="manifest or collection URL (nested collections are walked)")
+    where = iiif.add_mutually_exclusive_group()
+    where.add_argument("--out", help="folder to write <Artist>/<file> + metadata.csv into")
+    where.add_argument(
+        "--collection", action="store_true", help="also add the paintings to a new private collection"
+    )
+    iiif.add_argument("--name", help="name of the new collection (with --collection)")
+    iiif.add_argument("--db", help="LanceDB URI of the store (with --collection)")
+    iiif.set_defaults(func=cmd_import_iiif)
     return parser
 
 

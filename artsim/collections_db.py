@@ -26,9 +26,10 @@ from pathlib import Path
 
 from artsim import config
 from artsim.collection import Painting
+from artsim.database import Database
 from artsim.errors import ArtsimError
 from artsim.files import atomic_write
-from artsim.store import EmbeddingStore
+from artsim.ids import is_collection_id
 
 COLLECTIONS_TABLE = "collections"
 ITEMS_TABLE = "collection_items"
@@ -54,23 +55,19 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def is_collection_id(value: str) -> bool:
-    """Whether ``value`` looks like an id this module makes (cheap check before any lookup)."""
-    return 8 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
-
-
 class Collections:
     """Create, read and extend collections stored beside the embeddings.
 
     Parameters
     ----------
-    store : the embedding store whose database holds the collection tables
+    db : the database holding the collection tables (a :class:`Database`, its URI,
+        or anything with a ``db`` attribute such as an ``EmbeddingStore``)
     uploads_dir : where added images are written back as files for embedding
         (default ``$ARTSIM_HOME/uploads``)
     """
 
-    def __init__(self, store: EmbeddingStore, uploads_dir: str | os.PathLike | None = None) -> None:
-        self.store = store
+    def __init__(self, db: Database | str | object, uploads_dir: str | os.PathLike | None = None) -> None:
+        self.db = db if isinstance(db, Database) else getattr(db, "db", None) or Database(str(db))
         self.uploads_dir = Path(uploads_dir) if uploads_dir else config.home() / "uploads"
 
     # ------------------------------------------------------------------ tables
@@ -95,7 +92,7 @@ class Collections:
         ])
 
     def _rows(self, table: str, where: str, columns: list[str] | None = None):
-        handle = self.store.table(table, None)
+        handle = self.db.open(table)
         if handle is None:
             return []
         query = handle.search().where(where, prefilter=True)
@@ -161,10 +158,10 @@ class Collections:
             if rows:
                 for row in rows:
                     row["collection"] = info.id
-                self.store.table(ITEMS_TABLE, self._items_schema()).add(
+                self.db.open_or_create(ITEMS_TABLE, self._items_schema()).add(
                     pa.Table.from_pylist(rows, schema=self._items_schema())
                 )
-        table = self.store.table(COLLECTIONS_TABLE, self._collections_schema())
+        table = self.db.open_or_create(COLLECTIONS_TABLE, self._collections_schema())
         table.add(pa.Table.from_pylist([{
             "id": info.id, "name": info.name, "parent": parent,
             "token_sha256": _hash_token(token), "created": info.created,
@@ -190,7 +187,7 @@ class Collections:
                 "suffix": Path(painting.path).suffix.lower() or ".img", "image": data, "added": now,
             })
         if rows:
-            self.store.table(ITEMS_TABLE, self._items_schema()).add(
+            self.db.open_or_create(ITEMS_TABLE, self._items_schema()).add(
                 pa.Table.from_pylist(rows, schema=self._items_schema())
             )
         return len(rows)

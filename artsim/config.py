@@ -1,15 +1,33 @@
-"""Where artsim keeps things, read from the environment at call time.
+"""Where artsim keeps things and what it lets strangers store, read from the environment at call time.
 
-``ARTSIM_HOME`` (default ``~/.cache/artsim``), ``ARTSIM_DB`` (a LanceDB URI,
-default ``$ARTSIM_HOME/db``), ``ARTSIM_GALLERY`` (a folder shown instead of the
-default gallery), ``ARTSIM_WEIGHTS`` (a ResNet-50 state-dict file) and
+Places: ``ARTSIM_HOME`` (default ``~/.cache/artsim``), ``ARTSIM_DB`` (a LanceDB
+URI, default ``$ARTSIM_HOME/db``), ``ARTSIM_GALLERY`` (a folder shown instead of
+the default gallery), ``ARTSIM_WEIGHTS`` (a ResNet-50 state-dict file) and
 ``ARTSIM_MODEL`` (the default model name).
+
+Limits on collections (a hosted instance is open to anyone):
+``ARTSIM_MAX_COLLECTIONS_PER_HOUR`` (new collections per hour, whole server),
+``ARTSIM_MAX_COLLECTION_PAINTINGS``, ``ARTSIM_MAX_COLLECTION_MB`` (per collection)
+and ``ARTSIM_STORE_QUOTA_MB`` (all uploaded images together). ``0`` means no limit.
+
+``ARTSIM_KEEP_VERSIONS_S``: table versions younger than this many seconds survive
+a compaction (another process may still be reading them).
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
+
+#: Defaults of the integer settings below (``0`` = no limit).
+DEFAULTS = {
+    "ARTSIM_MAX_COLLECTIONS_PER_HOUR": 120,
+    "ARTSIM_MAX_COLLECTION_PAINTINGS": 500,
+    "ARTSIM_MAX_COLLECTION_MB": 200,
+    "ARTSIM_STORE_QUOTA_MB": 5000,
+    "ARTSIM_KEEP_VERSIONS_S": 60,
+}
 
 
 def home() -> Path:
@@ -37,3 +55,17 @@ def weights_file() -> Path | None:
 def model_override() -> str | None:
     """The default model named by ``ARTSIM_MODEL``, if any."""
     return os.environ.get("ARTSIM_MODEL") or None
+
+
+def setting(name: str) -> int:
+    """Integer setting ``name`` (a key of :data:`DEFAULTS`) from the environment; bad values give the default."""
+    default = DEFAULTS[name]
+    try:
+        return max(0, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def keep_versions() -> timedelta:
+    """How long superseded table versions are kept by a compaction (``ARTSIM_KEEP_VERSIONS_S``)."""
+    return timedelta(seconds=setting("ARTSIM_KEEP_VERSIONS_S"))

@@ -1,37 +1,27 @@
-"""Fast embedding of many paintings: decode in threads, infer in batches, memory flat.
+"""Fast embedding of many paintings: decode in threads, infer in batches, memory flat, failures per file.
 
 Decoding a JPEG, resizing it, the embedder's ``preprocess`` and the thumbnail
 run in a small thread pool (Pillow and numpy release the GIL); the model runs
 in the calling thread. At most ``2 * batch_size + workers`` paintings are in
 flight, so memory does not grow with the number of paintings.
 
-Phases, not overlap (the default). On this 2-core machine both stages are
-CPU-bound and the model already uses both cores through OpenMP. Decoding while
-the model runs takes a core from one OpenMP thread and the others spin at the
-next barrier, so the model slows more than decoding gains. By default the
-pipeline therefore alternates: the workers decode the next batch while the
-caller handles the current one, then the model runs alone. Measured on 135
-gallery images (img/s in phases vs overlapped): ResNet-50 with a numpy
-preprocess and a frozen bf16 graph at batch 8, 52 vs 45; EfficientNet-Lite0,
-55 vs 54; style, 73 vs 70. With the oneDNN Graph (LLGA) fused graph, loading
-at 232 px and cheaper thumbnails: ResNet-50 about 83 vs 68; one decode thread
-overlapped with a 1-thread model, about 63. ``overlap=True`` keeps the
-continuous read-ahead.
-It wins only when ``preprocess`` runs torch ops in the worker threads, as
-torchvision's transforms do (each worker thread then starts its own OpenMP
-team): ResNet-50 as shipped, about 31 vs 36.
+Phases, not overlap (the default): both stages are CPU-bound and the model
+already uses every core through OpenMP, so the workers decode the next batch
+while the caller handles the current one, then the model runs alone
+(``overlap=True`` keeps a continuous read-ahead, which wins only when
+``preprocess`` runs torch ops in the workers). Figures: benchmarks/README.md.
 
-Images are loaded with :func:`artsim.images.load_image` at ``max_side`` equal
-to the embedder's ``load_max_side`` if it has one, else :data:`LOAD_MAX_SIDE`,
-and reduced to it with the embedder's ``load_resample`` filter if it has one,
-else Lanczos. JPEG draft mode then decodes a 1-2 MP file at 1/4 scale instead
-of 1/2, which costs 8 ms per image rather than 13 ms. Draft mode scales in the
-DCT domain and ``load_image`` finishes with an antialiased filter, so no 2x
-margin is needed. 256 px is the largest model input here (style), so no model
-sees an upscaled image. ResNet-50 asks for 232 px, bilinear (its own resize),
-so its ``preprocess`` only crops and normalises. These values change vectors
-slightly, and vectors are cached by fingerprint, so they are part of each
-embedder's preprocessing version rather than tuning knobs.
+Images are loaded with :func:`artsim.images.load_image` at the embedder's
+``load_max_side`` (else :data:`LOAD_MAX_SIDE`) with its ``load_resample`` filter
+(else Lanczos), so JPEG draft mode decodes at a reduced scale and no model sees
+an upscaled image. These values change vectors, so they are part of each
+embedder's preprocessing version (fingerprint), not tuning knobs.
+
+A failure stays with its file. Any exception while decoding one painting
+(``MemoryError`` included) skips that painting with a plain reason. If the
+model raises on a batch, the batch is run again one painting at a time, so
+only the culprit is skipped; so is a painting whose vector is not finite. Only
+errors about the model itself (missing weights or runtime) end the stream.
 """
 
 from __future__ import annotations
@@ -45,14 +35,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from artsim.errors import ImageError
+from artsim.errors import ImageError, ModelUnavailable, StoreError, WeightsUnavailable
 from artsim.images import load_image, thumbnail_jpeg
 
 if TYPE_CHECKING:
     from artsim.collection import Painting
     from artsim.embedding.base import Embedder
 
-__all__ = ["DEFAULT_BATCH_SIZE", "LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_paintings"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "LOAD_MAX_SIDE",
+    "SETUP_ERRORS",
+    "THUMBNAIL_SIZE",
+    "EmbedStream",
+    "decode_reason",
+    "embed_batch",
+    "embed_paintings",
+    "model_reason",
+]
 
 LOAD_MAX_SIDE = 256
 """Shorter side (pixels) images are reduced to before the embedder's ``preprocess``
@@ -70,6 +70,27 @@ THUMBNAIL_QUALITY = 75
 """JPEG quality of those thumbnails (hover previews: 75 is plenty, and smaller)."""
 
 Batch = tuple[list["Painting"], np.ndarray, list[bytes]]
+
+#: Errors about the model or the store, not about one painting: they end the stream.
+SETUP_ERRORS = (WeightsUnavailable, ModelUnavailable, StoreError)
+
+
+def decode_reason(exc: Exception) -> str:
+    """Plain words for why one file could not be decoded or preprocessed."""
+    if isinstance(exc, ImageError):
+        return exc.reason
+    if isinstance(exc, MemoryError):
+        return "too large to decode in the memory available"
+    if isinstance(exc, OSError):  # e.g. the disk went away mid-read
+        return f"cannot read file ({exc.strerror or exc})"
+    return f"could not be decoded ({type(exc).__name__})"
+
+
+def model_reason(exc: Exception, model: str) -> str:
+    """Plain words for why the model could not embed one painting."""
+    if isinstance(exc, MemoryError):
+        return f"too large for the memory available while the {model} model ran"
+    return f"the {model} model failed on this image ({type(exc).__name__}: {str(exc)[:120]})"
 
 
 def _prepare(
@@ -177,13 +198,10 @@ class EmbedStream:
                     painting, future = pending.popleft()
                     try:
                         array, thumb = future.result()
-                    except ImageError as exc:
-                        self.skipped.append((painting.path, exc.reason))
-                        self.done += 1
-                        continue
-                    except OSError as exc:  # e.g. the disk went away mid-read
-                        self.skipped.append((painting.path, f"cannot read file ({exc.strerror or exc})"))
-                        self.done += 1
+                    except SETUP_ERRORS:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - any failure stays with its file
+                        self._skip(painting, decode_reason(exc))
                         continue
                     batch.append(painting)
                     arrays.append(array)
@@ -193,26 +211,92 @@ class EmbedStream:
                 result = self._embed(batch, arrays, thumbs)
                 if not self.overlap:
                     submit(bs)  # decode the next batch while the caller handles this one
-                yield result
+                if result[0]:
+                    yield result
             self._report()
         finally:
             for _, future in pending:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _skip(self, painting: Painting, reason: str) -> None:
+        self.skipped.append((painting.path, reason))
+        self.done += 1
+
     def _embed(self, batch: list[Painting], arrays: list[np.ndarray], thumbs: list[bytes]) -> Batch:
-        stacked = np.stack(arrays)
+        result, failed = embed_batch(self.embedder, batch, arrays, thumbs)
         arrays.clear()
-        vectors = np.asarray(self.embedder.embed_arrays(stacked), dtype=np.float32)
-        if vectors.shape != (len(batch), self.embedder.dim):
-            raise ValueError(
-                f"embedder {self.embedder.name!r} returned shape {vectors.shape}, "
-                f"expected {(len(batch), self.embedder.dim)}"
-            )
-        self.done += len(batch)
-        self.embedded += len(batch)
+        for painting, reason in failed:
+            self._skip(painting, reason)
+        self.done += len(result[0])
+        self.embedded += len(result[0])
         self._report()
-        return batch, vectors, thumbs
+        return result
+
+
+def _forward(embedder: Embedder, arrays: list[np.ndarray]) -> np.ndarray:
+    """Stacked arrays through the model -> ``(n, dim)`` float32 (shape checked)."""
+    vectors = np.asarray(embedder.embed_arrays(np.stack(arrays)), dtype=np.float32)
+    if vectors.shape != (len(arrays), embedder.dim):
+        raise ValueError(
+            f"embedder {embedder.name!r} returned shape {vectors.shape}, expected {(len(arrays), embedder.dim)}"
+        )
+    return vectors
+
+
+def embed_batch(
+    embedder: Embedder, batch: list[Painting], arrays: list[np.ndarray], thumbs: list[bytes]
+) -> tuple[Batch, list[tuple[Painting, str]]]:
+    """One batch through the model; if it raises, again one painting at a time so only the culprit fails.
+
+    Parameters
+    ----------
+    embedder : Embedder
+    batch : list of Painting
+        ``n`` paintings.
+    arrays : list of np.ndarray
+        Their ``preprocess`` outputs.
+    thumbs : list of bytes
+        Their thumbnails.
+
+    Returns
+    -------
+    (paintings, vectors (m, dim) float32, thumbnails), [(painting, reason)]
+        What was embedded (input order), and the ``n - m`` paintings that failed,
+        including any whose vector is not finite. :data:`SETUP_ERRORS` propagate.
+    """
+    failed: list[tuple[Painting, str]] = []
+    try:
+        parts = [(batch, _forward(embedder, arrays), thumbs)]
+    except SETUP_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - isolate the painting that caused it
+        parts = []
+        if len(batch) == 1:
+            failed.append((batch[0], model_reason(exc, embedder.name)))
+        else:
+            for painting, array, thumb in zip(batch, arrays, thumbs, strict=True):
+                try:
+                    parts.append(([painting], _forward(embedder, [array]), [thumb]))
+                except SETUP_ERRORS:
+                    raise
+                except Exception as one:  # noqa: BLE001
+                    failed.append((painting, model_reason(one, embedder.name)))
+    kept: list[Painting] = []
+    vectors: list[np.ndarray] = []
+    kept_thumbs: list[bytes] = []
+    for paintings, vecs, pics in parts:
+        for painting, vec, thumb in zip(paintings, vecs, pics, strict=True):
+            if np.isfinite(vec).all():
+                kept.append(painting)
+                vectors.append(vec)
+                kept_thumbs.append(thumb)
+            else:
+                failed.append((painting, f"the {embedder.name} model gave a vector with NaN or infinity"))
+    order = {id(p): i for i, p in enumerate(batch)}
+    failed.sort(key=lambda item: order[id(item[0])])
+    matrix = np.stack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
+    return (kept, matrix, kept_thumbs), failed
 
 
 def embed_paintings(

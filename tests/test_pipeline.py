@@ -1,4 +1,4 @@
-"""artsim.pipeline: threaded decode overlapped with batched inference, in order, memory bounded."""
+"""artsim.embed_stream and artsim.pipeline: threaded decode, batched model, failures per file, store cache."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 from PIL import Image
 
 from artsim.collection import Painting
+from artsim.embed_stream import LOAD_MAX_SIDE, THUMBNAIL_SIZE, embed_paintings
 from artsim.images import load_image, sha256_file
-from artsim.pipeline import LOAD_MAX_SIDE, THUMBNAIL_SIZE, embed_paintings
+from artsim.pipeline import EmbedResult, embed_with_cache
+from artsim.store import EmbeddingStore
 from tests.helpers import TinyEmbedder
+from tests.writers import PixelEmbedder, make_images, write
 
 
 def _make_images(folder, n, seed=0, size=(600, 420)):
@@ -162,13 +165,13 @@ def test_closing_early_stops_decode_threads(tmp_path):
     assert emb.images_embedded == 2
 
 
-def test_model_errors_propagate(tmp_path):
+def test_an_interruption_propagates_and_stops_the_threads(tmp_path):
     paintings = _make_images(tmp_path / "imgs", 6, size=(64, 48))
-    emb = TinyEmbedder(fail_after=2)
+    emb = Interrupting(after=2)
     stream = embed_paintings(paintings, emb, batch_size=2)
     it = iter(stream)
     assert len(next(it)[0]) == 2
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with pytest.raises(KeyboardInterrupt):
         next(it)
     assert not [t for t in threading.enumerate() if t.name.startswith("artsim-decode")]
 
@@ -197,3 +200,210 @@ def test_large_jpeg_is_decoded_reduced(tmp_path):
     p = Painting(sha256=sha256_file(path), path=str(path), artist="A", title="big")
     list(embed_paintings([p], Spy(), batch_size=1))
     assert seen == [(round(2400 * LOAD_MAX_SIDE / 1600), LOAD_MAX_SIDE)]
+
+
+# ---------------------------------------------------------------- real test models with faults
+
+
+class Interrupting(PixelEmbedder):
+    """Raises ``KeyboardInterrupt`` (a crash, not a painting's fault) once ``after`` images are done."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def embed_arrays(self, batch):
+        if self.images_embedded + len(batch) > self.after:
+            raise KeyboardInterrupt
+        return super().embed_arrays(batch)
+
+
+def _white(folder, name="white.png"):
+    path = folder / name
+    Image.new("RGB", (90, 60), (255, 255, 255)).save(path)
+    return Painting(sha256=sha256_file(path), path=str(path), artist="W", title="white")
+
+
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError, ValueError])
+def test_a_model_failure_stays_with_its_painting(tmp_path, error):
+    good = _make_images(tmp_path / "imgs", 7, size=(90, 60))
+    bad = _white(tmp_path)
+    given = good[:3] + [bad] + good[3:]
+    emb = PixelEmbedder(white_raises=error)
+    store = EmbeddingStore(str(tmp_path / "db"))
+    res = embed_with_cache(store, given, emb, batch_size=4)
+    assert res.paintings == good and res.new == 7
+    ((path, reason),) = res.skipped
+    assert path == bad.path and reason.startswith("too large" if error is MemoryError else "the pixels model failed")
+    ref = PixelEmbedder().embed([load_image(p.path, max_side=LOAD_MAX_SIDE) for p in good])
+    np.testing.assert_allclose(res.vectors, ref, rtol=1e-5)
+    stored = store.get_vectors([p.sha256 for p in given], emb.fingerprint)
+    assert set(stored) == {p.sha256 for p in good}
+
+
+def test_a_decode_failure_of_any_kind_stays_with_its_file(tmp_path):
+    good = _make_images(tmp_path / "imgs", 3, size=(90, 60))
+    emb = PixelEmbedder(white_raises=None)
+
+    class Fussy(PixelEmbedder):
+        def preprocess(self, image):
+            if image.size[0] < image.size[1]:  # portrait images overflow this model's preprocessing
+                raise OverflowError("portrait")
+            return super().preprocess(image)
+
+    fussy = Fussy(white_raises=None)
+    stream = embed_paintings(good, fussy, batch_size=2)
+    kept = [p for b in stream for p in b[0]]
+    assert kept == [good[1], good[2]] and stream.skipped == [(good[0].path, "could not be decoded (OverflowError)")]
+    assert len([p for b in embed_paintings(good, emb) for p in b[0]]) == 3
+
+
+def test_non_finite_vectors_are_skipped_not_stored(tmp_path):
+    good = _make_images(tmp_path / "imgs", 3, size=(90, 60))
+
+    class NaNOnWhite(PixelEmbedder):
+        def embed_arrays(self, batch):
+            out = super().embed_arrays(batch)
+            out[np.asarray(batch).min(axis=1) > 0.97] = np.nan
+            return out
+
+    bad = _white(tmp_path)
+    res = embed_with_cache(EmbeddingStore(str(tmp_path / "db")), [bad, *good], NaNOnWhite(white_raises=None))
+    assert res.paintings == good and res.skipped == [(bad.path, "the pixels model gave a vector with NaN or infinity")]
+
+
+# ---------------------------------------------------------------- embed_with_cache
+
+
+@pytest.fixture()
+def images(tmp_path):
+    """Eight small real image files (JPEG and PNG) -> Paintings."""
+    return _make_images(tmp_path / "imgs8", 8, size=(140, 100))
+
+
+def _broken_one(tmp_path) -> Painting:
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    return Painting(sha256=sha256_file(path), path=str(path), artist="B", title="broken")
+
+
+def test_embed_with_cache_embeds_once_then_reads_from_the_store(tmp_path, images):
+    uri = str(tmp_path / "db")
+    broken = _broken_one(tmp_path)
+    given = images[:3] + [broken] + images[3:]
+    emb = TinyEmbedder(dim=8, seed=2)
+    calls = []
+    res = embed_with_cache(EmbeddingStore(uri), given, emb, batch_size=3, progress=lambda d, t: calls.append((d, t)))
+    assert isinstance(res, EmbedResult)
+    assert res.paintings == images and res.new == 8 and res.cached == 0
+    assert res.skipped == [(broken.path, "truncated or corrupt image data")]
+    assert res.vectors.shape == (8, 8) and res.vectors.dtype == np.float32
+    ref = TinyEmbedder(dim=8, seed=2).embed([load_image(p.path, max_side=LOAD_MAX_SIDE) for p in images])
+    np.testing.assert_allclose(res.vectors, ref, rtol=1e-5, atol=1e-6)
+    assert emb.images_embedded == 8
+    assert calls[0] == (0, 9) and calls[-1] == (9, 9)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+    # second call, new store object (a new session): no forward pass at all
+    shuffled = images[::-1]
+    res2 = embed_with_cache(EmbeddingStore(uri), shuffled, emb)
+    assert emb.images_embedded == 8
+    assert res2.new == 0 and res2.cached == 8 and res2.paintings == shuffled
+    np.testing.assert_array_equal(res2.vectors, res.vectors[::-1])
+    thumbs = EmbeddingStore(uri).thumbnails([p.sha256 for p in images])
+    assert set(thumbs) == {p.sha256 for p in images}
+    assert Image.open(io.BytesIO(thumbs[images[0].sha256])).format == "JPEG"
+
+    # another model (new fingerprint) is computed separately
+    other = TinyEmbedder(dim=5, seed=3)
+    res3 = embed_with_cache(EmbeddingStore(uri), images, other)
+    assert res3.new == 8 and res3.vectors.shape == (8, 5) and other.images_embedded == 8
+
+
+def test_embed_with_cache_only_embeds_what_is_missing(tmp_path, images):
+    store = EmbeddingStore(str(tmp_path / "db"))
+    emb = PixelEmbedder()
+    embed_with_cache(store, images[:5], emb)
+    calls = []
+    res = embed_with_cache(store, images, emb, chunk=2, progress=lambda d, t: calls.append((d, t)))
+    assert emb.images_embedded == 8
+    assert (res.new, res.cached) == (3, 5)
+    assert calls[0] == (5, 8) and calls[-1] == (8, 8)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # a painting given twice is embedded once and returned twice
+    res = embed_with_cache(store, [images[0], images[0]], PixelEmbedder(seed=9))
+    assert res.new == 1 and len(res.paintings) == 2
+    np.testing.assert_array_equal(res.vectors[0], res.vectors[1])
+
+
+def test_embed_with_cache_keeps_work_done_before_an_interruption(tmp_path, images):
+    store = EmbeddingStore(str(tmp_path / "db"))
+    emb = Interrupting(after=4)
+    with pytest.raises(KeyboardInterrupt):
+        embed_with_cache(store, images, emb, batch_size=2, chunk=2)
+    kept = EmbeddingStore(str(tmp_path / "db")).get_vectors([p.sha256 for p in images], emb.fingerprint)
+    assert len(kept) == 4
+    # the rerun embeds only the rest
+    healthy = PixelEmbedder()
+    res = embed_with_cache(store, images, healthy, batch_size=2)
+    assert (res.new, res.cached, healthy.images_embedded) == (4, 4, 4)
+
+
+def test_embed_with_cache_of_nothing(tmp_path):
+    res = embed_with_cache(EmbeddingStore(str(tmp_path / "db")), [], PixelEmbedder(dim=6))
+    assert res.vectors.shape == (0, 6) and res.paintings == [] and res.skipped == []
+
+
+# ---------------------------------------------------------------- two writer processes
+
+
+def test_two_writer_processes_split_the_work_and_leave_one_compact_copy(tmp_path):
+    """Two spawned processes embed the same 48 images into one store: every row once, few versions."""
+    import multiprocessing
+
+    import lancedb
+
+    from artsim.store import table_name
+
+    paintings = make_images(tmp_path / "imgs", 48, seed=5)
+    uri = str(tmp_path / "db")
+    ctx = multiprocessing.get_context("spawn")  # never fork after opening LanceDB
+    outs = [tmp_path / f"out{i}" for i in range(2)]
+    procs = [ctx.Process(target=write, args=(uri, paintings, 8, str(out))) for out in outs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    counts = [tuple(map(int, out.read_text().split())) for out in outs]
+    assert all(n == 48 for _, _, n in counts)  # each run returns every vector
+    assert sum(new for new, _, _ in counts) >= 48  # together they embedded everything (some twice at most)
+    fp = PixelEmbedder().fingerprint
+    EmbeddingStore(uri).compact()  # what the last writer to finish does; a no-op when it already did
+    table = lancedb.connect(uri).open_table(table_name(fp))
+    keys = table.to_arrow()["sha256"].to_pylist()
+    assert sorted(keys) == sorted(p.sha256 for p in paintings)  # none lost, none duplicated
+    # one append per chunk of 8 and per writer, plus creation and compactions: not one per batch
+    assert len(table.list_versions()) <= 2 * (48 // 8) + 6
+    got = EmbeddingStore(uri).get_vectors(keys, fp)
+    ref = PixelEmbedder().embed([load_image(p.path, max_side=LOAD_MAX_SIDE) for p in paintings])
+    np.testing.assert_allclose(np.stack([got[p.sha256] for p in paintings]), ref, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_all_cached_start_loads_no_model(tmp_path):
+    """What the app does at start-up: a lazily built model is never loaded when every vector is cached."""
+    from artsim.collection import scan_folder
+    from artsim.embedding import get_embedder
+
+    for i, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        (tmp_path / "gallery" / "Ann").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 48), color).save(tmp_path / "gallery" / "Ann" / f"{i}.png")
+    paintings = scan_folder(tmp_path / "gallery").paintings
+    first = embed_with_cache(EmbeddingStore(str(tmp_path / "db")), paintings, get_embedder("efficientnet-lite0"))
+    assert first.new == 3
+    lazy = get_embedder("efficientnet-lite0", lazy=True)
+    again = embed_with_cache(EmbeddingStore(str(tmp_path / "db")), paintings, lazy)
+    assert again.cached == 3 and again.new == 0
+    assert not lazy.loaded and lazy.images_embedded == 0
+    np.testing.assert_array_equal(again.vectors, first.vectors)

@@ -1,10 +1,9 @@
-"""artsim.store: LanceDB vectors keyed by (sha256, fingerprint), caching, dedupe, concurrency."""
+"""artsim.store: LanceDB vectors and thumbnails keyed by (sha256, fingerprint), dedupe, concurrent writers."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
 import random
 import threading
 
@@ -16,10 +15,7 @@ from PIL import Image
 
 from artsim.collection import Painting
 from artsim.errors import StoreError
-from artsim.images import load_image, sha256_file
-from artsim.pipeline import LOAD_MAX_SIDE
-from artsim.store import EmbeddingStore, EmbedResult, table_name
-from tests.helpers import TinyEmbedder
+from artsim.store import EmbeddingStore, table_name
 
 # ---------------------------------------------------------------- fixtures and helpers
 
@@ -49,27 +45,6 @@ def _thumb(i: int) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (16, 12), (i % 256, 40, 90)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-@pytest.fixture()
-def images(tmp_path):
-    """Eight small real image files -> Paintings."""
-    rng = np.random.default_rng(7)
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    out = []
-    for i in range(8):
-        im = Image.fromarray(rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)).resize((140 + 10 * i, 100))
-        path = folder / f"p{i}.{'jpg' if i % 2 else 'png'}"
-        im.save(path)
-        out.append(Painting(sha256=sha256_file(path), path=str(path), artist=f"A{i % 2}", title=f"T{i}"))
-    return out
-
-
-def _broken(tmp_path) -> Painting:
-    path = tmp_path / "broken.jpg"
-    path.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    return Painting(sha256=sha256_file(path), path=str(path), artist="B", title="broken")
 
 
 def _raw_rows(uri: str, fingerprint: str) -> list[str]:
@@ -210,8 +185,8 @@ def test_stale_row_index_falls_back_to_a_filtered_read(tmp_path):
     vecs = np.stack([_vec(p.sha256) for p in ps])
     store.add(ps, vecs, _Dims(), [b""] * 20)
     name = table_name("feedbeef")
-    version, index = store._index[name]
-    store._index[name] = (version, {k: (v + 7) % 20 for k, v in index.items()})  # offsets now wrong
+    version, index = store.db._index[name]
+    store.db._index[name] = (version, {k: (v + 7) % 20 for k, v in index.items()})  # offsets now wrong
     got = store.get_vectors([p.sha256 for p in ps[::3]], "feedbeef")
     assert set(got) == {p.sha256 for p in ps[::3]}
     for p in ps[::3]:
@@ -239,84 +214,13 @@ def test_unusable_uri_raises_store_error_lazily(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     store = EmbeddingStore(str(blocker / "db"))  # constructing does not touch the disk
-    with pytest.raises(StoreError, match="Cannot open the embedding store.*ARTSIM_DB"):
+    with pytest.raises(StoreError, match="Cannot open the database.*ARTSIM_DB"):
         store.get_vectors(["a" * 64], "feedbeef")
 
 
 def test_default_uri_comes_from_config(tmp_path, monkeypatch):
     monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "fromenv"))
     assert EmbeddingStore().uri == str(tmp_path / "fromenv")
-
-
-# ---------------------------------------------------------------- get_or_compute
-
-
-def test_get_or_compute_embeds_once_then_reads_from_the_store(tmp_path, images):
-    uri = str(tmp_path / "db")
-    broken = _broken(tmp_path)
-    given = images[:3] + [broken] + images[3:]
-    emb = TinyEmbedder(dim=8, seed=2)
-    calls = []
-    res = EmbeddingStore(uri).get_or_compute(
-        given, emb, batch_size=3, progress=lambda d, t: calls.append((d, t))
-    )
-    assert isinstance(res, EmbedResult)
-    assert res.paintings == images and res.new == 8 and res.cached == 0
-    assert res.skipped == [(broken.path, "truncated or corrupt image data")]
-    assert res.vectors.shape == (8, 8) and res.vectors.dtype == np.float32
-    ref = TinyEmbedder(dim=8, seed=2).embed([load_image(p.path, max_side=LOAD_MAX_SIDE) for p in images])
-    np.testing.assert_allclose(res.vectors, ref, rtol=1e-5, atol=1e-6)
-    assert emb.images_embedded == 8
-    assert calls[0] == (0, 9) and calls[-1] == (9, 9)
-    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
-
-    # second call, new store object (a new session): no forward pass at all
-    shuffled = images[::-1]
-    res2 = EmbeddingStore(uri).get_or_compute(shuffled, emb)
-    assert emb.images_embedded == 8
-    assert res2.new == 0 and res2.cached == 8 and res2.paintings == shuffled
-    np.testing.assert_array_equal(res2.vectors, res.vectors[::-1])
-    thumbs = EmbeddingStore(uri).thumbnails([p.sha256 for p in images])
-    assert set(thumbs) == {p.sha256 for p in images}
-    assert Image.open(io.BytesIO(thumbs[images[0].sha256])).format == "JPEG"
-
-    # another model (new fingerprint) is computed separately
-    other = TinyEmbedder(dim=5, seed=3)
-    res3 = EmbeddingStore(uri).get_or_compute(images, other)
-    assert res3.new == 8 and res3.vectors.shape == (8, 5) and other.images_embedded == 8
-
-
-def test_get_or_compute_only_embeds_what_is_missing(tmp_path, images):
-    store = EmbeddingStore(str(tmp_path / "db"))
-    emb = TinyEmbedder()
-    store.get_or_compute(images[:5], emb)
-    calls = []
-    res = store.get_or_compute(images, emb, progress=lambda d, t: calls.append((d, t)))
-    assert emb.images_embedded == 8
-    assert (res.new, res.cached) == (3, 5)
-    assert calls[0] == (5, 8) and calls[-1] == (8, 8)
-    # a painting given twice is embedded once and returned twice
-    res = store.get_or_compute([images[0], images[0]], TinyEmbedder(seed=9))
-    assert res.new == 1 and len(res.paintings) == 2
-    np.testing.assert_array_equal(res.vectors[0], res.vectors[1])
-
-
-def test_get_or_compute_keeps_work_done_before_a_crash(tmp_path, images):
-    store = EmbeddingStore(str(tmp_path / "db"), write_every=2)
-    emb = TinyEmbedder(fail_after=4)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        store.get_or_compute(images, emb, batch_size=2)
-    kept = EmbeddingStore(str(tmp_path / "db")).get_vectors([p.sha256 for p in images], emb.fingerprint)
-    assert set(kept) == {p.sha256 for p in images[:4]}
-    # the rerun embeds only the rest
-    healthy = TinyEmbedder()
-    res = store.get_or_compute(images, healthy, batch_size=2)
-    assert (res.new, res.cached, healthy.images_embedded) == (4, 4, 4)
-
-
-def test_get_or_compute_of_nothing(tmp_path):
-    res = EmbeddingStore(str(tmp_path / "db")).get_or_compute([], TinyEmbedder(dim=6))
-    assert res.vectors.shape == (0, 6) and res.paintings == [] and res.skipped == []
 
 
 # ---------------------------------------------------------------- concurrency
@@ -350,19 +254,6 @@ def _check_every_key_once(uri: str, all_ids: set[int], fingerprint: str) -> None
     assert EmbeddingStore(uri).count(fingerprint) == len(keys)
 
 
-def test_spawned_processes_writing_at_once(tmp_path):
-    uri = str(tmp_path / "db")
-    ctx = multiprocessing.get_context("spawn")
-    jobs = [list(range(w * 15, w * 15 + 30)) for w in range(3)]  # each overlaps its neighbour by 15
-    procs = [ctx.Process(target=_writer, args=(uri, ids, "abc123", 5)) for ids in jobs]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
-    _check_every_key_once(uri, {i for ids in jobs for i in ids}, "abc123")
-
-
 def test_twenty_threads_writing_at_once(tmp_path):
     uri = str(tmp_path / "db")
     shared = EmbeddingStore(uri)
@@ -387,24 +278,3 @@ def test_twenty_threads_writing_at_once(tmp_path):
         t.join(120)
     assert errors == []
     _check_every_key_once(uri, {i for ids in jobs for i in ids}, "abc123")
-
-
-def test_all_cached_start_loads_no_model(tmp_path):
-    """What the app does at start-up: a lazily built model is never loaded when every vector is cached."""
-    from PIL import Image
-
-    from artsim.collection import scan_folder
-    from artsim.embedding import get_embedder
-
-    for i, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
-        (tmp_path / "gallery" / "Ann").mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (64, 48), color).save(tmp_path / "gallery" / "Ann" / f"{i}.png")
-    paintings = scan_folder(tmp_path / "gallery").paintings
-    store = EmbeddingStore(str(tmp_path / "db"))
-    first = store.get_or_compute(paintings, get_embedder("efficientnet-lite0"))
-    assert first.new == 3
-    lazy = get_embedder("efficientnet-lite0", lazy=True)
-    again = EmbeddingStore(str(tmp_path / "db")).get_or_compute(paintings, lazy)
-    assert again.cached == 3 and again.new == 0
-    assert not lazy.loaded and lazy.images_embedded == 0
-    np.testing.assert_array_equal(again.vectors, first.vectors)

@@ -1,0 +1,76 @@
+"""artsim.database: the one LanceDB handle (open, create, list, keyed reads, compaction) and light imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pyarrow as pa
+import pytest
+
+from artsim.database import Database, quote
+from artsim.errors import StoreError
+
+SCHEMA = pa.schema([pa.field("sha256", pa.string()), pa.field("n", pa.int64()), pa.field("added", pa.timestamp("us"))])
+
+
+def _rows(keys, n=0, added=0):
+    import datetime as dt
+
+    when = dt.datetime(2026, 1, 1) + dt.timedelta(seconds=added)
+    return pa.table({"sha256": keys, "n": [n] * len(keys), "added": [when] * len(keys)}, schema=SCHEMA)
+
+
+def test_open_create_list_and_keyed_reads(tmp_path):
+    db = Database(str(tmp_path / "db"))
+    assert not (tmp_path / "db").exists()  # nothing touched before first use
+    assert db.open("things") is None and db.table_names() == []
+    table = db.open_or_create("things", SCHEMA)
+    assert db.open_or_create("things", SCHEMA) is table and db.open("things") is table
+    table.add(_rows(["a", "b"], n=1))
+    table.add(_rows(["b", "c"], n=2, added=5))  # "b" again: a lost race
+    assert db.table_names() == ["things"]
+    assert db.first_rows("things", ["b", "c", "zz", "b"], "n") == {"b": 1, "c": 2}
+    assert db.first_rows("nothing", ["a"], "n") == {} and db.first_rows("things", [], "n") == {}
+    assert set(db.key_index("things", table)) == {"a", "b", "c"}
+    db.drop_duplicates("things")
+    assert sorted(Database(db.uri).open("things").to_arrow()["sha256"].to_pylist()) == ["a", "b", "c"]
+    assert db.first_rows("things", ["b"], "n") == {"b": 1}  # the earliest row survived
+
+
+def test_compaction_merges_appends_and_prunes_versions(tmp_path):
+    db = Database(str(tmp_path / "db"))
+    table = db.open_or_create("things", SCHEMA)
+    for i in range(6):
+        table.add(_rows([f"k{i}"], n=i))
+    assert db.versions("things") == 7
+    assert db.compact("things", keep=timedelta(milliseconds=1))
+    assert db.versions("things") == 1
+    assert len(table.to_arrow()) == 6 and table.stats()["fragment_stats"]["num_fragments"] == 1
+    assert not db.compact("missing") and db.versions("missing") == 0
+
+
+def test_unusable_uri_raises_a_store_error_naming_the_setting(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="Cannot open the database.*ARTSIM_DB"):
+        Database(str(blocker / "db")).table_names()
+
+
+def test_default_uri_and_quoting(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "fromenv"))
+    assert Database().uri == str(tmp_path / "fromenv")
+    assert quote("it's") == "'it''s'"
+
+
+def test_storage_modules_import_no_model_runtime():
+    """The app reaches a first view with every vector cached: no torch, timm, onnxruntime or model module."""
+    code = (
+        "import sys, artsim.database, artsim.store, artsim.pipeline, artsim.collections_db;"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'timm', 'onnxruntime', 'torchvision')"
+        " or m.startswith('artsim.embedding')];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
