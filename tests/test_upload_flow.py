@@ -10,7 +10,14 @@ from PIL import Image
 
 from artsim.collections_db import CollectionError, Collections
 from artsim.store import EmbeddingStore
-from artsim.upload_flow import DEFAULT_NAME, add_uploads, new_collection_name, result_rows, summary
+from artsim.upload_flow import (
+    DEFAULT_NAME,
+    add_uploads,
+    new_collection_name,
+    rename_collection,
+    result_rows,
+    summary,
+)
 from artsim.uploads import read_uploads
 
 
@@ -73,3 +80,18 @@ def test_names_and_report_rows(tmp_path):
     assert [r["result"] for r in rows] == ["added", "duplicate", "rejected"]
     assert rows[0]["file"] == "p1.jpg" and len(rows[0]["sha256"]) == 64 and rows[2]["sha256"] == ""
     assert summary(rows) == "1 added, 1 duplicate, 1 rejected"
+
+
+def test_rename_needs_a_name_and_the_owner(collections, tmp_path):
+    mine = add_uploads(collections, _outcomes(tmp_path, [1]), current=None, token=None)
+    with pytest.raises(CollectionError, match="give the collection a name"):
+        rename_collection(collections, mine.collection, mine.token, "  \n ")
+    if not hasattr(collections, "rename"):
+        with pytest.raises(CollectionError, match="not available"):
+            rename_collection(collections, mine.collection, mine.token, "Class 3B")
+        return
+    assert rename_collection(collections, mine.collection, mine.token, " Class\n3B ") == "Class 3B"
+    assert collections.get(mine.collection.id).name == "Class 3B"
+    with pytest.raises(CollectionError):
+        rename_collection(collections, mine.collection, "not-the-token", "Hijacked")
+    assert collections.get(mine.collection.id).name == "Class 3B"
