@@ -108,6 +108,11 @@ def add_uploads(
     return AddResult(target, token, created, added)
 
 
+def can_rename(collections: Collections) -> bool:
+    """Whether this store can rename collections (``Collections.rename``)."""
+    return callable(getattr(collections, "rename", None))
+
+
 def rename_collection(collections: Collections, info: CollectionInfo, token: str | None, name: str) -> str:
     """Rename ``info`` (its owner only); returns the name kept (whitespace folded, cut).
 
@@ -118,10 +123,9 @@ def rename_collection(collections: Collections, info: CollectionInfo, token: str
     clean = " ".join(str(name or "").split())[:MAX_COLLECTION_NAME_CHARS]
     if not clean:
         raise CollectionError("give the collection a name")
-    rename = getattr(collections, "rename", None)
-    if rename is None:
+    if not can_rename(collections):
         raise CollectionError("renaming collections is not available in this version of artsim")
-    rename(info.id, token, clean)
+    collections.rename(info.id, token, clean)
     return clean
 
 

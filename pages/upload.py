@@ -9,7 +9,6 @@ import streamlit as st
 
 from artsim import matching, upload_flow
 from artsim.collections_db import CollectionError
-from artsim.images import IMAGE_SUFFIXES
 from artsim.markup import md
 from artsim.uploads import UploadLimits, clean_artist, read_uploads
 from dashboard import cache
@@ -43,7 +42,7 @@ with st.form("upload_form", clear_on_submit=True):
     )
     files = st.file_uploader(
         "Images or .zip archives", accept_multiple_files=True,
-        type=sorted({s.lstrip(".") for s in IMAGE_SUFFIXES} | {"zip"}),
+        type=None,  # every file reaches the library, which names what it refuses (issue #10.5)
     )
     submitted = st.form_submit_button("Add to collection", type="primary")
 
@@ -121,13 +120,13 @@ if results:
                             f"similarity {near['similarity']:.3f}")
 
 if ctx.collection is not None and cache.edit_token(ctx.collection.id):
-    with st.expander("Rename this collection", icon=":material/edit:"):
-        with st.form("rename_form"):
+    if upload_flow.can_rename(cache.collections()):
+        with st.expander("Rename this collection", icon=":material/edit:"), st.form("rename_form"):
             wanted = st.text_input("New name", value=ctx.collection.name,
                                    max_chars=upload_flow.MAX_COLLECTION_NAME_CHARS)
             if st.form_submit_button("Rename"):
                 try:
-                    kept = upload_flow.rename_collection(
+                    upload_flow.rename_collection(
                         cache.collections(), ctx.collection, cache.edit_token(ctx.collection.id), wanted
                     )
                 except CollectionError as error:

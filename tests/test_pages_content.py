@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from artsim.collections_db import Collections
 from tests.app_fixtures import make_collection
 from tests.test_app import APP, TIMEOUT, page, settle
 
@@ -159,6 +160,12 @@ def test_upload_answer_ranks_the_source_artist_first_and_shows_names_as_text(app
     seen = shown(texts)
     assert "<b>Mine</b> ([Me](https:evil.example))" in seen and "similarity" in seen
     assert "[Class](https:evil.example)" in seen  # the new collection's own name, as text
+    if callable(getattr(Collections, "rename", None)):  # H1's Collections.rename
+        rename = next(t for t in app.text_input if t.label == "New name")
+        rename.input("[Renamed](https:evil.example)")
+        next(b for b in app.button if b.label == "Rename").click().run()
+        assert not app.exception, app.exception
+        assert "Adding to your collection [Renamed](https:evil.example)." in shown(assert_plain(app))
     app.switch_page(page("gallery")).run()
     assert "Uploaded paintings are marked ⬆" in shown(markdown_texts(app))
 
