@@ -28,13 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 from artsim.errors import ArtsimError
-from artsim.images import IMAGE_SUFFIXES, file_size_problem, sha256_file
+from artsim.formats import IMAGE_SUFFIXES, LITTER_DIRS, LITTER_FILES
+from artsim.images import file_size_problem, sha256_file
 
 __all__ = ["METADATA_FILE", "Painting", "ScanResult", "scan_folder", "scan_paths", "to_frame"]
 
 METADATA_FILE = "metadata.csv"
-_IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"})
-_IGNORED_DIRS = frozenset({"__macosx", "$recycle.bin", "@eadir"})
 _META_FIELDS = ("artist", "title", "year", "work", "source", "license", "museum")
 
 
@@ -67,7 +66,7 @@ def title_from_stem(stem: str) -> str:
 
 
 def _ignorable(name: str) -> bool:
-    return name.startswith(".") or name.lower() in _IGNORED_NAMES
+    return name.startswith(".") or name.lower() in LITTER_FILES
 
 
 def _walk(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> list[Path]:
@@ -82,7 +81,7 @@ def _walk(root: Path, recursive: bool, skipped: list[tuple[str, str]]) -> list[P
         rel_dir = Path(dirpath).relative_to(root)
         depth = len(rel_dir.parts)
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d.lower() not in _IGNORED_DIRS
+            d for d in dirnames if not d.startswith(".") and d.lower() not in LITTER_DIRS
         )
         if not recursive and depth >= 1:
             dirnames[:] = []

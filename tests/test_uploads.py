@@ -328,13 +328,17 @@ def test_zip_with_mixed_members(tmp_path):
         ("portraits/Thumbs.db", b"\xd0\xcf\x11\xe0"),
     ])
     out = by_name(read_uploads([("My portraits.zip", data)], artist=ARTIST, store_dir=tmp_path / "s"))
-    assert set(out) == {"good.jpg", "other.png", "broken.png", "notes.txt"}
+    assert set(out) == {"good.jpg", "other.png", "broken.png", "notes.txt", "_good.jpg", "DS_Store", "Thumbs.db"}
     assert all(o.archive == "My portraits.zip" for o in out.values())
+    assert out["_good.jpg"].reason == "system file (a folder the operating system adds), skipped"
+    assert out["DS_Store"].reason == "system file (.DS_Store), skipped"
+    assert out["Thumbs.db"].reason == "system file (Thumbs.db), skipped"
+    assert {out[n].status for n in ("_good.jpg", "DS_Store", "Thumbs.db")} == {"rejected"}
     assert out["good.jpg"].status == out["other.png"].status == "added"
     assert out["good.jpg"].data == good and out["good.jpg"].painting.title == "good"
     assert out["good.jpg"].painting.path == str(tmp_path / "s" / f"{sha(good)}.jpg")
     assert (out["broken.png"].status, out["broken.png"].reason) == ("rejected", "truncated or corrupt image data")
-    assert (out["notes.txt"].status, out["notes.txt"].reason) == ("rejected", "not an image file type ('.txt')")
+    assert (out["notes.txt"].status, out["notes.txt"].reason) == ("rejected", "not an image file")
 
 
 def test_zip_detected_by_magic_bytes_not_name():
@@ -413,7 +417,7 @@ def test_zip_total_uncompressed_size_capped_from_directory():
     limits = UploadLimits(max_zip_total_bytes=100 * 1024)
     (out,) = read_uploads([("many.zip", data)], artist=ARTIST, limits=limits)
     assert out.status == "rejected" and out.display_name == "many.zip"
-    assert out.reason == "archive unpacks to 117 KB of images; the limit is 100 KB"
+    assert out.reason == "archive unpacks to 117 KB; the limit is 100 KB"
     # within the cap all four are added
     assert [o.status for o in read_uploads([("many.zip", data)], artist=ARTIST)] == ["added"] * 4
 
@@ -446,20 +450,33 @@ def test_zip_members_count_against_max_files():
     assert out[3].display_name == "p2.png" and "over the limit of 3 files" in out[3].reason
 
 
-def test_zip_of_non_images():
-    data = make_zip([("essay.pdf", b"%PDF-1.4"), ("song.mp3", b"ID3"), ("README", b"hi")])
+def test_zip_members_are_judged_by_content_not_suffix():
+    jpeg = encode("JPEG", 95)
+    data = make_zip([("essay.pdf", b"%PDF-1.4"), ("song.mp3", b"ID3"), ("README", b"hi"), ("noext", jpeg),
+                     ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')])
     out = read_uploads([("stuff.zip", data)], artist=ARTIST)
     assert [(o.display_name, o.status, o.reason) for o in out] == [
-        ("essay.pdf", "rejected", "not an image file type ('.pdf')"),
-        ("song.mp3", "rejected", "not an image file type ('.mp3')"),
-        ("README", "rejected", "not an image file type (no suffix)"),
+        ("essay.pdf", "rejected", "PDF documents are not images; export the page as PNG or JPEG"),
+        ("song.mp3", "rejected", "not an image file"),
+        ("README", "rejected", "not an image file"),
+        ("noext", "added", ""),
+        ("drawing.svg", "rejected", "SVG is a vector drawing, not a painting image; export it as PNG or JPEG"),
     ]
+    assert out[3].data == jpeg and out[3].painting.title == "noext"
 
 
-def test_zip_with_only_folders_and_litter():
-    data = make_zip([("a/", b""), ("__MACOSX/._x.png", b"junk"), (".hidden.png", encode())])
-    (out,) = read_uploads([("empty.zip", data)], artist=ARTIST)
+def test_zip_with_only_folders():
+    (out,) = read_uploads([("empty.zip", make_zip([("a/", b""), ("a/b/", b"")]))], artist=ARTIST)
     assert (out.status, out.reason) == ("rejected", "archive has no files in it")
+
+
+def test_zip_hidden_members_get_rows():
+    png = encode()
+    data = make_zip([("a/", b""), ("__MACOSX/._x.png", b"junk"), (".hidden.png", png), ("a/.also.png", png)])
+    out = read_uploads([("hidden.zip", data)], artist=ARTIST)
+    assert [(o.display_name, o.status) for o in out] == [
+        ("_x.png", "rejected"), ("hidden.png", "added"), ("also.png", "duplicate")]
+    assert out[0].reason == "system file (a folder the operating system adds), skipped"
 
 
 def test_nested_zips_not_opened():
