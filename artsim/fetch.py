@@ -129,14 +129,28 @@ def _fetch_row(
     atomic_write(target, body)
 
 
-def write_metadata(dest: Path, rows: Sequence[ManifestRow]) -> Path:
-    """Write/merge ``dest/metadata.csv`` for the rows whose files exist.
+def row_record(row: ManifestRow) -> dict[str, str]:
+    """A manifest row as a ``metadata.csv`` record (:data:`META_COLUMNS`)."""
+    return {
+        "file": row.file,
+        "artist": row.artist,
+        "title": row.title,
+        "year": row.year,
+        "work": row.key,
+        "source": row.source_url,
+        "license": row.license,
+        "museum": row.museum,
+    }
 
-    Rows of an existing ``metadata.csv`` for files not in ``rows`` are kept
-    (a user's own additions survive a re-fetch). Written atomically.
+
+def write_metadata(dest: Path, records: Sequence[Mapping[str, str]]) -> Path:
+    """Write/merge ``dest/metadata.csv`` for the records (``file`` + :data:`META_COLUMNS`) whose files exist.
+
+    Rows of an existing ``metadata.csv`` for other files are kept (a user's own
+    additions survive a re-fetch). Written atomically.
     """
     path = dest / "metadata.csv"
-    ours = {r.file for r in rows}
+    ours = {r["file"] for r in records}
     kept: list[dict[str, str]] = []
     if path.is_file():
         try:
@@ -149,20 +163,9 @@ def write_metadata(dest: Path, rows: Sequence[ManifestRow]) -> Path:
     writer.writeheader()
     for rec in kept:
         writer.writerow({c: rec.get(c) or "" for c in META_COLUMNS})
-    for r in rows:
-        if (dest / r.file).is_file():
-            writer.writerow(
-                {
-                    "file": r.file,
-                    "artist": r.artist,
-                    "title": r.title,
-                    "year": r.year,
-                    "work": r.key,
-                    "source": r.source_url,
-                    "license": r.license,
-                    "museum": r.museum,
-                }
-            )
+    for rec in records:
+        if (dest / rec["file"]).is_file():
+            writer.writerow({c: rec.get(c) or "" for c in META_COLUMNS})
     atomic_write(path, out.getvalue().encode("utf-8"))
     return path
 
@@ -251,7 +254,7 @@ def fetch_gallery(
         if bar is not None:
             bar.close()
     if report.fetched or report.already_there:
-        write_metadata(dest, rows)
+        write_metadata(dest, [row_record(r) for r in rows])
     return report
 
 
