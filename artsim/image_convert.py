@@ -91,15 +91,18 @@ def _strips(im: Image.Image, rows_multiple: int = 1) -> Iterator[Image.Image]:
 def shrink_to_rgb(im: Image.Image, max_side: int) -> Image.Image:
     """Convert a non-RGB image to RGB, box-reduced strip by strip (no full-size RGB copy).
 
-    The result's shorter side stays at least ``2 * max_side`` (or the original
-    size), so the final resample has margin; the largest allocation is one strip
-    plus the result.
+    The result's shorter side stays at least ``2 * max_side`` (at least
+    ``max_side`` when that would exceed 8 MP; never more than the original), so
+    the final resample has margin; the largest allocation is one strip plus the
+    result.
     """
     w, h = im.size
     high_bit = _high_bit_range(im) if im.mode.startswith(_HIGH_BIT) else None
     if w * h <= _FULL_CONVERT_PIXELS:
         return to_rgb(im, high_bit)
     f = max(1, min(w, h) // (2 * max_side))
+    if (w // f) * (h // f) > _FULL_CONVERT_PIXELS:  # a large max_side: trade the 2x margin for memory
+        f = max(1, min(w, h) // max_side)
     out = Image.new("RGB", (math.ceil(w / f), math.ceil(h / f)))
     y = 0
     for strip in _strips(im, f):
