@@ -180,3 +180,60 @@ def _inputs(embedder, painting):
     from artsim.explain.maps import load_input
 
     return load_input(embedder, painting.path)[None]
+
+
+# ----------------------------------------------------------------------------- the page
+@pytest.mark.slow
+def test_explain_page_shows_both_maps_from_a_share_link(tmp_path, monkeypatch):
+    """A link with a/b (sha256 prefixes) opens that pair; both maps sum to the cosine shown."""
+    import json
+    import time
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from artsim.collection import scan_folder
+
+    gallery = make_collection(tmp_path / "gallery", per_artist=2)
+    for key, value in {
+        "ARTSIM_HOME": tmp_path / "home", "ARTSIM_DB": tmp_path / "db", "ARTSIM_GALLERY": gallery,
+        "ARTSIM_MODEL": "efficientnet-lite0", "TORCH_HOME": tmp_path / "torch",
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    shas = sorted(p.sha256 for p in scan_folder(gallery).paintings)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "router.py"), default_timeout=120)
+    app.query_params["a"], app.query_params["b"] = shas[3][:10], shas[0][:10]
+    app.run()
+    for _ in range(120):  # until the background embedding is done
+        if not app.get("progress"):
+            break
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception, app.exception
+    app.switch_page("../pages/explain.py").run()
+    assert not app.exception, app.exception
+    labels = [o for o in app.selectbox(key="explain_a").options]
+    assert len(labels) == 6
+    a, b = app.selectbox(key="explain_a").index, app.selectbox(key="explain_b").index
+    assert a != b
+    cosine = float(app.metric[0].value)
+    specs = [json.loads(el.proto.spec) for el in app.get("plotly_chart")]
+    assert len(specs) == 2
+    for spec in specs:
+        z = _plotly_array(spec["data"][1]["z"])  # the share map over the painting
+        assert z.shape == (7, 7)
+        assert z.sum() == pytest.approx(cosine, abs=1e-3)  # the metric is shown to 3 decimals
+    assert app.query_params["a"][0] == shas[3][:12] or app.query_params["a"] == shas[3][:12]
+
+
+
+def _plotly_array(value) -> np.ndarray:
+    """A Plotly JSON array, plain or binary-encoded ({dtype, bdata, shape})."""
+    import base64
+
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return out.reshape([int(x) for x in str(shape).split(",")]) if shape else out
+    return np.asarray(value, dtype=float)

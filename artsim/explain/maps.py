@@ -74,7 +74,8 @@ def load_input(embedder: Any, path: str) -> np.ndarray:
     """A file as the embedding pipeline feeds it to ``embedder``: ``(3, H, W)`` float32."""
     max_side = getattr(embedder, "load_max_side", LOAD_MAX_SIDE)
     resample = getattr(embedder, "load_resample", Image.Resampling.LANCZOS)
-    image = load_image(path, name=str(path), max_side=max_side, resample=resample)
+    draft = getattr(embedder, "load_draft_side", None)
+    image = load_image(path, name=str(path), max_side=max_side, resample=resample, draft_side=draft)
     return embedder.preprocess(image)
 
 
@@ -106,7 +107,7 @@ def spatial_features(embedder: Any, x: np.ndarray) -> np.ndarray:
         raise ExplainUnavailable(f"{embedder.name} has no spatial feature map to explain with")
     import torch
 
-    model = embedder.model
+    model = eager_model(embedder)
     captured: list = []
     hook = model.get_submodule(name).register_forward_hook(lambda _m, _i, out: captured.append(out))
     try:
@@ -116,6 +117,30 @@ def spatial_features(embedder: Any, x: np.ndarray) -> np.ndarray:
         hook.remove()
     fmap = captured[0][0].float()  # (d, h, w)
     return fmap.permute(1, 2, 0).contiguous().numpy()
+
+
+_EAGER: OrderedDict[str, Any] = OrderedDict()
+_EAGER_LOCK = threading.Lock()
+
+
+def eager_model(embedder: Any) -> Any:
+    """The embedder's eager torch module, without building its frozen bf16 graph.
+
+    An embedder that has loaded already shares its module. Otherwise a module is
+    built from the same weights and kept here (one per fingerprint, at most two):
+    loading the embedder itself would also freeze and profile its bf16 graph
+    (about a minute for ResNet-50 on 2 cores), which an explanation never uses.
+    """
+    if getattr(embedder, "loaded", False):
+        return embedder.model
+    with _EAGER_LOCK:
+        model = _EAGER.get(embedder.fingerprint)
+        if model is None:
+            model = embedder._build_model().eval()
+            _EAGER[embedder.fingerprint] = model
+            while len(_EAGER) > 2:
+                _EAGER.popitem(last=False)
+        return model
 
 
 class MapCache:
