@@ -22,7 +22,7 @@ NEIGHBORS_RANGE = (2, 200)
 MIN_DIST_RANGE = (0.0, 0.99)
 SEED_RANGE = (0, 2**31 - 1)
 # Parameters other features or Streamlit itself put in the URL; kept, never reported.
-PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options"})
+PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "a", "b"})
 
 
 @dataclass(frozen=True)

