@@ -95,6 +95,30 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    from artsim.embedding import get_embedder
+    from artsim.indexing import index, is_url
+    from artsim.store import EmbeddingStore
+
+    missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
+    if missing:
+        _err(f"error: no such file or folder: {', '.join(missing)}")
+        return EXIT_SETUP
+    model = args.model or ("resnet50" if args.weights else None)
+    embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
+    try:
+        report = index(
+            args.sources, embedder, EmbeddingStore(args.db), batch_size=args.batch_size, chunk=args.chunk
+        )
+    except KeyboardInterrupt:
+        _err("interrupted: the paintings embedded so far are stored; run the same command again to finish")
+        return EXIT_SETUP
+    for path, reason in report.skipped:
+        _err(f"skipped {path}: {reason}")
+    print(report.summary())
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
 def cmd_import_iiif(args: argparse.Namespace) -> int:
     import hashlib
 
@@ -153,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
     fetch.set_defaults(func=cmd_gallery_fetch)
 
+    idx = sub.add_parser("index", help="embed many paintings into the store: resumable, with a skip report")
+    idx.add_argument("sources", nargs="+", help="folders, image files, or IIIF manifest/collection URLs")
+    idx.add_argument("--model", choices=MODEL_NAMES, help="default: resnet50 if its weights are available")
+    idx.add_argument("--weights", help="ResNet-50 state-dict file")
+    idx.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    idx.add_argument("--chunk", type=int, default=64, help="paintings per store write (work lost to a kill)")
+    idx.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    idx.add_argument("--db", help="LanceDB URI of the store (default: ARTSIM_DB or $ARTSIM_HOME/db)")
+    idx.set_defaults(func=cmd_index)
+
     imp = sub.add_parser("import", help="import paintings from a museum collection")
     isub = imp.add_subparsers(dest="import_command", required=True)
     iiif = isub.add_parser("iiif", help="a IIIF Presentation 2/3 manifest or collection URL")
@@ -173,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "batch_size", 1) < 1:
         parser.error("--batch-size must be at least 1")
+    if getattr(args, "chunk", 1) < 1:
+        parser.error("--chunk must be at least 1")
     try:
         return args.func(args)
     except (ArtsimError, ValueError) as exc:  # setup and usage problems: one line, no traceback
