@@ -107,7 +107,7 @@ def embedder(name: str):
 @st.cache_resource(show_spinner=False, ttl=60)
 def model_choices() -> tuple[dict[str, str | None], str, str]:
     """(model -> problem or None, default model, why)."""
-    return available_models(), *default_model()
+    return available_models(with_views=True), *default_model()
 
 
 # ----------------------------------------------------------------------------- collection

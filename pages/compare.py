@@ -7,7 +7,7 @@ import streamlit as st
 
 from artsim import comparison, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
-from dashboard import cache
+from dashboard import cache, depths
 
 ctx = cache.context()
 view = ctx.view
@@ -25,9 +25,9 @@ if not comparison.comparable(artists):
     st.stop()
 
 models, _, _ = cache.model_choices()
-usable = [m for m, problem in models.items() if problem is None]
+usable = [m for m, problem in models.items() if problem is None and ":" not in m]  # views: own section
 for name, problem in models.items():
-    if problem is not None:
+    if problem is not None and ":" not in name:
         st.caption(f"{name} left out: {problem}")
 
 shas = ctx.frame["sha256"].tolist()
@@ -69,3 +69,5 @@ if not result.agreement.empty:
     st.subheader(f"Do the models cluster alike? ({view.linkage} linkage, k = {k})")
     st.plotly_chart(figures.agreement_heatmap(result.agreement), key="agreement")
     st.caption("Adjusted Rand index: 1 = identical clusterings, 0 = no more alike than chance.")
+
+depths.show(models)  # every view of every model (issue 13)

@@ -128,3 +128,35 @@ def test_efficientnet_views_one_pass_own_fingerprints_and_exact_features(paintin
     for v in ("stage3", "gram2"):
         pm = painting_map(views[v], paintings[0].sha256, paintings[0].path)
         np.testing.assert_allclose(pm.pooled, out[v][0], rtol=1e-4, atol=1e-6 * np.abs(out[v]).max())
+
+
+# ----------------------------------------------------------------------------- what each depth captures
+def test_depth_table_against_direct_pair_means_and_sorted_by_depth():
+    from artsim.evaluation import loo_nn_accuracy
+    from artsim.explain.depth import COLUMNS, depth_figure, depth_table
+
+    rng = np.random.default_rng(3)
+    artists = ["A"] * 4 + ["B"] * 3 + ["C"] * 3
+    works = ["w1", "w1", "", "", "", "", "", "", "", ""]  # two copies of one work: never a pair
+    vectors = {name: rng.normal(size=(10, d)) for name, d in
+               [("m:gram1", 6), ("m", 5), ("m:stage2", 4), ("m:stage1", 3)]}
+    table = depth_table(vectors, artists, works, center=True)
+    assert list(table.columns) == COLUMNS
+    assert list(table["view"]) == ["stage1", "stage2", "final", "gram1"]
+    for row in table.itertuples():
+        name = "m" if row.view == "final" else f"m:{row.view}"
+        X = vectors[name] - vectors[name].mean(axis=0)
+        X = X / np.linalg.norm(X, axis=1, keepdims=True)
+        same, diff = [], []
+        for i in range(10):
+            for j in range(i + 1, 10):
+                if works[i] and works[i] == works[j]:
+                    continue
+                (same if artists[i] == artists[j] else diff).append(X[i] @ X[j])
+        assert row.within == pytest.approx(np.mean(same)) and row.between == pytest.approx(np.mean(diff))
+        assert row.gap == pytest.approx(np.mean(same) - np.mean(diff))
+        assert (row.accuracy, row.chance) == loo_nn_accuracy(vectors[name], artists, works, center=True)
+        assert row.dim == vectors[name].shape[1]
+    fig = depth_figure(table)
+    assert list(fig.data[0].x) == ["stage1", "stage2", "final", "gram1"]
+    np.testing.assert_allclose(fig.data[0].y, table["accuracy"])
