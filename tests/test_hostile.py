@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import io
 import os
+import struct
 import tracemalloc
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from artsim.errors import ImageError
 from artsim.images import MAX_ASPECT, load_image
 from artsim.uploads import read_uploads
 from tests.helpers import TinyEmbedder
-from tests.hostile_corpus import write_corpus
+from tests.hostile_corpus import write_corpus, zip_of
 
 BUDGET = 300 * 2**20
 MODEL_SIDE = 232  # what ResNet-50 asks load_image for
@@ -206,3 +209,43 @@ def test_thin_image_through_the_real_pipeline(corpus):
     assert vectors.shape[0] == 1 and np.all(np.isfinite(vectors))
     ((path, why),) = stream.skipped
     assert path == str(corpus["thin.png"]) and "a painting is at most 1:20" in why
+
+
+def test_earlier_hostile_cases_each_get_a_row(corpus):
+    # Zip slip, a zip bomb, a decompression bomb, a truncated file, odd colour modes, a hidden member,
+    # OS litter and a JPEG without a suffix, in one upload: every file gets a row, the good ones are added.
+    def encoded(mode: str, fmt: str = "PNG", **kw: object) -> bytes:
+        buf = io.BytesIO()
+        Image.new(mode, (40, 30), {"CMYK": (0, 50, 100, 0), "LA": (90, 128), "P": 3, "I;16": 40000}.get(mode, 0)
+                  ).save(buf, fmt, **kw)
+        return buf.getvalue()
+
+    good = corpus["good.jpg"].read_bytes()
+    bomb = zip_of({"zeros.png": b"\0" * (8 * 2**20)})
+    archive = zip_of({"../../escape.png": encoded("LA"), ".hidden.jpg": encoded("CMYK", "JPEG"),
+                      "__MACOSX/._escape.png": b"\0\5\26\7", "noext": good})
+    truncated = good[: len(good) // 2]
+    files = [("bomb.zip", bomb), ("pack.zip", archive), ("bomb.png", PNG_100K_SQUARE), ("cut.png", truncated),
+             ("deep.tif", encoded("I;16", "TIFF")), ("pal.png", encoded("P", transparency=3))]
+    out = read_uploads(files, artist="Tester")
+    rows = [(o.display_name, o.status) for o in out]
+    assert rows == [("zeros.png", "rejected"), ("escape.png", "added"), ("hidden.jpg", "added"),
+                    ("_escape.png", "rejected"), ("noext", "added"), ("bomb.png", "rejected"),
+                    ("cut.png", "rejected"), ("deep.tif", "added"), ("pal.png", "added")]
+    reasons = {o.display_name: o.reason for o in out}
+    assert "looks like a ZIP bomb" in reasons["zeros.png"]
+    assert reasons["_escape.png"].startswith("system file")
+    assert reasons["bomb.png"].startswith("image is 10,000 megapixels")
+    assert reasons["cut.png"] == "truncated or corrupt image data"
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A 1-bit PNG header claiming width x height over 8x8 pixels of data."""
+    buf = io.BytesIO()
+    Image.new("1", (8, 8)).save(buf, "PNG")
+    data = buf.getvalue()
+    body = b"IHDR" + struct.pack(">II", width, height) + data[24:29]
+    return data[:8] + struct.pack(">I", 13) + body + struct.pack(">I", zlib.crc32(body)) + data[33:]
+
+
+PNG_100K_SQUARE = _png_declaring(100_000, 100_000)
