@@ -32,9 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.cluster.hierarchy import cophenet, fcluster, leaves_list, linkage
 
+from artsim.ids import LINKAGES
 from artsim.similarity import normalize_rows, work_dtype
-
-LINKAGES = ("ward", "average", "complete", "single")
 
 #: Largest number of paintings the app builds one tree over (see module docstring).
 LINKAGE_MAX_N = 2000

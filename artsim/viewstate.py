@@ -2,7 +2,11 @@
 
 A share link is just the URL: ``ViewState.to_query_params()`` writes the view,
 ``ViewState.from_query_params()`` reads it back and never raises — a bad value
-falls back to its default and is reported in the returned notes.
+falls back to its default and is reported in the returned notes. Notes echo
+at most ``NOTE_VALUE_MAX`` characters of any value (a link can carry 100 kB),
+and are meant to be shown as plain text.
+
+Standard library only: reading a URL must not import the analysis or the store.
 """
 
 from __future__ import annotations
@@ -11,18 +15,38 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 
-from artsim.clustering import LINKAGES
-from artsim.collections_db import is_collection_id
+from artsim.ids import LINKAGES, is_collection_id
 
 PROJECTIONS = ("pca", "umap")
 LEVELS = ("paintings", "artists")
 COLOR_BY = ("artist", "cluster")
-K_RANGE = (1, 50)
+K_RANGE = (2, 50)  # one cluster is no clustering
 NEIGHBORS_RANGE = (2, 200)
 MIN_DIST_RANGE = (0.0, 0.99)
 SEED_RANGE = (0, 2**31 - 1)
+#: Characters of a URL value a note echoes; longer values are cut with "…" and their length.
+NOTE_VALUE_MAX = 60
+#: Names a note lists before "and N more".
+NOTE_NAMES_MAX = 5
+#: Longest value read from a parameter; the rest is ignored (a link can carry 100 kB).
+PARAM_VALUE_MAX = 10_000
+_KIND_WORDS = {int: "a whole number", float: "a number"}
 # Parameters other features or Streamlit itself put in the URL; kept, never reported.
-PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "a", "b"})
+PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound"})
+
+
+def clip(value: object, limit: int = NOTE_VALUE_MAX) -> str:
+    """``value`` as text of at most ``limit`` characters; a cut says how long the value was."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def describe_names(names: Sequence[str], limit: int = NOTE_NAMES_MAX) -> str:
+    """Up to ``limit`` names, each clipped, then "and N more"."""
+    shown = ", ".join(clip(n, 40) for n in names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -45,6 +69,7 @@ class ViewState:
     center: bool = True
     level: str = "paintings"
     color: str = "artist"
+    refit: bool = False  # Projection: re-fit the map with the uploads instead of placing them
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_query_params(self) -> dict[str, str]:
@@ -91,7 +116,7 @@ class ViewState:
                 return None
             if not isinstance(value, str):
                 value = value[-1] if len(value) else ""
-            return value.strip()
+            return value[:PARAM_VALUE_MAX].strip()
 
         def choice(name: str, options: Sequence[str]) -> None:
             value = raw(name)
@@ -100,23 +125,25 @@ class ViewState:
             if value.lower() in options:
                 values[name] = value.lower()
             else:
-                notes.append(f"ignored {name}={value!r}: expected one of {', '.join(options)}")
+                notes.append(f"ignored {name}={clip(value)!r}: expected one of {', '.join(options)}")
 
         def number(name: str, kind: type, bounds: tuple[float, float]) -> None:
             value = raw(name)
             if value is None:
                 return
             try:
+                if len(value) > 40:  # no sensible value is this long; int() of 5,000 digits is slow
+                    raise ValueError
                 parsed = kind(value)
                 if isinstance(parsed, float) and not math.isfinite(parsed):
                     raise ValueError
             except ValueError:
-                notes.append(f"ignored {name}={value!r}: not a {kind.__name__}")
+                notes.append(f"ignored {name}={clip(value)!r}: not {_KIND_WORDS[kind]}")
                 return
             low, high = bounds
             clamped = min(max(parsed, kind(low)), kind(high))
             if clamped != parsed:
-                notes.append(f"{name}={value} is out of range; using {clamped}")
+                notes.append(f"{name}={clip(value)} is out of range ({low} to {high}); using {clamped}")
             values[name] = clamped
 
         collection = raw("collection")
@@ -124,20 +151,20 @@ class ViewState:
             if is_collection_id(collection):
                 values["collection"] = collection
             else:
-                notes.append(f"ignored collection={collection!r}: not a collection id")
+                notes.append(f"ignored collection={clip(collection)!r}: not a collection id")
         model = raw("model")
         if model is not None:
             if model in models:
                 values["model"] = model
             else:
-                notes.append(f"model {model!r} is not available here; using the default")
+                notes.append(f"model {clip(model)!r} is not available here; using the default")
         names = raw("artists")
         if names is not None:
             wanted = [a.strip() for a in names.split(",") if a.strip()]
             if artists is not None:
                 unknown = [a for a in wanted if a not in artists]
                 if unknown:
-                    notes.append(f"not in this collection: {', '.join(unknown)}")
+                    notes.append(f"not in this collection: {describe_names(unknown)}")
                 wanted = [a for a in wanted if a in artists]
             values["artists"] = tuple(dict.fromkeys(wanted)) if wanted else None
         choice("linkage", LINKAGES)
@@ -148,17 +175,19 @@ class ViewState:
         number("seed", int, SEED_RANGE)
         number("neighbors", int, NEIGHBORS_RANGE)
         number("min_dist", float, MIN_DIST_RANGE)
-        center = raw("center")
-        if center is not None:
-            if center.lower() in ("1", "true", "yes", "on"):
-                values["center"] = True
-            elif center.lower() in ("0", "false", "no", "off"):
-                values["center"] = False
+        for name in ("center", "refit"):
+            flag = raw(name)
+            if flag is None:
+                continue
+            if flag.lower() in ("1", "true", "yes", "on"):
+                values[name] = True
+            elif flag.lower() in ("0", "false", "no", "off"):
+                values[name] = False
             else:
-                notes.append(f"ignored center={center!r}: expected 1 or 0")
+                notes.append(f"ignored {name}={clip(flag)!r}: expected 1 or 0")
         known = {f.name for f in fields(cls)} - {"extra"}
         extra = {k: str(raw(k)) for k in params if k not in known}
         unknown = sorted(k for k in extra if k not in PASSTHROUGH_PARAMS)
         if unknown:
-            notes.append(f"ignored unknown link parameter(s): {', '.join(unknown)}")
+            notes.append(f"ignored unknown link parameter(s): {describe_names(unknown)}")
         return replace(default, **values, extra=extra), notes

@@ -1,6 +1,6 @@
 """The app's thin cached layer: shared state, cached handles and cached analysis.
 
-Pages import from here and only lay out. Models and the store are
+Pages import ``from dashboard import cache`` and only lay out. Models and the store are
 ``st.cache_resource``; derived arrays are ``st.cache_data`` keyed by content
 (model fingerprint + a digest of the selected paintings' sha256s + parameters),
 never by file names or objects.
@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,11 +21,12 @@ from artsim import clustering, config, projection, similarity
 from artsim.collection import Painting, scan_folder
 from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
+from artsim.listing import folder_signature
 from artsim.store import EmbeddingStore
 from artsim.viewstate import ViewState
+from dashboard import startup
 
 CONTEXT_KEY = "artsim_context"
-ROUTER_RAN_KEY = "artsim_router_ran"  # set by the router on every run, consumed by the page
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,8 @@ class Context:
     collection_label: str
     paintings: tuple[Painting, ...] = ()
     collection: CollectionInfo | None = None
+    #: True while a background job embeds paintings not in the store yet (``frame`` shows the rest).
+    embedding: bool = False
 
 
 # ----------------------------------------------------------------------------- handles
@@ -98,9 +98,13 @@ def share_url(**extra: str) -> str:
     return f"{base}?{urlencode(params)}" if params else base
 
 
-@st.cache_resource(show_spinner="Loading the model…")
+@st.cache_resource(show_spinner=False)
 def embedder(name: str):
-    """One model instance per process, shared by every session."""
+    """One model instance per process, shared by every session.
+
+    Lazy: it knows its fingerprint (to look vectors up) but builds the network
+    only when something must be embedded.
+    """
     return get_embedder(name, lazy=True)
 
 
@@ -112,21 +116,9 @@ def model_choices() -> tuple[dict[str, str | None], str, str]:
 
 # ----------------------------------------------------------------------------- collection
 @st.cache_data(show_spinner=False, ttl=10, max_entries=8)
-def _folder_signature(root: Path) -> str:
-    """Digest of a folder's listing (paths, sizes, mtimes) to key the scan cache.
-
-    Walking a 20,000-file folder takes a while, so it is redone at most every 10 s.
-    """
-    digest = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            try:
-                stat = os.stat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            digest.update(f"{dirpath}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+def _folder_signature(root: str) -> str:
+    """The folder's listing digest, re-read at most every 10 s (a 20,000-file walk takes a while)."""
+    return folder_signature(root)
 
 
 @st.cache_resource(show_spinner=False)
@@ -145,15 +137,10 @@ def scan_collection(root: Path) -> tuple[list[Painting], list[tuple[str, str]]]:
     """Paintings under ``root`` (re-hashed only when the folder listing changes)."""
     if not root.is_dir():
         return [], []
-    return _scan(str(root), _folder_signature(root))
+    return _scan(str(root), _folder_signature(str(root)))
 
 
 # ----------------------------------------------------------------------------- embeddings
-@st.cache_resource
-def _embedding_memo() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
-
-
 def digest(shas: tuple[str, ...] | list[str]) -> str:
     """Content key of a set of paintings (order-sensitive)."""
     return hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
@@ -162,39 +149,6 @@ def digest(shas: tuple[str, ...] | list[str]) -> str:
 def content_key(model: str, shas: list[str]) -> str:
     """Cache key of analysis over ``shas`` embedded by ``model``: its fingerprint plus the paintings."""
     return digest([embedder(model).fingerprint, *shas]) if shas else ""
-
-
-def embed_collection(paintings: list[Painting], model: str):
-    """Vectors for ``paintings``; a progress bar only when the model has work to do.
-
-    Results are memoised per process by (fingerprint, sha256s), so a rerun does
-    no store or model work; a start with every vector cached loads no model.
-    """
-    handle = embedder(model)
-    key = (handle.fingerprint, digest([p.sha256 for p in paintings]))
-    memo, lock = _embedding_memo()
-    with lock:
-        if key in memo:
-            memo.move_to_end(key)
-            return memo[key]
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if done >= total and bar is None:
-            return
-        if bar is None:
-            bar = st.progress(0.0, text=f"Embedding paintings with {model}…")
-        bar.progress(done / max(total, 1), text=f"Embedding paintings with {model}: {done} of {total}")
-
-    result = store(config.db_uri()).get_or_compute(paintings, handle, progress=progress)
-    if bar is not None:
-        bar.empty()
-    with lock:
-        memo[key] = result
-        while len(memo) > 8:
-            memo.popitem(last=False)
-    return result
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -210,14 +164,34 @@ def clusters(key: str, method: str, k: int, center: bool, _vectors: np.ndarray) 
     return clustering.cluster_collection(_vectors, method, k, center=center, with_cophenetic=True)
 
 
-@st.cache_resource(show_spinner="Projecting to 3-D…", max_entries=16)
-def fitted_projection(
+@st.cache_resource(show_spinner="Linking each painting to its nearest…", max_entries=8)
+def neighbour_graph(key: str, k: int, center: bool, _vectors: np.ndarray, works: tuple[str, ...] | None):
+    """k-nearest-neighbour graph of the selection for walks between paintings (a sparse matrix)."""
+    from artsim.separation import knn_graph
+
+    return knn_graph(_vectors, k, center=center, works=works)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
 ) -> projection.Projection:
-    """A fitted PCA/UMAP (kept as a resource: it holds a model with ``transform``)."""
     return projection.fit_projection(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
     )
+
+
+def fitted_projection(
+    key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
+) -> projection.Projection:
+    """A fitted PCA/UMAP (kept as a resource: it holds a model with ``transform``).
+
+    While it is computed a spinner says what happens and, for a UMAP before
+    the server's warm-up has finished, roughly how long it takes.
+    """
+    message = startup.wait_message() if method == "umap" else "Projecting to 3-D…"
+    with st.spinner(message, show_time=True):
+        return _fitted_projection(key, method, seed, neighbors, min_dist, center, _vectors)
 
 
 def vectors_for(model: str, shas: list[str]) -> np.ndarray | None:
@@ -225,6 +199,8 @@ def vectors_for(model: str, shas: list[str]) -> np.ndarray | None:
 
     Returns None when some painting could not be embedded by this model.
     """
+    from dashboard.embedding import embed_collection
+
     ctx: Context = st.session_state[CONTEXT_KEY]
     result = embed_collection(list(ctx.paintings), model)
     row = {p.sha256: i for i, p in enumerate(result.paintings)}
@@ -260,17 +236,5 @@ def set_view_from(field: str, widget_key: str) -> None:
 
 
 def context() -> Context:
-    """The current Context, built by the entrypoint before the page runs.
-
-    Streamlit treats a ``pages/`` folder beside the entrypoint as an old-style
-    multipage app until some session calls ``st.navigation``. So the first
-    request of a fresh server that deep-links to a page (a share link) runs the
-    page file alone, without the router. When that happens, switch Streamlit to
-    ``st.navigation`` mode and rerun: the router then runs and shows this page.
-    """
-    if not st.session_state.pop(ROUTER_RAN_KEY, False):
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    """The current Context, built by the router before it runs the page."""
     return st.session_state[CONTEXT_KEY]

@@ -1,9 +1,14 @@
-"""Every page through Streamlit's AppTest, on a small synthetic collection with a real model."""
+"""Every page through Streamlit's AppTest, on a small synthetic collection with a real model.
+
+AppTest runs ``dashboard/router.py`` exactly as a server does (no patched
+Streamlit internals): the router's ``st.navigation`` owns every page.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +17,14 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app_fixtures import ARTISTS, make_collection
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "router.py")
 TIMEOUT = 120  # the first run loads the model and embeds; later runs hit the caches
+
+
+def page(name: str) -> str:
+    """A page script's path as ``AppTest.switch_page`` wants it (relative to the router)."""
+    return f"../pages/{name}.py"
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +40,6 @@ def app_env(tmp_path_factory):
     }
 
 
-@pytest.fixture(autouse=True)
-def warm_server(request, monkeypatch):
-    """Run every AppTest like a server that has served a page before.
-
-    Streamlit runs a ``pages/`` folder as an old-style multipage app until the first
-    ``st.navigation`` call in the process; AppTest resets that flag before every run,
-    so each run would look like a fresh server's first request (which
-    ``cache.context`` handles by rerunning through the router, losing that run's
-    button clicks). Tests marked ``cold_start`` keep Streamlit's own behaviour.
-    """
-    if request.node.get_closest_marker("cold_start"):
-        return
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.pages_manager import PagesManager
-
-    class WarmPagesManager(PagesManager):
-        pass
-
-    monkeypatch.setattr(app_test, "PagesManager", WarmPagesManager)
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
-
-
 @pytest.fixture()
 def app(app_env, monkeypatch):
     for key, value in app_env.items():
@@ -59,15 +48,23 @@ def app(app_env, monkeypatch):
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
 
-def open_page(app: AppTest, page: str) -> AppTest:
-    """Run the entrypoint once (it registers the pages and builds the context), then the page.
-
-    (Regression: AppTest, like a fresh server's first deep link, used to run the page
-    without the router; ``cache.context`` now reruns through the router.)
-    """
-    app.run()
+def settle(app: AppTest, first_run: bool = True) -> AppTest:
+    """Run until the background embedding has finished (its progress bar is gone)."""
+    if first_run:
+        app.run()
+    for _ in range(120):
+        if not app.get("progress"):
+            break
+        time.sleep(0.5)
+        app.run()
     assert not app.exception, app.exception
-    return app.switch_page(page).run()
+    return app
+
+
+def open_page(app: AppTest, name: str) -> AppTest:
+    """Run the router once (it registers the pages, embeds and builds the context), then the page."""
+    settle(app)
+    return app.switch_page(page(name)).run()
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
@@ -84,8 +81,7 @@ def array(value) -> np.ndarray:
 
 
 def test_gallery_page_embeds_then_shows_every_painting(app):
-    app.run()
-    assert not app.exception, app.exception
+    settle(app)
     assert app.title[0].value == "Gallery"
     assert [s.value for s in app.subheader] == [f"{a} (3)" for a in ARTISTS]
     assert len(app.image) == 9
@@ -103,7 +99,7 @@ def test_empty_gallery_tells_the_user_what_to_do(app, tmp_path, monkeypatch):
 
 
 def test_similarity_page_heatmap_in_leaf_order_and_artist_level(app):
-    open_page(app, "pages/similarity.py")
+    open_page(app, "similarity")
     assert not app.exception, app.exception
     heat = plotly_specs(app)[0]["data"][0]
     assert heat["type"] == "heatmap" and array(heat["z"]).shape == (9, 9)
@@ -114,7 +110,7 @@ def test_similarity_page_heatmap_in_leaf_order_and_artist_level(app):
 
 
 def test_clustering_page_follows_linkage_and_k(app):
-    open_page(app, "pages/clustering.py")
+    open_page(app, "clustering")
     assert not app.exception, app.exception
     app.selectbox(key="linkage_widget").set_value("ward").run()
     app.slider(key="k_widget").set_value(3).run()
@@ -127,7 +123,7 @@ def test_clustering_page_follows_linkage_and_k(app):
 
 
 def test_projection_page_pca_then_umap(app):
-    open_page(app, "pages/projection.py")
+    open_page(app, "projection")
     assert not app.exception, app.exception
     assert app.metric[0].label == "Variance captured by the 3 axes"
     # The 3-D map component gets only the figure; thumbnails are files it fetches once.
@@ -141,14 +137,13 @@ def test_projection_page_pca_then_umap(app):
     assert app.query_params["projection"] == "umap"
 
 
-@pytest.mark.cold_start
 def test_share_link_reopens_the_same_view(app):
     app.query_params.update({"linkage": "complete", "k": "2", "level": "artists",
                              "artists": "Ada Blue,Bo Red"})
-    app.run()
+    settle(app)
     assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]
     assert [s.value for s in app.subheader] == ["Ada Blue (3)", "Bo Red (3)"]
-    app.switch_page("pages/clustering.py").run()
+    app.switch_page(page("clustering")).run()
     assert not app.exception, app.exception
     assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]  # the router ran too
     assert app.selectbox(key="linkage_widget").value == "complete"
@@ -156,23 +151,22 @@ def test_share_link_reopens_the_same_view(app):
     assert sum("Cluster" in e.label for e in app.expander) == 2
     sizes = [int(e.label.split(": ")[1].split()[0]) for e in app.expander if e.label.startswith("Cluster")]
     assert sum(sizes) == 6
-    app.switch_page("pages/similarity.py").run()
+    app.switch_page(page("similarity")).run()
     assert app.radio(key="level_widget").value == "artists"
     assert array(plotly_specs(app)[0]["data"][0]["z"]).shape == (2, 2)
 
 
 def test_bad_share_link_falls_back_with_a_note(app):
     app.query_params.update({"linkage": "median", "k": "lots", "model": "vgg16"})
-    app.run()
-    assert not app.exception, app.exception
-    notes = " ".join(i.value for i in app.info)
+    settle(app)
+    notes = " ".join(t.value for t in app.text if t.value.startswith("ⓘ Share link"))
     assert "linkage" in notes and "k=" in notes and "vgg16" in notes
-    app.switch_page("pages/clustering.py").run()
+    app.switch_page(page("clustering")).run()
     assert app.selectbox(key="linkage_widget").value == "average"
 
 
 def test_compare_page_reports_each_offline_model(app):
-    open_page(app, "pages/compare.py")
+    open_page(app, "compare")
     assert not app.exception, app.exception
     bars = plotly_specs(app)[0]["data"]
     models = list(array(bars[0]["x"]))
@@ -201,7 +195,7 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "db"))  # a fresh store: no other test's collections
     monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
     owner = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    open_page(owner, "pages/upload.py")
+    open_page(owner, "upload")
     assert not owner.exception, owner.exception
     owner.text_input[0].input("Dee Yellow")
     good = _jpeg((230, 200, 40)), _jpeg((240, 210, 30), (90, 70))
@@ -218,17 +212,17 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     collection_id = owner.query_params["collection"]
     assert collection_id and "edit" not in owner.query_params
     # The new artist joins the views; the uploads sit in the 3-D map as highlighted points.
-    owner.switch_page("pages/gallery.py").run()
+    settle(owner.switch_page(page("gallery")))  # the new store embeds the gallery in the background
     assert "Dee Yellow (2)" in [s.value for s in owner.subheader]
-    owner.switch_page("pages/projection.py").run()
+    owner.switch_page(page("projection")).run()
     html = owner.get("iframe")[0].proto.srcdoc
     assert "Uploaded" in html and "diamond" in html
 
     student = AppTest.from_file(APP, default_timeout=TIMEOUT)
     student.query_params["collection"] = collection_id
-    open_page(student, "pages/upload.py")
+    open_page(student, "upload")
     assert not student.exception, student.exception
     assert "read-only" in student.warning[0].value
     assert not any("Edit link" in e.label for e in student.expander)
-    student.switch_page("pages/gallery.py").run()
+    student.switch_page(page("gallery")).run()
     assert "Dee Yellow (2)" in [s.value for s in student.subheader]

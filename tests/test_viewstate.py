@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from artsim.viewstate import ViewState
+from artsim.viewstate import NOTE_VALUE_MAX, ViewState, clip, describe_names
 
 MODELS = ("resnet50", "efficientnet-lite0", "style")
 ARTISTS = ("Claude Monet", "Paul Gauguin", "Vincent van Gogh")
@@ -19,11 +22,11 @@ def test_round_trip_of_every_field():
     view = ViewState(
         collection="c0ffee12", model="style", artists=("Paul Gauguin", "Claude Monet"), linkage="ward",
         k=7, projection="umap", seed=42, neighbors=9, min_dist=0.25, center=False, level="artists",
-        color="cluster",
+        color="cluster", refit=True,
     )
     params = view.to_query_params()
     assert params["artists"] == "Paul Gauguin,Claude Monet"
-    assert params["center"] == "0"
+    assert params["center"] == "0" and params["refit"] == "1"
     back, notes = ViewState.from_query_params(params, models=MODELS, artists=ARTISTS)
     assert notes == []
     assert back == view
@@ -34,6 +37,7 @@ def test_malformed_values_fall_back_with_notes():
     view, notes = ViewState.from_query_params(params, models=MODELS)
     assert view == ViewState()
     assert len(notes) == 5
+    assert any(n == "ignored k='many': not a whole number" for n in notes), notes
     assert any("linkage" in n and "ward" in n for n in notes)
 
 
@@ -66,3 +70,41 @@ def test_any_params_never_raise_and_round_trip(params):
     again, notes = ViewState.from_query_params(view.to_query_params(), models=MODELS, artists=ARTISTS)
     assert notes == []
     assert again == view
+
+
+def test_k_below_two_is_clamped_with_a_note():
+    view, notes = ViewState.from_query_params({"k": "1"}, models=MODELS)
+    assert view.k == 2 and notes == ["k=1 is out of range (2 to 50); using 2"]
+    assert view.to_query_params() == {"k": "2"}
+
+
+def test_huge_values_are_cut_before_they_are_echoed():
+    digits = "9" * 5000
+    view, notes = ViewState.from_query_params(
+        {"k": digits, "linkage": "x" * 30_000, "artists": ",".join(f"Painter {i}" for i in range(20_000))},
+        models=MODELS, artists=ARTISTS,
+    )
+    assert view.k == ViewState().k and view.linkage == "average" and view.artists is None
+    assert len(notes) == 3
+    for note in notes:
+        assert len(note) < 400, note[:100]
+    k_note = next(n for n in notes if n.startswith("ignored k="))
+    assert "(5,000 characters)" in k_note and digits[:NOTE_VALUE_MAX] in k_note
+    assert any(n.startswith("not in this collection: Painter 0,") and n.endswith("more") for n in notes)
+
+
+def test_clip_and_describe_names():
+    assert clip("short") == "short"
+    assert clip("x" * 100, 10) == "x" * 10 + "… (100 characters)"
+    assert describe_names(["a", "b"]) == "a, b"
+    assert describe_names([str(i) for i in range(8)], limit=3) == "0, 1, 2 and 5 more"
+
+
+def test_view_state_imports_only_the_standard_library():
+    code = (
+        "import sys, artsim.viewstate; "
+        "heavy = {'numpy', 'scipy', 'pandas', 'PIL', 'lancedb', 'pyarrow', 'torch', 'streamlit'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,91 @@
+"""Hostile share links through the real router (AppTest, as a server runs it).
+
+Every query parameter carries markdown or HTML; huge and out-of-range values
+must come back as short plain-text notes and a corrected URL. The gallery is
+an empty folder, so no model runs: these tests exercise the URL handling only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from artsim.viewstate import ViewState
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "router.py")
+EVIL = "evil.example"
+PAYLOADS = (
+    "![pixel](https://evil.example/x.png)",
+    "[Your session expired - sign in again](https:evil.example)",
+    '<img src="https://evil.example/y.png" onerror="alert(1)"><a href="https://evil.example">x</a>',
+)
+PARAMS = ("artists", "linkage", "k", "projection", "model", "collection", "level", "color", "seed",
+          "neighbors", "min_dist", "center", "refit", "edit", "utm_source")
+
+
+@pytest.fixture()
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "db"))
+    monkeypatch.setenv("ARTSIM_GALLERY", str(tmp_path / "empty"))
+    monkeypatch.setenv("ARTSIM_MODEL", "efficientnet-lite0")
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def markup_strings(at: AppTest) -> list[str]:
+    """Every string the app rendered through markdown (bodies, alerts, headings, labels)."""
+    out = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "header",
+                 "subheader", "toast", "latex"):
+        out += [str(el.value) for el in at.get(kind)]
+    out += [str(el.label) for el in at.get("expander")]
+    out += [str(getattr(el, "label", "")) for el in at.get("page_link")]
+    return out
+
+
+def notes(at: AppTest) -> list[str]:
+    return [t.value for t in at.text if t.value.startswith("ⓘ")]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_markup_in_every_parameter_renders_only_as_text(app, payload):
+    app.query_params.update({name: payload for name in PARAMS})
+    app.run()
+    assert not app.exception, app.exception
+    rendered = markup_strings(app)
+    assert not [s for s in rendered if EVIL in s], [s for s in rendered if EVIL in s]
+    shown = notes(app)
+    assert shown and any(EVIL in n for n in shown)  # the values are echoed, as plain text
+    # The URL is rewritten to the valid view only: nothing hostile is kept for the next visitor.
+    assert all(EVIL not in v for v in app.query_params.values()), app.query_params
+
+
+def test_a_100000_character_artists_value_gives_a_short_note_and_a_clean_url(app):
+    app.query_params["artists"] = ",".join(["A" * 1000] * 100)  # 100,099 characters
+    app.run()
+    assert not app.exception, app.exception
+    shown = notes(app)
+    assert len(shown) == 1 and len(shown[0]) < 400, [len(n) for n in shown]
+    assert "not in this collection" in shown[0] and "characters" in shown[0]
+    assert "artists" not in app.query_params
+
+
+def test_a_5000_digit_k_is_echoed_cut(app):
+    app.query_params["k"] = "7" * 5000
+    app.run()
+    assert not app.exception, app.exception
+    shown = notes(app)
+    assert len(shown) == 1 and "5,000 characters" in shown[0] and len(shown[0]) < 200
+    assert "k" not in app.query_params
+
+
+def test_k_of_one_is_clamped_with_a_note_and_the_url_corrected(app):
+    app.query_params["k"] = "1"
+    app.run()
+    assert not app.exception, app.exception
+    assert notes(app) == ["ⓘ Share link: k=1 is out of range (2 to 50); using 2"]
+    assert app.query_params["k"] == "2"
+    assert app.session_state["view"] == ViewState(k=2, model="efficientnet-lite0")
