@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from artsim.errors import ArtsimError
-from artsim.formats import IMAGE_SUFFIXES, LITTER_DIRS, LITTER_FILES
+from artsim.formats import IMAGE_SUFFIXES, LITTER_DIRS, LITTER_FILES, sniff_suffix
 from artsim.images import file_size_problem, sha256_file
 
 __all__ = ["METADATA_FILE", "Painting", "ScanResult", "scan_folder", "scan_paths", "to_frame"]
@@ -148,6 +148,17 @@ def _hash(path: Path, skipped: list[tuple[str, str]], cache: HashCache | None = 
     return digest
 
 
+def _looks_like_image(path: Path) -> bool:
+    """A regular file whose first bytes are an allowed image format's (a JPEG saved without a suffix)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            return sniff_suffix(fh.read(16)) is not None
+    except OSError:
+        return False
+
+
 def _add(
     result: ScanResult,
     seen: dict[str, str],
@@ -157,7 +168,7 @@ def _add(
     cache: HashCache | None = None,
 ) -> None:
     """Hash ``path`` and append it as a painting unless it is a duplicate or unreadable."""
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
+    if path.suffix.lower() not in IMAGE_SUFFIXES and not _looks_like_image(path):
         kind = f"'{path.suffix}'" if path.suffix else "no suffix"
         result.skipped.append((str(path), f"not an image file type ({kind})"))
         return

@@ -18,6 +18,7 @@ __all__ = [
     "human_size",
     "litter_reason",
     "size_problem",
+    "sniff_suffix",
     "sniff_unsupported",
 ]
 
@@ -55,6 +56,25 @@ _KNOWN_UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
 )
 SVG_REASON = "SVG is a vector drawing, not a painting image; export it as PNG or JPEG"
 _HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"heim", b"heis")
+
+
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"), (b"GIF87a", ".gif"), (b"GIF89a", ".gif"),
+    (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"), (b"BM", ".bmp"),
+)
+
+
+def sniff_suffix(head: bytes) -> str | None:
+    """Suffix of an allowed image format recognised from the first bytes (>= 12) of a file, or None.
+
+    Only the magic numbers: whether the file really decodes is :func:`artsim.images.load_image`'s job.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    for magic, suffix in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return suffix
+    return None
 
 
 def sniff_unsupported(head: bytes, name: str = "") -> str:

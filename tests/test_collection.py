@@ -258,3 +258,14 @@ def _png_bytes(seed: int) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (8 + seed, 8), (seed * 40, 10, 10)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def test_images_without_a_suffix_are_found_by_content(tmp_path, make_image):
+    make_image("col/Artist/portrait", fmt="JPEG")
+    make_image("col/Artist/scan.dat", fmt="PNG")
+    (tmp_path / "col/Artist/README").write_text("not a picture")
+    os.mkfifo(tmp_path / "col/Artist/pipe")  # sniffing must not block on it
+    result = scan_folder(tmp_path / "col")
+    assert [Path(p.path).name for p in result.paintings] == ["portrait", "scan.dat"]
+    assert {Path(p).name: why for p, why in result.skipped} == {
+        "README": "not an image file type (no suffix)", "pipe": "not an image file type (no suffix)"}
