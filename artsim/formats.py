@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "FORMAT_SUFFIX",
     "IMAGE_SUFFIXES",
     "LITTER_DIRS",
     "LITTER_FILES",
@@ -30,12 +29,6 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 OPEN_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "DIB", "TIFF")
 """Pillow formats tried on untrusted bytes (JPEG also opens MPO, multi-picture JPEGs from
 phones); other plugins (EPS runs Ghostscript, for one) are never tried."""
-
-FORMAT_SUFFIX: dict[str, str] = {
-    "JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp",
-    "BMP": ".bmp", "DIB": ".bmp", "TIFF": ".tif",
-}
-"""Pillow format -> suffix a stored file gets (all in :data:`IMAGE_SUFFIXES`)."""
 
 LITTER_FILES: frozenset[str] = frozenset({".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"})
 """Lower-case file names operating systems leave behind (never paintings)."""

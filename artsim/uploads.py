@@ -27,7 +27,6 @@ What is defended, and where
 
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -35,12 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from PIL import Image
-
 from artsim.collection import Painting, title_from_stem
 from artsim.errors import ImageError, StoreError
 from artsim.files import atomic_write
-from artsim.formats import FORMAT_SUFFIX, OPEN_FORMATS, litter_reason, size_problem
+from artsim.formats import litter_reason, size_problem, sniff_suffix
 from artsim.images import MAX_FILE_BYTES, load_image, sha256_bytes
 from artsim.names import MAX_ARTIST_CHARS, MAX_NAME_CHARS, clean_artist, clean_title, sanitize_name
 from artsim.zip_guard import ZipCaps, ZipRefused, is_zip, member_problem, open_archive, read_member
@@ -256,13 +253,11 @@ def _is_zip_name(name: str) -> bool:
 
 
 def _detected_suffix(data: bytes) -> str:
-    """Suffix of the decoded format (headers only; ``data`` has passed load_image)."""
-    with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as im:
-        fmt = im.format or ""
-    try:
-        return FORMAT_SUFFIX[fmt]
-    except KeyError:  # pragma: no cover - load_image opens the same formats
-        raise ImageError("upload", f"unexpected image format {fmt!r}") from None
+    """Suffix of the format by magic bytes (``data`` has passed load_image, so it is one of ours)."""
+    suffix = sniff_suffix(data[:16])
+    if suffix is None:  # pragma: no cover - load_image opens only formats sniff_suffix knows
+        raise ImageError("upload", "unexpected image format")
+    return suffix
 
 
 def _pairs(files: Sequence[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:

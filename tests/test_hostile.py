@@ -249,3 +249,9 @@ def _png_declaring(width: int, height: int) -> bytes:
 
 
 PNG_100K_SQUARE = _png_declaring(100_000, 100_000)
+
+
+def test_museum_size_jpeg_upload_is_added(corpus):
+    data = corpus["jpeg300mp.jpg"].read_bytes()
+    (out,) = read_uploads([("scan.jpg", data)], artist="Museum")
+    assert (out.status, out.reason) == ("added", "") and out.data == data
