@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from artsim import clustering, figures, similarity
+from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
 from artsim.markup import md
-from dashboard import cache
+from dashboard import cache, why
 
 ctx = cache.context()
 view = ctx.view
@@ -49,6 +50,7 @@ artists = ctx.frame["artist"].tolist()
 labels = [f"{a} – {t}" for a, t in zip(artists, ctx.frame["title"], strict=True)]
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
 thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
+shas = ctx.frame["sha256"].tolist()
 small = n <= similarity.PAINTING_LEVEL_MAX_N  # the n x n matrix is built (pairs, nearest, leaf order)
 
 if level == "paintings" and n > MAX_HEATMAP_N:
@@ -90,8 +92,13 @@ else:
                 "B": [thumbs[j] for j in pairs["j"]],
                 "painting B": [labels[j] for j in pairs["j"]],
                 "similarity": pairs["similarity"].round(3),
+                **({"why": [why.url(shas[i], shas[j]) for i, j in zip(pairs["i"], pairs["j"], strict=True)]}
+                   if explainable(ctx.model) else {}),
             },
-            column_config={"A": st.column_config.ImageColumn("A"), "B": st.column_config.ImageColumn("B")},
+            column_config={
+                "A": st.column_config.ImageColumn("A"), "B": st.column_config.ImageColumn("B"),
+                "why": st.column_config.LinkColumn("why?", display_text="why similar?"),
+            },
             hide_index=True, width="stretch",
         )
 
@@ -113,4 +120,6 @@ for col, (_, row) in zip(cols[1:], near.iterrows(), strict=True):
         if thumbs[j]:
             st.image(thumbs[j])
         st.caption(f"{md(labels[j])}  \nsimilarity {row['similarity']:.3f}")
+        if explainable(ctx.model):
+            why.link(shas[choice], shas[j], label="why?")
 st.caption("Similarity is what the network sees, not attribution or influence.")

@@ -224,7 +224,31 @@ def test_explain_page_shows_both_maps_from_a_share_link(tmp_path, monkeypatch):
         z = _plotly_array(spec["data"][1]["z"])  # the share map over the painting
         assert z.shape == (7, 7)
         assert z.sum() == pytest.approx(cosine, abs=1e-3)  # the metric is shown to 3 decimals
-    assert app.query_params["a"][0] == shas[3][:12] or app.query_params["a"] == shas[3][:12]
+    assert shas[3].startswith(str(app.query_params["a"][0] if isinstance(app.query_params["a"], list) else app.query_params["a"]))
+
+    # "why" entry points on the Similarity page: a link column in the pairs table, a link per neighbour
+    app.switch_page("../pages/similarity.py").run()
+    assert not app.exception, app.exception
+    assert len(app.get("page_link")) >= 1
+    table = app.dataframe[0].value
+    assert "why" in table.columns and all("/explain?" in u and "a=" in u and "b=" in u for u in table["why"])
+
+    # a view of the model is explained the same way, and the Compare page lists every view
+    app.switch_page("../pages/explain.py").run()
+    app.selectbox(key="model_widget").set_value("efficientnet-lite0:gram1").run()
+    for _ in range(120):  # the view is embedded in the background
+        if not app.get("progress"):
+            break
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception, app.exception
+    cosine = float(app.metric[0].value)
+    z = _plotly_array([json.loads(el.proto.spec) for el in app.get("plotly_chart")][0]["data"][1]["z"])
+    assert z.shape == (56, 56) and z.sum() == pytest.approx(cosine, abs=1e-3)
+    app.switch_page("../pages/compare.py").run()
+    assert not app.exception, app.exception
+    depth = app.dataframe[-1].value
+    assert set(depth["view"]) == {"stage1", "stage2", "stage3", "stage4", "final", "gram1", "gram2"}
 
 
 
