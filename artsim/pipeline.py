@@ -6,12 +6,15 @@ benchmarks: it reads the vectors the store has, embeds the rest with
 with its file) and writes them to :class:`artsim.store.EmbeddingStore`.
 
 Several writers on one store (two ``artsim embed`` runs, app sessions): the
-missing paintings are taken in chunks of :data:`CHUNK` in an order of the
-writer's own (random), and the store is asked again before each chunk, so
-writers mostly split the work instead of repeating it. Each chunk is one
-append per table, and every run that wrote ends with a compaction (duplicate
-rows from a lost race deleted, small files merged, old versions pruned), so a
-table keeps a handful of versions however many writers there were.
+paintings are cut into chunks of :data:`CHUNK` (in input order, so two runs on
+one folder cut the same chunks), taken in an order of the writer's own
+(random), each under an advisory claim (:mod:`artsim.claims`): a chunk another
+live writer on this machine holds is left for the end, then waited for, and
+the store is asked again before each chunk, so writers split the work instead
+of repeating it. Each chunk is one append per table, and every run that wrote
+ends with a compaction (duplicate rows from a lost race deleted, small files
+merged, old versions pruned), so a table keeps a handful of versions however
+many writers there were.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from artsim.claims import Claim, claim_dir
 from artsim.embed_stream import DEFAULT_BATCH_SIZE, embed_paintings
 from artsim.errors import StoreError
 
@@ -33,8 +37,55 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK", "DEFAULT_BATCH_SIZE", "EmbedResult", "embed_with_cache"]
 
-CHUNK = 64
+CHUNK = 32
 """Paintings embedded between two looks at the store and written in one append (a crash loses at most these)."""
+
+
+class _Run:
+    """Bookkeeping of one :func:`embed_with_cache` call: progress, counts, and one chunk's work."""
+
+    def __init__(self, store, embedder, batch_size, progress, total: int, done: int) -> None:
+        self.store, self.embedder, self.batch_size = store, embedder, batch_size
+        self.progress, self.total, self.done = progress, total, done
+        self.new, self.wrote = 0, 0
+        self.skipped: list[tuple[str, str]] = []
+
+    def report(self, extra: int) -> None:
+        if self.progress is not None:
+            self.progress(self.done + extra, self.total)
+
+    def chunk(self, part: list[Painting], vectors: dict, from_store: set[str]) -> None:
+        """Embed and store the paintings of ``part`` that nobody has stored yet."""
+        left = [p for p in part if p.sha256 not in vectors]
+        meanwhile = self.store.get_vectors([p.sha256 for p in left], self.embedder.fingerprint)
+        vectors.update(meanwhile)
+        from_store.update(meanwhile)
+        todo = [p for p in left if p.sha256 not in meanwhile]
+        self.done += len(left) - len(todo)
+        got: tuple[list[Painting], list[np.ndarray], list[bytes]] = ([], [], [])
+        stream = embed_paintings(
+            todo, self.embedder, batch_size=self.batch_size, progress=lambda d, _t: self.report(d)
+        )
+        try:
+            for batch, vecs, thumbs in stream:
+                got[0].extend(batch)
+                got[1].extend(vecs)
+                got[2].extend(thumbs)
+        except BaseException:
+            stream.close()
+            try:  # keep what was embedded before the interruption
+                if got[0]:
+                    self.store.add(got[0], np.stack(got[1]), self.embedder, got[2])
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+            raise
+        stream.close()
+        if got[0]:
+            self.wrote += self.store.add(got[0], np.stack(got[1]), self.embedder, got[2])
+        vectors.update(zip([p.sha256 for p in got[0]], got[1], strict=True))
+        self.new += len(got[0])
+        self.skipped += stream.skipped
+        self.done += len(todo)
 
 
 @dataclass
@@ -60,13 +111,6 @@ class EmbedResult:
     new: int = 0
     cached: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _chunks(missing: list[Painting], size: int) -> list[list[Painting]]:
-    """``missing`` cut into chunks of ``size``, in a random order of this writer's own."""
-    chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
-    random.shuffle(chunks)  # two writers starting together rarely pick the same chunk
-    return chunks
 
 
 def embed_with_cache(
@@ -103,59 +147,46 @@ def embed_with_cache(
         Work finished before an interruption (``KeyboardInterrupt``, a setup error) is stored.
     """
     paintings = list(paintings)
-    total = len(paintings)
-    fp = embedder.fingerprint
+    total, fp = len(paintings), embedder.fingerprint
     vectors = store.get_vectors([p.sha256 for p in paintings], fp)
     from_store = set(vectors)
-    missing = list({p.sha256: p for p in reversed(paintings) if p.sha256 not in vectors}.values())[::-1]
-    done = total - len(missing)  # counts every copy of a cached painting
-    if progress is not None:
-        progress(done, total)
-    new, skipped, wrote = 0, [], 0
-    for part in _chunks(missing, max(1, int(chunk))):
-        meanwhile = store.get_vectors([p.sha256 for p in part], fp)  # another writer may have done them
-        vectors.update(meanwhile)
-        from_store.update(meanwhile)
-        todo = [p for p in part if p.sha256 not in meanwhile]
-        base = done + len(part) - len(todo)
-        report = (lambda d, _t, base=base: progress(base + d, total)) if progress is not None else None
-        got: tuple[list[Painting], list[np.ndarray], list[bytes]] = ([], [], [])
-        stream = embed_paintings(todo, embedder, batch_size=batch_size, progress=report)
+    unique: dict[str, Painting] = {}
+    for p in paintings:
+        unique.setdefault(p.sha256, p)
+    step = max(1, int(chunk))
+    chunks = [list(unique.values())[i : i + step] for i in range(0, len(unique), step)]
+    random.shuffle(chunks)  # writers start on different chunks
+    state = _Run(store, embedder, batch_size, progress, total, total - sum(k not in vectors for k in unique))
+    state.report(0)
+    folder = claim_dir(store.uri)
+    deferred: list[tuple[list[Painting], Claim]] = []
+    for part in chunks:
+        if all(p.sha256 in vectors for p in part):
+            continue
+        claim = Claim(folder, [fp, *(p.sha256 for p in part)])
+        if not claim.acquire():  # another writer on this machine is on it: come back at the end
+            deferred.append((part, claim))
+            continue
         try:
-            for batch, vecs, thumbs in stream:
-                got[0].extend(batch)
-                got[1].extend(vecs)
-                got[2].extend(thumbs)
-        except BaseException:
-            stream.close()
-            try:  # keep what was embedded before the interruption
-                if got[0]:
-                    store.add(got[0], np.stack(got[1]), embedder, got[2])
-            except Exception:  # noqa: BLE001 - the original error matters more
-                pass
-            raise
-        stream.close()
-        if got[0]:
-            wrote += store.add(got[0], np.stack(got[1]), embedder, got[2])
-        for p, v in zip(got[0], got[1], strict=True):
-            vectors[p.sha256] = v
-        new += len(got[0])
-        skipped += stream.skipped
-        done += len(part)
-    if wrote:
+            state.chunk(part, vectors, from_store)
+        finally:
+            claim.release()
+    for part, claim in deferred:
+        claim.wait()
+        state.chunk(part, vectors, from_store)
+    if state.wrote:
         try:
             store.compact(fp)
         except StoreError:  # a concurrent writer's commit won the race; the last one to finish compacts
             pass
     ok = [p for p in paintings if p.sha256 in vectors]
-    if progress is not None:
-        progress(total, total)
+    state.report(total - state.done)
     return EmbedResult(
         vectors=np.stack([vectors[p.sha256] for p in ok]).astype(np.float32, copy=False)
         if ok
         else np.zeros((0, embedder.dim), np.float32),
         paintings=ok,
-        new=new,
+        new=state.new,
         cached=sum(1 for p in paintings if p.sha256 in from_store),
-        skipped=skipped,
+        skipped=state.skipped,
     )

@@ -19,7 +19,7 @@ Layout
 
 The database handle itself is :class:`artsim.database.Database` (shared with
 :mod:`artsim.collections_db`); what is missing goes through the model in
-:func:`artsim.pipeline.embed_and_store`.
+:func:`artsim.pipeline.embed_with_cache`.
 
 Concurrency
 -----------
@@ -30,7 +30,7 @@ the first row per key, and :meth:`EmbeddingStore.compact` deletes the extra
 rows. Appends from threads and from ``spawn``-ed processes keep every row;
 **never fork a process after opening a store** (rows are lost silently), use
 ``multiprocessing.get_context("spawn")`` or open the store in the child.
-Each append is a new table version, so :func:`artsim.pipeline.embed_and_store`
+Each append is a new table version, so :func:`artsim.pipeline.embed_with_cache`
 compacts after every run that wrote.
 """
 
