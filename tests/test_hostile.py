@@ -168,7 +168,7 @@ def test_upload_batch_gives_every_file_a_row(corpus):
     assert "1:100,000" in outcomes[0].reason
 
 
-def test_ten_float_tiffs_in_one_upload_stay_bounded(corpus):
+def test_several_float_tiffs_in_one_upload_stay_bounded(corpus):
     data = corpus["float32.tif"].read_bytes()
     files = [(f"f{i}.tif", data + bytes(i)) for i in range(3)]  # distinct bytes, same image
 
