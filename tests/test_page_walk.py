@@ -1,0 +1,58 @@
+"""The Walk between page through AppTest: a chain from one painting to another, its share link, no-path note."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app_fixtures import make_collection
+from tests.test_app import APP, page, settle
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("walk")
+    return {
+        "ARTSIM_HOME": str(root / "home"), "ARTSIM_DB": str(root / "db"),
+        "ARTSIM_GALLERY": str(make_collection(root / "gallery")), "ARTSIM_MODEL": "efficientnet-lite0",
+        "TORCH_HOME": str(root / "torch"),
+    }
+
+
+def _open(env, monkeypatch, **params) -> AppTest:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    settle(at)
+    at.switch_page(page("walk")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_walk_from_first_to_last_painting(env, monkeypatch):
+    at = _open(env, monkeypatch)
+    assert at.title[0].value == "Walk between paintings"
+    texts = [t.value for t in at.main.text if " – " in t.value]
+    # 9 synthetic paintings, first "Ada Blue – Study 1" to last "Cy Green – Study 3"
+    assert texts[0] == "Ada Blue – Study 1" and texts[-1] == "Cy Green – Study 3"
+    assert any("step" in c.value and "nearest-neighbour graph" in c.value for c in at.caption)
+    steps = [c.value for c in at.caption if c.value.startswith("→ next:")]
+    assert len(steps) == len(texts) - 1
+
+
+def test_no_walk_at_small_k_is_said_plainly(env, monkeypatch):
+    at = _open(env, monkeypatch, walk_k="1")
+    assert at.slider(key="walk_k_widget").value == 1
+    # three well-separated synthetic artists: with one neighbour each, blue never reaches green
+    assert at.warning and "No walk exists at k = 1" in at.warning[0].value
+
+
+def test_share_link_values_pick_the_paintings(env, monkeypatch):
+    at = _open(env, monkeypatch)
+    shas = at.session_state["artsim_context"].frame["sha256"].tolist()
+    at = _open(env, monkeypatch, walk_from=shas[4][:12], walk_to=shas[5][:12])
+    assert at.selectbox(key="walk_from_widget").value == 4
+    assert at.selectbox(key="walk_to_widget").value == 5
