@@ -36,13 +36,21 @@ def redirect_target(path: str, base: str = "") -> str | None:
     """Where to send a request for ``path``: the app root with ``notfound``, or None to serve it.
 
     A path is redirected when, below ``base``, it has two or more segments and
-    the first is not one Streamlit serves (see :data:`RESERVED`).
+    none is one Streamlit serves (see :data:`RESERVED`): the frontend probes
+    ``/<page>/_stcore/health`` to find the app's base path, and that must stay a 404.
     """
     rel = path[len(base):] if base and path.startswith(base) else path
     segments = [s for s in rel.split("/") if s]
-    if len(segments) < 2 or segments[0] in RESERVED or segments[0].startswith((".", "_", "~")):
+    if len(segments) < 2 or any(s in RESERVED or s.startswith((".", "_", "~")) for s in segments):
         return None
     return f"{base}/?notfound={quote('/'.join(segments)[:NOTFOUND_MAX], safe='')}"
+
+
+def _wants_page(scope: Scope) -> bool:
+    """Whether the request is a browser loading a page (not a script, a probe or an image)."""
+    headers = dict(scope.get("headers") or [])
+    dest = headers.get(b"sec-fetch-dest", b"")
+    return dest == b"document" or (not dest and b"text/html" in headers.get(b"accept", b""))
 
 
 class SubPathRedirect:
@@ -52,7 +60,7 @@ class SubPathRedirect:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and _wants_page(scope):
             target = redirect_target(scope.get("path", ""), base_url_path())
             if target is not None:
                 await send({"type": "http.response.start", "status": 302,

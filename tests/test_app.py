@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -89,6 +92,23 @@ def test_gallery_page_embeds_then_shows_every_painting(app):
         "9 paintings by 3 artists" in c.value for c in app.caption
     )
     assert app.selectbox(key="model_widget").value == "efficientnet-lite0"
+
+
+def test_a_warm_start_imports_no_model(app):
+    """Every vector in the store: the first view needs no torch, timm, onnxruntime or umap."""
+    settle(app)  # the store now holds every painting's vector
+    code = textwrap.dedent(f"""
+        import sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout=90).run()
+        assert not at.exception, at.exception
+        assert not at.get("progress"), "nothing should need embedding"
+        assert len(at.image) == 9
+        print(sorted(m for m in ("torch", "timm", "onnxruntime", "umap", "numba") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
 
 
 def test_empty_gallery_tells_the_user_what_to_do(app, tmp_path, monkeypatch):

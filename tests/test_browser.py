@@ -7,6 +7,7 @@ to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -37,40 +38,56 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str], log_path: Path):
+    """`streamlit run streamlit_app.py` on a free port; yields its base URL once it answers."""
+    port = _free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + log_path.read_text()[-2000:])
+        try:
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_env(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("Debian's chromium is missing in CI: `make test` should have installed it")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
     root = tmp_path_factory.mktemp("browser")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     env.update(
         ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_MODEL="efficientnet-lite0",
         ARTSIM_GALLERY=str(make_collection(root / "gallery")), TORCH_HOME=str(root / "torch"),
     )
-    port = _free_port()
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (root / "streamlit.log").read_text()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    return env, root
+
+
+@pytest.fixture(scope="module")
+def server(server_env):
+    env, root = server_env
+    with streamlit_server(env, root / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +114,17 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _app_navigation(page) -> str:
+    """The sidebar navigation's text as soon as it is drawn (the first thing a visitor sees)."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.wait_for(timeout=60_000)
+    text = nav.inner_text()
+    # The router's own titles, never Streamlit's legacy list of pages/ files (`common`, `upload`...).
+    assert "Add paintings" in text and "Compare models" in text, text
+    assert not {"common", "upload", "streamlit app"} & {line.strip() for line in text.splitlines()}, text
+    return text
+
+
 def _no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]'
@@ -120,12 +148,12 @@ def _choose(page, label: str, option: str) -> None:
 
 
 def test_journey_through_every_page_and_a_share_link(server, browser):
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     # A fresh server's first request is a deep link (regression: it used to skip the router).
     page.goto(f"{server}/clustering?k=3", wait_until="domcontentloaded")
+    _app_navigation(page)
+    _shot(page, "00-fresh-server-clustering-first-view")
     page.get_by_role("heading", name="Clustering").wait_for(timeout=120_000)
     _settle(page)
     assert page.get_by_text("Cluster 3:").count() == 1 and page.get_by_text("Cluster 4:").count() == 0
@@ -238,3 +266,23 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     _shot(student, "10-shared-collection-gallery")
     reader.close()
     context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/common", "/clustering/extra"])
+def test_a_fresh_server_shows_the_app_navigation_first(server_env, browser, path):
+    """A fresh server (after the journey, so the store is warm) opened at ``path``."""
+    env, root = server_env
+    env = {**env, "ARTSIM_UMAP_WARMUP": "0"}  # no UMAP here: keep the CPUs for the page
+    name = path.strip("/").replace("/", "-") or "root"
+    with streamlit_server(env, root / f"streamlit-{name}.log") as base:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{base}{path}", wait_until="domcontentloaded")
+        _app_navigation(page)
+        _shot(page, f"11-fresh-server-{name}-first-view")
+        page.get_by_role("heading", name="Gallery").wait_for(timeout=120_000)
+        if path != "/":
+            page.get_by_text(f"there is no page at {path}", exact=False).wait_for(timeout=60_000)
+            page.get_by_role("link", name="Back to the Gallery").wait_for(timeout=30_000)
+        _no_exception(page)
+        context.close()
