@@ -1,7 +1,8 @@
-"""Collections in the store: ids, edit tokens, copy-on-write, persistence, concurrent sessions."""
+"""Collections in the database: ids, edit tokens, copy-on-write, images stored once, limits, rename, concurrency."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from artsim.collection import Painting
 from artsim.collections_db import CollectionError, Collections, is_collection_id
-from artsim.store import EmbeddingStore
 from artsim.uploads import read_uploads
 
 
@@ -22,7 +23,7 @@ def _jpeg(seed: int) -> bytes:
 
 @pytest.fixture()
 def collections(tmp_path: Path) -> Collections:
-    return Collections(EmbeddingStore(str(tmp_path / "db")), uploads_dir=tmp_path / "uploads")
+    return Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")
 
 
 def _upload(tmp_path: Path, seeds, artist="Frida Kahlo"):
@@ -58,21 +59,23 @@ def test_derived_collection_copies_and_never_modifies_its_parent(collections, tm
         collections.create("x", parent="no-such-collection")
 
 
-def test_files_come_back_from_the_database_after_a_restart(tmp_path):
-    first = Collections(EmbeddingStore(str(tmp_path / "db")), uploads_dir=tmp_path / "uploads-a")
+def test_files_come_back_from_the_database_after_a_restart_or_a_cache_wipe(tmp_path):
+    first = Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads-a")
     info, token = first.create("durable")
     first.add(info.id, token, _upload(tmp_path, [5]))
     # A new process on a new machine: same database, empty local disk.
-    again = Collections(EmbeddingStore(str(tmp_path / "db")), uploads_dir=tmp_path / "uploads-b")
+    again = Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads-b")
     (painting,) = again.paintings(info.id)
     assert Path(painting.path).read_bytes() == _jpeg(5)
     assert painting.artist == "Frida Kahlo" and painting.source == "upload"
     assert again.can_edit(info.id, token)
+    Path(painting.path).unlink()  # the upload folder is only a cache
+    (back,) = again.paintings(info.id)
+    assert Path(back.path).read_bytes() == _jpeg(5)
 
 
 def test_twenty_concurrent_sessions_each_upload_and_read_back(tmp_path):
-    store = EmbeddingStore(str(tmp_path / "db"))
-    shared = Collections(store, uploads_dir=tmp_path / "uploads")
+    shared = Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")
     errors: list[BaseException] = []
     made: dict[int, str] = {}
 
@@ -92,8 +95,90 @@ def test_twenty_concurrent_sessions_each_upload_and_read_back(tmp_path):
     for t in threads:
         t.join()
     assert not errors, errors
-    fresh = Collections(EmbeddingStore(str(tmp_path / "db")), uploads_dir=tmp_path / "uploads2")
+    fresh = Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads2")
     for n, cid in made.items():
         paintings = fresh.paintings(cid)
         assert len(paintings) == 3 and {p.artist for p in paintings} == {f"Student {n}"}
     assert len(made) == 20
+
+
+# ---------------------------------------------------------------- images once, limits, rename
+
+
+def _blob(i: int, size: int) -> tuple[Painting, bytes]:
+    data = bytes([i % 251]) * size
+    sha = hashlib.sha256(data).hexdigest()
+    return Painting(sha256=sha, path=f"/in/{sha}.jpg", artist="A", title=f"t{i}"), data
+
+
+def _image_rows(tmp_path) -> list[str]:
+    import lancedb
+
+    return lancedb.connect(str(tmp_path / "db")).open_table("collection_images").to_arrow()["sha256"].to_pylist()
+
+
+def test_images_are_stored_once_however_many_collections_hold_them(collections, tmp_path):
+    a, ta = collections.create("a")
+    collections.add(a.id, ta, [_blob(1, 100), _blob(2, 100)])
+    child, tc = collections.create("child", parent=a.id)  # copy-on-write copies the list, not the bytes
+    b, tb = collections.create("b")
+    collections.add(b.id, tb, [_blob(2, 100), _blob(3, 100)])
+    collections.add(child.id, tc, [_blob(3, 100)])
+    assert sorted(_image_rows(tmp_path)) == sorted(_blob(i, 100)[0].sha256 for i in (1, 2, 3))
+    assert collections.image_bytes() == 300
+    assert {p.title for p in collections.paintings(child.id)} == {"t1", "t2", "t3"}
+
+
+def test_limit_on_new_collections_per_hour(collections, monkeypatch):
+    monkeypatch.setenv("ARTSIM_MAX_COLLECTIONS_PER_HOUR", "2")
+    collections.create("one")
+    collections.create("two")
+    with pytest.raises(CollectionError, match="2 new collections in the last hour.*limit is 2"):
+        collections.create("three")
+    monkeypatch.setenv("ARTSIM_MAX_COLLECTIONS_PER_HOUR", "0")  # 0: no limit
+    collections.create("three")
+
+
+def test_limit_on_paintings_per_collection(collections, monkeypatch):
+    monkeypatch.setenv("ARTSIM_MAX_COLLECTION_PAINTINGS", "3")
+    info, token = collections.create("small")
+    assert collections.add(info.id, token, [_blob(i, 10) for i in range(2)]) == 2
+    with pytest.raises(CollectionError, match="at most 3 paintings; this one has 2, so 1 more fit"):
+        collections.add(info.id, token, [_blob(i, 10) for i in range(2, 4)])
+    assert collections.add(info.id, token, [_blob(0, 10), _blob(2, 10)]) == 1  # a duplicate does not count
+    assert len(collections.paintings(info.id)) == 3
+
+
+def test_limit_on_megabytes_per_collection(collections, monkeypatch):
+    monkeypatch.setenv("ARTSIM_MAX_COLLECTION_MB", "1")
+    info, token = collections.create("big")
+    collections.add(info.id, token, [_blob(1, 600_000)])
+    with pytest.raises(CollectionError, match="at most 1.0 MB of images; with this batch it would hold 1.2 MB"):
+        collections.add(info.id, token, [_blob(2, 600_000)])
+    assert collections.add(info.id, token, [_blob(3, 300_000)]) == 1
+
+
+def test_store_quota_counts_each_image_once(collections, monkeypatch):
+    monkeypatch.setenv("ARTSIM_STORE_QUOTA_MB", "1")
+    a, ta = collections.create("a")
+    b, tb = collections.create("b")
+    collections.add(a.id, ta, [_blob(1, 700_000)])
+    assert collections.add(b.id, tb, [_blob(1, 700_000)]) == 1  # already stored: costs nothing
+    with pytest.raises(CollectionError, match="storage for uploads is full.*ARTSIM_STORE_QUOTA_MB"):
+        collections.add(b.id, tb, [_blob(2, 400_000)])
+    assert [p.title for p in collections.paintings(b.id)] == ["t1"]
+
+
+def test_rename_is_for_the_owner_only_and_cleans_the_name(collections):
+    info, token = collections.create("Class 3B")
+    other, other_token = collections.create("other")
+    with pytest.raises(CollectionError, match="only the owner"):
+        collections.rename(info.id, other_token, "stolen")
+    with pytest.raises(CollectionError, match="only the owner"):
+        collections.rename(info.id, None, "stolen")
+    assert collections.rename(info.id, token, "  Spring\u202e\n  term " + "x" * 200) == ("Spring term " + "x" * 200)[:80]
+    assert collections.get(info.id).name == ("Spring term " + "x" * 200)[:80]
+    assert collections.get(other.id).name == "other"
+    with pytest.raises(CollectionError, match="give the collection a name"):
+        collections.rename(info.id, token, " \x00 ")
+    assert collections.can_edit(info.id, token)  # renaming keeps the edit right
