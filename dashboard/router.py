@@ -29,6 +29,9 @@ if (PAGES_DIR / "walk.py").is_file():
 if (PAGES_DIR / "explain.py").is_file():  # "Why are these two similar?" (issue 13)
     PAGES.insert(-1, st.Page(PAGES_DIR / "explain.py", title="Why similar?", icon=":material/help:", url_path="explain"))
 nav = st.navigation(PAGES)
+loading = st.empty()
+if "view" not in st.session_state:  # a new visitor: say something while the library loads
+    loading.caption("Loading the collection…")
 
 # Everything below may import the library; nothing here imports a model.
 from dataclasses import replace  # noqa: E402
@@ -164,4 +167,5 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     collection=collection,
     embedding=job is not None,
 )
+loading.empty()
 nav.run()
