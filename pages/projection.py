@@ -62,7 +62,8 @@ uploaded = frame["source"].eq("upload").to_numpy()
 refit = False
 if uploaded.any():
     refit = st.toggle(
-        "Re-fit with uploads", key="refit_widget",
+        "Re-fit with uploads", value=view.refit, key="refit_widget",
+        on_change=cache.set_view_from, args=("refit", "refit_widget"),
         help="Off: uploads are placed into the existing map without moving it. On: redraw the map with them.",
     )
 fit_rows = placement.fit_rows(uploaded, refit)

@@ -168,6 +168,10 @@ def test_upload_answer_ranks_the_source_artist_first_and_shows_names_as_text(app
         assert "Adding to your collection [Renamed](https:evil.example)." in shown(assert_plain(app))
     app.switch_page(page("gallery")).run()
     assert "Uploaded paintings are marked ⬆" in shown(markdown_texts(app))
+    app.switch_page(page("projection")).run()
+    app.toggle(key="refit_widget").set_value(True).run()
+    assert not app.exception, app.exception
+    assert app.query_params.get("refit") in ("1", "true"), app.query_params  # re-fit is in the share link
 
     # A second new collection from the same session is over a cap of 1, with a clear message.
     monkeypatch.setenv("ARTSIM_MAX_SESSION_COLLECTIONS", "1")
