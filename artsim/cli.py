@@ -105,11 +105,20 @@ def cmd_index(args: argparse.Namespace) -> int:
         _err(f"error: no such file or folder: {', '.join(missing)}")
         return EXIT_SETUP
     model = args.model or ("resnet50" if args.weights else None)
-    embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
     try:
-        report = index(
-            args.sources, embedder, EmbeddingStore(args.db), batch_size=args.batch_size, chunk=args.chunk
-        )
+        if args.ray is not None:
+            from artsim.ray_index import index_ray
+
+            report = index_ray(
+                args.sources, _choose_model(model), EmbeddingStore(args.db), address=args.ray or None,
+                weights=args.weights, precision=args.precision, batch_size=args.batch_size,
+                actors=args.actors, chunk=args.chunk,
+            )
+        else:
+            embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
+            report = index(
+                args.sources, embedder, EmbeddingStore(args.db), batch_size=args.batch_size, chunk=args.chunk
+            )
     except KeyboardInterrupt:
         _err("interrupted: the paintings embedded so far are stored; run the same command again to finish")
         return EXIT_SETUP
@@ -185,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_argument("--chunk", type=int, default=64, help="paintings per store write (work lost to a kill)")
     idx.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     idx.add_argument("--db", help="LanceDB URI of the store (default: ARTSIM_DB or $ARTSIM_HOME/db)")
+    idx.add_argument(
+        "--ray", nargs="?", const="", metavar="ADDRESS",
+        help="embed on a Ray cluster (ADDRESS such as ray://head:10001 or auto; none: RAY_ADDRESS or a local Ray)",
+    )
+    idx.add_argument("--actors", type=int, help="with --ray: model actors (default: one per GPU, else CPUs/4)")
     idx.set_defaults(func=cmd_index)
 
     imp = sub.add_parser("import", help="import paintings from a museum collection")

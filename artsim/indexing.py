@@ -36,7 +36,7 @@ from artsim.files import atomic_write
 from artsim.pipeline import CHUNK, DEFAULT_BATCH_SIZE, embed_with_cache
 from artsim.progress import progress_bar
 
-__all__ = ["IndexReport", "index", "is_url", "report_dir"]
+__all__ = ["IndexReport", "import_url", "index", "is_url", "report_dir", "write_report"]
 
 
 @dataclass
@@ -66,7 +66,8 @@ def report_dir() -> Path:
     return config.home() / "index-reports"
 
 
-def _write_report(skipped: Sequence[tuple[str, str]]) -> Path:
+def write_report(skipped: Sequence[tuple[str, str]]) -> Path:
+    """Write ``path,reason`` rows to a new CSV under :func:`report_dir`; returns its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = report_dir() / f"{stamp}-{os.getpid()}.csv"
     out = io.StringIO()
@@ -77,7 +78,8 @@ def _write_report(skipped: Sequence[tuple[str, str]]) -> Path:
     return path
 
 
-def _import_url(url: str, *, progress: bool) -> tuple[Path, list[tuple[str, str]]]:
+def import_url(url: str, *, progress: bool) -> tuple[Path, list[tuple[str, str]]]:
+    """Import a IIIF manifest or collection into ``$ARTSIM_HOME/iiif/<id>``; the folder and its skips."""
     from artsim.iiif import import_iiif
 
     dest = config.home() / "iiif" / hashlib.sha256(url.encode()).hexdigest()[:12]
@@ -116,7 +118,7 @@ def index(
     paths: list[str] = []
     for source in sources:
         if is_url(source):
-            folder, skipped = _import_url(source, progress=progress)
+            folder, skipped = import_url(source, progress=progress)
             paths.append(str(folder))
             report.skipped.extend(skipped)
         else:
@@ -137,5 +139,5 @@ def index(
         report.new, report.cached = result.new, result.cached
         report.skipped.extend(result.skipped)
     finally:
-        report.report_path = _write_report(report.skipped)
+        report.report_path = write_report(report.skipped)
     return report
