@@ -125,8 +125,8 @@ def rename_collection(collections: Collections, info: CollectionInfo, token: str
         raise CollectionError("give the collection a name")
     if not can_rename(collections):
         raise CollectionError("renaming collections is not available in this version of artsim")
-    collections.rename(info.id, token, clean)
-    return clean
+    kept = collections.rename(info.id, token, clean)
+    return kept if isinstance(kept, str) else clean
 
 
 def result_rows(outcomes: Sequence[UploadOutcome]) -> list[dict[str, str]]:
