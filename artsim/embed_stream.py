@@ -35,24 +35,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from artsim.errors import ImageError, ModelUnavailable, StoreError, WeightsUnavailable
+from artsim.failures import SETUP_ERRORS, decode_reason, model_reason
 from artsim.images import load_image, thumbnail_jpeg
 
 if TYPE_CHECKING:
     from artsim.collection import Painting
     from artsim.embedding.base import Embedder
 
-__all__ = [
-    "DEFAULT_BATCH_SIZE",
-    "LOAD_MAX_SIDE",
-    "SETUP_ERRORS",
-    "THUMBNAIL_SIZE",
-    "EmbedStream",
-    "decode_reason",
-    "embed_batch",
-    "embed_paintings",
-    "model_reason",
-]
+__all__ = ["DEFAULT_BATCH_SIZE", "LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_batch", "embed_paintings"]
 
 LOAD_MAX_SIDE = 256
 """Shorter side (pixels) images are reduced to before the embedder's ``preprocess``
@@ -71,34 +61,13 @@ THUMBNAIL_QUALITY = 75
 
 Batch = tuple[list["Painting"], np.ndarray, list[bytes]]
 
-#: Errors about the model or the store, not about one painting: they end the stream.
-SETUP_ERRORS = (WeightsUnavailable, ModelUnavailable, StoreError)
-
-
-def decode_reason(exc: Exception) -> str:
-    """Plain words for why one file could not be decoded or preprocessed."""
-    if isinstance(exc, ImageError):
-        return exc.reason
-    if isinstance(exc, MemoryError):
-        return "too large to decode in the memory available"
-    if isinstance(exc, OSError):  # e.g. the disk went away mid-read
-        return f"cannot read file ({exc.strerror or exc})"
-    return f"could not be decoded ({type(exc).__name__})"
-
-
-def model_reason(exc: Exception, model: str) -> str:
-    """Plain words for why the model could not embed one painting."""
-    if isinstance(exc, MemoryError):
-        return f"too large for the memory available while the {model} model ran"
-    return f"the {model} model failed on this image ({type(exc).__name__}: {str(exc)[:120]})"
-
-
 def _prepare(
     painting: Painting, embedder: Embedder, max_side: int, thumbnails: bool
 ) -> tuple[np.ndarray, bytes]:
     """Worker-thread job: file -> (model input array, thumbnail JPEG bytes or b'')."""
     resample = getattr(embedder, "load_resample", Image.Resampling.LANCZOS)
-    image = load_image(painting.path, name=painting.path, max_side=max_side, resample=resample)
+    draft = getattr(embedder, "load_draft_side", None)  # JPEG draft margin before preprocess's one resample
+    image = load_image(painting.path, name=painting.path, max_side=max_side, resample=resample, draft_side=draft)
     array = embedder.preprocess(image)
     thumb = thumbnail_jpeg(image, THUMBNAIL_SIZE, quality=THUMBNAIL_QUALITY) if thumbnails else b""
     return array, thumb
@@ -293,8 +262,7 @@ def embed_batch(
                 kept_thumbs.append(thumb)
             else:
                 failed.append((painting, f"the {embedder.name} model gave a vector with NaN or infinity"))
-    order = {id(p): i for i, p in enumerate(batch)}
-    failed.sort(key=lambda item: order[id(item[0])])
+    failed.sort(key=lambda item: next(i for i, p in enumerate(batch) if p is item[0]))  # input order
     matrix = np.stack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
     return (kept, matrix, kept_thumbs), failed
 
