@@ -224,3 +224,19 @@ def test_cli_import_iiif(server, tmp_path, capsys):
     )
     out, err = capsys.readouterr()
     assert code == 0 and "imported 1" in out and "took the first" in err
+
+
+def test_cli_import_into_a_new_collection(server, tmp_path, capsys, monkeypatch):
+    from artsim.collections_db import Collections
+
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
+    db = str(tmp_path / "db")
+    url = f"{server.base}{RECIPE}0032-collection/collection.json"
+    assert main(["import", "iiif", url, "--collection", "--name", "Homer", "--db", db]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("collection "))
+    collection_id = line.split()[1].rstrip(":")
+    collections = Collections(db)
+    assert collections.get(collection_id).name == "Homer"
+    titles = sorted(p.title for p in collections.paintings(collection_id))
+    assert titles == ["Northeaster", "The Gulf Stream"]
