@@ -8,20 +8,14 @@ import streamlit as st
 from artsim import clustering, figures
 from artsim.markup import md
 from artsim.viewstate import K_RANGE
-from dashboard import cache
+from dashboard import cache, notices
 
 ctx = cache.context()
 view = ctx.view
 st.title("Clustering")
 
 n = len(ctx.frame)
-if not ctx.all_artists:
-    st.info(
-        "Nothing to cluster yet: this collection has no paintings. Add some on the **Add paintings** page, "
-        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
-        icon=":material/photo_library:",
-    )
-    st.stop()
+notices.stop_if_no_paintings("cluster")
 if n < 3:
     st.info("Select at least three paintings (sidebar) to cluster them.", icon=":material/arrow_back:")
     st.stop()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from artsim import comparison, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
-from dashboard import cache, depths
+from dashboard import cache, depths, notices
 
 ctx = cache.context()
 view = ctx.view
@@ -19,6 +19,7 @@ st.caption(
     "clusterings agree."
 )
 
+notices.stop_if_no_paintings("compare")
 artists = ctx.frame["artist"].tolist()
 if not comparison.comparable(artists):
     st.info("Select at least three paintings by two or more artists (sidebar) to compare models.", icon=":material/arrow_back:")

@@ -6,20 +6,14 @@ import streamlit as st
 
 from artsim import figures, placement
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
-from dashboard import cache, map3d
+from dashboard import cache, map3d, notices
 
 ctx = cache.context()
 view = ctx.view
 st.title("Projection")
 
 n = len(ctx.frame)
-if not ctx.all_artists:
-    st.info(
-        "Nothing to project yet: this collection has no paintings. Add some on the **Add paintings** page, "
-        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
-        icon=":material/photo_library:",
-    )
-    st.stop()
+notices.stop_if_no_paintings("project")
 if n < 3:
     st.info("Select at least three paintings (sidebar) to project them.", icon=":material/arrow_back:")
     st.stop()

@@ -8,20 +8,14 @@ from artsim import clustering, figures, similarity
 from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
 from artsim.markup import md
-from dashboard import cache, why
+from dashboard import cache, notices, why
 
 ctx = cache.context()
 view = ctx.view
 st.title("Similarity")
 
 n = len(ctx.frame)
-if not ctx.all_artists:
-    st.info(
-        "Nothing to compare yet: this collection has no paintings. Add some on the **Add paintings** page, "
-        "or start artsim on a folder of paintings (`ARTSIM_GALLERY=/path/to/folder make run`).",
-        icon=":material/photo_library:",
-    )
-    st.stop()
+notices.stop_if_no_paintings("compare")
 if n < 2:
     st.info("Select at least two paintings (sidebar) to compare them.", icon=":material/arrow_back:")
     st.stop()

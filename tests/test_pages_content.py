@@ -124,7 +124,8 @@ def test_wording_follows_the_linkage_and_the_cluster_colours(app):
 def test_empty_collection_says_there_is_nothing_to_show(app, tmp_path, monkeypatch):
     monkeypatch.setenv("ARTSIM_GALLERY", str(tmp_path / "nothing-here"))
     app.run()
-    for name, word in (("projection", "project"), ("clustering", "cluster")):
+    for name, word in (("projection", "project"), ("clustering", "cluster"), ("similarity", "compare"),
+                       ("compare", "compare")):
         app.switch_page(page(name)).run()
         assert not app.exception, app.exception
         info = " ".join(i.value for i in app.info)
