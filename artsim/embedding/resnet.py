@@ -11,16 +11,22 @@ import os
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import TorchEmbedder, make_fingerprint
+from artsim.embedding.base import make_fingerprint
+from artsim.embedding.digest import weights_digest
+from artsim.embedding.torch_embedder import TorchEmbedder
 from artsim.embedding.weights import load_state_dict_file, resolve_resnet50_weights
 from artsim.errors import WeightsUnavailable
-from artsim.files import sha256_file
 
 #: Bump when the vectors of a file change: :meth:`ResNet50Embedder.preprocess`, or how the
-#: pipeline loads the file (``load_max_side``, ``load_resample``); it is part of the fingerprint.
+#: pipeline loads the file (``load_max_side``, ``load_draft_side``); it is part of the fingerprint.
 PREPROCESS_VERSION = (
-    "resnet50-pre-2: load_image max_side 232 (JPEG draft >= 232, then bilinear antialias to "
-    "shorter side 232), center crop 224, ImageNet mean/std"
+    "resnet50-pre-3: JPEG draft to shorter side >= 464, then one bilinear antialiased resample "
+    "of the centre window to 224x224 (= resize shorter side 232, centre crop 224), ImageNet mean/std"
+)
+#: The reference path (``reference=True``): torchvision's IMAGENET1K_V2 transform on a full decode.
+REFERENCE_VERSION = (
+    "resnet50-ref-1: full decode, resize shorter side 232 bilinear antialias, centre crop 224, "
+    "ImageNet mean/std (torchvision IMAGENET1K_V2 transforms)"
 )
 _HEAD = {"fc.weight", "fc.bias"}
 RESIZE, CROP = 232, 224
@@ -37,12 +43,15 @@ class ResNet50Embedder(TorchEmbedder):
     weights : path, optional
         A ResNet-50 state-dict file; see :func:`resolve_resnet50_weights` for the fallbacks.
     precision : {"auto", "fp32", "bf16"}
-        ``auto`` = bf16 only where the hardware computes it natively.
+        ``auto``: see :mod:`artsim.embedding.runtime` (``runtime``, ``runtime_reason``).
     allow_download : bool
         Whether a missing file may be downloaded into torchvision's cache.
     lazy : bool
-        Build the network on first use instead of now (weights are still located
-        and fingerprinted now; a corrupt file is then reported on first use).
+        Build the network on first embed (default) instead of now. The weights are
+        located and fingerprinted now either way (the digest is remembered by
+        :mod:`artsim.embedding.digest`); a corrupt file is reported on first use.
+    reference : bool
+        Decode files in full and run torchvision's transform exactly (its own fingerprint).
 
     Attributes ``weights_path`` and ``weights_source`` say which file was used.
     """
@@ -50,12 +59,7 @@ class ResNet50Embedder(TorchEmbedder):
     name = "resnet50"
     dim = 2048
     freeze_input_size = CROP
-    #: The pipeline loads images at this shorter side (JPEG draft mode, then ``load_resample``,
-    #: the bilinear filter of torchvision's transform), so :meth:`preprocess` only crops: one
-    #: resampling per image instead of two. Both are part of :data:`PREPROCESS_VERSION`:
-    #: changing either changes the vectors.
-    load_max_side = RESIZE
-    load_resample = Image.Resampling.BILINEAR
+    input_side = RESIZE
 
     def __init__(
         self,
@@ -64,13 +68,18 @@ class ResNet50Embedder(TorchEmbedder):
         precision: str = "auto",
         allow_download: bool = True,
         progress: bool = True,
-        lazy: bool = False,
+        lazy: bool = True,
+        reference: bool = False,
+        runtime: str | None = None,
     ) -> None:
         status = resolve_resnet50_weights(weights, allow_download=allow_download, progress=progress)
-        super().__init__(precision)
+        super().__init__(precision, runtime)
+        self.configure_loading(reference)
         self.weights_path = status.path
         self.weights_source = status.source
-        self.fingerprint = make_fingerprint(self.name, sha256_file(status.path), PREPROCESS_VERSION)
+        self.weights_digest = weights_digest(status.path)
+        version = REFERENCE_VERSION if reference else PREPROCESS_VERSION
+        self.fingerprint = make_fingerprint(self.name, self.weights_digest, version)
         if not lazy:
             self.load()
 
@@ -98,20 +107,29 @@ class ResNet50Embedder(TorchEmbedder):
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """RGB image -> ``(3, 224, 224)`` float32: torchvision's IMAGENET1K_V2 transform.
 
-        Done with PIL and numpy (bit-identical to ``ResNet50_Weights.IMAGENET1K_V2.transforms()``,
-        which a test checks) so that decode threads start no torch thread pools that
-        compete with the model for the CPU.
+        Resize the shorter side to 232 (bilinear, antialiased), centre crop 224,
+        ImageNet mean/std. The fast path resamples only the centre window straight
+        to 224x224 (Pillow's ``box``), so a long thin image never grows into a huge
+        intermediate; pixels differ from resize-then-crop by at most 1/255 in a
+        few places. ``reference=True`` resizes then crops, bit-identical to
+        ``ResNet50_Weights.IMAGENET1K_V2.transforms()`` (tested). Done with PIL
+        and numpy so that decode threads start no torch thread pools.
         """
-        image = image.convert("RGB")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         w, h = image.size
-        short, long = min(w, h), max(w, h)
-        if short != RESIZE:
-            new_long = int(RESIZE * long / short)
-            image = image.resize((RESIZE, new_long) if w <= h else (new_long, RESIZE), Image.Resampling.BILINEAR)
-        w, h = image.size
-        top, left = int(round((h - CROP) / 2.0)), int(round((w - CROP) / 2.0))
+        new_w, new_h = (RESIZE, int(RESIZE * h / w)) if w <= h else (int(RESIZE * w / h), RESIZE)
+        top, left = int(round((new_h - CROP) / 2.0)), int(round((new_w - CROP) / 2.0))
+        if self.reference:
+            if min(w, h) != RESIZE:
+                image = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
+            crop = image.crop((left, top, left + CROP, top + CROP))
+        else:
+            sx, sy = w / new_w, h / new_h
+            box = (left * sx, top * sy, (left + CROP) * sx, (top + CROP) * sy)
+            crop = image.resize((CROP, CROP), Image.Resampling.BILINEAR, box=box)
         # transpose the uint8 crop, then the same float32 ops in place (half the time, same bits)
-        x = np.asarray(image.crop((left, top, left + CROP, top + CROP))).transpose(2, 0, 1).astype(np.float32, order="C")
+        x = np.asarray(crop).transpose(2, 0, 1).astype(np.float32, order="C")
         x /= np.float32(255.0)
         x -= _MEAN_CHW
         x /= _STD_CHW

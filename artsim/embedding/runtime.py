@@ -1,0 +1,150 @@
+"""Which runtime runs a model on this machine, decided without importing torch; ONNX export and sessions.
+
+Runtimes (``embedder.runtime``), fastest faithful first, as measured on the
+project's machines (benchmarks/README.md):
+
+``cuda``
+    A CUDA GPU: batched eager model, channels-last, pinned host memory,
+    autocast to bf16 (fp16 where the GPU lacks bf16). Vectors within cosine 0.99 of fp32.
+``torch-bf16-frozen``
+    A CPU that computes bf16 natively (AVX512-BF16 or AMX): a frozen TorchScript
+    graph with bf16 weights, oneDNN-fused. Cosine >= 0.99 to fp32.
+``onnxruntime-fp32``
+    Any other CPU: the model exported once per weights digest to ONNX (cached
+    under ``$ARTSIM_HOME/onnx``) and run by ONNX Runtime with graph
+    optimisation; same vectors as torch fp32 (cosine >= 0.999). A cached export
+    runs without importing torch at all.
+``torch-fp32``
+    The fallback when the ``onnx`` package (needed to export) is missing or the
+    export fails: the eager model, channels-last.
+
+``precision="fp32"`` forces the fp32 CPU route even where bf16 is native;
+``precision="bf16"`` forces bf16 (emulated, slow, on CPUs without it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import sys
+from pathlib import Path
+
+from artsim import config
+
+CUDA = "cuda"
+BF16_GRAPH = "torch-bf16-frozen"
+ONNX_FP32 = "onnxruntime-fp32"
+TORCH_FP32 = "torch-fp32"
+#: Every runtime of a torch model, for ``get_embedder(..., runtime=...)``.
+TORCH_RUNTIMES = (CUDA, BF16_GRAPH, ONNX_FP32, TORCH_FP32)
+
+#: Bump when the exported graph changes for the same weights (opset, export options).
+EXPORT_VERSION = "onnx-export-1: opset 17, TorchScript exporter, dynamic batch, input x (n, 3, s, s)"
+OPSET = 17
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags Linux reports (``/proc/cpuinfo``); empty elsewhere or when unreadable."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16).
+
+    oneDNN *emulates* bf16 on plain AVX-512, slower than fp32, so the flag
+    itself is what counts. Read from ``/proc/cpuinfo`` (no torch import).
+    """
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def cuda_present() -> bool:
+    """Whether an NVIDIA GPU looks usable (torch's answer if torch is imported, else the driver's files).
+
+    A cheap guess for choosing before torch is imported; :func:`confirm_cuda`
+    checks with torch when the model loads.
+    """
+    if "torch" in sys.modules:
+        return bool(sys.modules["torch"].cuda.is_available())
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/proc/driver/nvidia/gpus").is_dir() or Path("/dev/nvidia0").exists()
+
+
+def onnx_export_available() -> bool:
+    """Whether the ``onnx`` package (torch's exporter needs it) and onnxruntime are installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def choose(precision: str) -> tuple[str, str]:
+    """``(runtime, why)`` for a torch model at ``precision`` (``auto``, ``fp32``, ``bf16``)."""
+    if cuda_present():
+        why = "a CUDA GPU"
+        return CUDA, why + (", fp32 as requested" if precision == "fp32" else ", batched with autocast")
+    native = cpu_has_native_bf16()
+    if precision == "bf16" or (precision == "auto" and native):
+        if native:
+            return BF16_GRAPH, "the CPU computes bf16 natively (avx512_bf16/amx): frozen bf16 graph"
+        return BF16_GRAPH, "bf16 requested (emulated on this CPU, slower than fp32)"
+    why = "fp32 requested" if precision == "fp32" else "no native bf16 on this CPU"
+    if onnx_export_available():
+        return ONNX_FP32, f"{why}: ONNX Runtime fp32, the fastest fp32 runtime measured"
+    return TORCH_FP32, f"{why}; the onnx package is missing (pip install onnx), so torch eager fp32"
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def onnx_path(name: str, weights_digest: str, side: int) -> Path:
+    """Where the export of ``name`` with these weights is cached (one file per weights digest)."""
+    import hashlib
+
+    key = hashlib.sha256("\0".join((name, weights_digest, str(side), EXPORT_VERSION)).encode()).hexdigest()
+    return config.home() / "onnx" / f"{name}-{key[:16]}.onnx"
+
+
+def export_onnx(module, side: int, path: Path) -> None:
+    """Export ``module`` (eval, fp32, CPU; ``(n, 3, side, side) -> (n, d)``) to ``path`` atomically."""
+    import warnings
+
+    import torch
+
+    from artsim.files import atomic_write
+
+    buf = io.BytesIO()
+    example = torch.zeros(1, 3, side, side)
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            module, (example,), buf, dynamo=False, opset_version=OPSET, input_names=["x"],
+            output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+        )
+    atomic_write(path, buf.getvalue())
+
+
+def ort_session(model: str | os.PathLike | bytes, *, cuda: bool = False, threads: int | None = None):
+    """An ONNX Runtime session with full graph optimisation on ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or cpu_threads()
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    providers = ["CPUExecutionProvider"]
+    if cuda and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, opts, providers=providers)
