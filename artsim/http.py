@@ -21,6 +21,7 @@ honouring ``Retry-After`` up to a cap (``retry_after_max``); progress bars are
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import sys
@@ -176,8 +177,6 @@ def get_bytes(
 
 def get_json(session: requests.Session, url: str, *, max_bytes: int = MAX_JSON_BYTES, timeout: float = 10.0):
     """Parsed JSON of ``url`` (any JSON value); raises :class:`HttpFailure` when it is not JSON."""
-    import json
-
     body, _ = get_bytes(session, url, max_bytes=max_bytes, timeout=timeout, accept="application/json, */*;q=0.5")
     try:
         return json.loads(body)

@@ -161,23 +161,19 @@ def index_ray(
                     pending.clear()
 
             with progress_bar(len(missing), "indexing on ray", enabled=progress) as bar:
-                for out in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
-                    for sha, path, vec, thumb, reason in zip(
-                        out["sha256"],
-                        out["path"],
-                        out["vector"],
-                        out["thumbnail"],
-                        out["reason"],
-                        strict=True,
-                    ):
-                        if reason:
-                            report.skipped.append((str(path), str(reason)))
-                        else:
-                            pending.append((by_sha[str(sha)], np.asarray(vec, np.float32), bytes(thumb)))
-                    if len(pending) >= chunk:
-                        flush()
-                    bar.update(len(out["sha256"]))
-                flush()
+                try:
+                    for out in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
+                        columns = ("sha256", "path", "vector", "thumbnail", "reason")
+                        for sha, path, vec, thumb, reason in zip(*(out[c] for c in columns), strict=True):
+                            if reason:
+                                report.skipped.append((str(path), str(reason)))
+                            else:
+                                pending.append((by_sha[str(sha)], np.asarray(vec, np.float32), bytes(thumb)))
+                        if len(pending) >= chunk:
+                            flush()
+                        bar.update(len(out["sha256"]))
+                finally:  # also on Ctrl-C: keep what the cluster already embedded
+                    flush()
             if report.new:
                 store.compact(fingerprint)
     finally:
