@@ -10,6 +10,7 @@ from artsim import similarity
 from artsim.errors import ArtsimError
 from artsim.explain import explain_pair, explainable, painting_map
 from artsim.explain.figures import overlay_figure
+from artsim.markup import md
 from dashboard import cache
 
 ctx = cache.context()
@@ -22,7 +23,7 @@ if n < 2:
     st.stop()
 if not explainable(ctx.model):
     st.info(
-        f"{ctx.model} gives no map of where it looks; pick resnet50, efficientnet-lite0 or one of "
+        f"{md(ctx.model)} gives no map of where it looks; pick resnet50, efficientnet-lite0 or one of "
         "their views in the sidebar.", icon=":material/info:",
     )
     st.stop()

@@ -9,9 +9,10 @@ import streamlit as st
 
 from artsim import matching, upload_flow
 from artsim.collections_db import CollectionError
+from artsim.explain import explainable
 from artsim.markup import md
 from artsim.uploads import UploadLimits, clean_artist, read_uploads
-from dashboard import cache
+from dashboard import cache, why
 
 ctx = cache.context()
 view = ctx.view
@@ -118,6 +119,9 @@ if results:
                     col.image(thumbs[j])
                 col.caption(f"{md(frame['artist'].iloc[j])} – {md(frame['title'].iloc[j])}  \n"
                             f"similarity {near['similarity']:.3f}")
+                if explainable(ctx.model):
+                    with col:
+                        why.link(frame["sha256"].iloc[m.row], frame["sha256"].iloc[j], label="why?")
 
 if ctx.collection is not None and cache.edit_token(ctx.collection.id):
     if upload_flow.can_rename(cache.collections()):
