@@ -7,7 +7,7 @@ import streamlit as st
 
 from artsim import comparison, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
-from dashboard import cache, depths, notices
+from dashboard import cache, compare_cache, depths, notices
 
 ctx = cache.context()
 view = ctx.view
@@ -40,7 +40,9 @@ for model in usable:
         st.warning(f"{model}: some selected paintings could not be embedded; left out.")
     else:
         vectors[model] = found
-result = comparison.compare_models(vectors, artists, works, linkage=view.linkage, k=view.k, center=view.center)
+result = compare_cache.model_comparison(
+    vectors, shas, artists, works, linkage=view.linkage, k=view.k, center=view.center
+)
 accuracy, pairs, k = result.accuracy, result.pairs, result.k
 
 st.subheader("Nearest-neighbour artist accuracy")
