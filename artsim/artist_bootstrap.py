@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from artsim.similarity import artist_codes, artist_similarity_from_vectors, normalize_rows
 
@@ -57,19 +58,21 @@ def bootstrap_replicates(
     members = [np.flatnonzero(codes == a) for a in range(m)]
     rng = np.random.default_rng(seed)
     out = np.empty((int(replicates), m, m))
+    order = np.argsort(codes, kind="stable")  # paintings grouped by artist: W's rows, sparse
+    indptr = np.searchsorted(codes[order], np.arange(m + 1))
+    W = sparse.csr_matrix((np.zeros(n), order, indptr), shape=(m, n))
+    nonzero = np.any(Xn != 0, axis=1)
+    sizes = np.array([idx.size for idx in members], dtype=np.float64)
     for r in range(int(replicates)):
         counts = np.zeros(n)
         for idx in members:
-            draw = rng.choice(idx, size=idx.size, replace=True)
-            np.add.at(counts, draw, 1.0)
-        W = np.zeros((m, n))
-        W[codes, np.arange(n)] = counts
-        G = W @ Xn  # (m, d) weighted sums of unit vectors
+            counts += np.bincount(rng.choice(idx, size=idx.size, replace=True), minlength=n)
+        W.data = counts[order]
+        G = np.asarray(W @ Xn)  # (m, d) weighted sums of unit vectors
         sums = G @ G.T
-        sizes = np.array([idx.size for idx in members], dtype=np.float64)
         pairs = np.outer(sizes, sizes)
         # within an artist: drop pairs of a painting with itself (weight c_i^2, cosine 1 or 0)
-        self_weight = np.bincount(codes, weights=counts**2 * np.any(Xn != 0, axis=1), minlength=m)
+        self_weight = np.bincount(codes, weights=counts**2 * nonzero, minlength=m)
         self_pairs = np.bincount(codes, weights=counts**2, minlength=m)
         np.fill_diagonal(sums, np.diag(sums) - self_weight)
         np.fill_diagonal(pairs, sizes**2 - self_pairs)
@@ -103,26 +106,25 @@ def artist_intervals(
     ``n_other`` (paintings), and ``single`` (either artist has one painting: the figure
     rests on one sample).
     """
-    point = artist_similarity_from_vectors(np.asarray(X, dtype=np.float64), artists, center=center)
+    point = artist_similarity_from_vectors(np.asarray(X, dtype=np.float64), artists, center=center).to_numpy()
     names, B = bootstrap_replicates(X, artists, replicates=replicates, seed=seed, center=center)
-    sizes = pd.Series([str(a) for a in artists]).value_counts()
+    sizes = pd.Series([str(a) for a in artists]).value_counts().to_dict()
     tail = (1.0 - float(level)) / 2
+    low, high = np.quantile(B, [tail, 1 - tail], axis=0)  # (m, m) each; off-diagonal has no NaN
     rows = []
     for a_i, a in enumerate(names):
         others = [b for b in range(len(names)) if b != a_i]
-        est = point.iloc[a_i, others].to_numpy()
-        order = [others[t] for t in np.argsort(-est, kind="stable")]
-        for rank, b_i in enumerate(order, start=1):
-            samples = B[:, a_i, b_i]
-            if rank < len(order):
-                nxt = B[:, a_i, order[rank]]
-                stable = bool(np.mean(samples > nxt) >= STABLE_SHARE)
+        est = point[a_i, others]
+        ranked = [others[t] for t in np.argsort(-est, kind="stable")]
+        for rank, b_i in enumerate(ranked, start=1):
+            if rank < len(ranked):
+                stable = bool(np.mean(B[:, a_i, b_i] > B[:, a_i, ranked[rank]]) >= STABLE_SHARE)
             else:
                 stable = True
             rows.append({
                 "artist": a, "other": names[b_i],
-                "similarity": float(point.iloc[a_i, b_i]),
-                "low": float(np.quantile(samples, tail)), "high": float(np.quantile(samples, 1 - tail)),
+                "similarity": float(point[a_i, b_i]),
+                "low": float(low[a_i, b_i]), "high": float(high[a_i, b_i]),
                 "rank": rank, "stable": stable,
                 "n_artist": int(sizes[a]), "n_other": int(sizes[names[b_i]]),
                 "single": bool(sizes[a] == 1 or sizes[names[b_i]] == 1),

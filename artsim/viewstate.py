@@ -32,7 +32,7 @@ NOTE_NAMES_MAX = 5
 PARAM_VALUE_MAX = 10_000
 _KIND_WORDS = {int: "a whole number", float: "a number"}
 # Parameters other features or Streamlit itself put in the URL; kept, never reported.
-PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound"})
+PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit"})
 
 
 def clip(value: object, limit: int = NOTE_VALUE_MAX) -> str:

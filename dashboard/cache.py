@@ -172,6 +172,16 @@ def neighbour_graph(key: str, k: int, center: bool, _vectors: np.ndarray, works:
     return knn_graph(_vectors, k, center=center, works=works)
 
 
+@st.cache_data(show_spinner="Resampling each artist's paintings…", max_entries=16)
+def artist_intervals(
+    key: str, center: bool, seed: int, replicates: int, artists: tuple[str, ...], _vectors: np.ndarray
+) -> pd.DataFrame:
+    """Bootstrap intervals of every artist pair (:func:`artsim.artist_bootstrap.artist_intervals`), by content key."""
+    from artsim.artist_bootstrap import artist_intervals as intervals
+
+    return intervals(_vectors, artists, replicates=replicates, seed=seed, center=center)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray

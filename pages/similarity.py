@@ -8,7 +8,7 @@ from artsim import clustering, figures, similarity
 from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
 from artsim.markup import md
-from dashboard import cache, notices, why
+from dashboard import cache, intervals, notices, why
 
 ctx = cache.context()
 view = ctx.view
@@ -70,6 +70,7 @@ else:
     st.plotly_chart(figures.similarity_heatmap(by_artist), key="heatmap")
     st.caption("Off-diagonal: mean similarity between two artists' paintings. "
                "Diagonal: mean similarity among one artist's paintings (blank with a single painting).")
+    intervals.show(center)
 
 st.subheader("Most similar pairs across artists")
 if not small:
