@@ -105,14 +105,17 @@ class Collections:
 
     Parameters
     ----------
-    db : the database holding the collection tables (a :class:`Database`, its URI,
-        or anything with a ``db`` attribute such as an ``EmbeddingStore``)
+    db : the database holding the collection tables: a :class:`Database`, its URI,
+        anything with a ``db`` attribute such as an ``EmbeddingStore``, or None for
+        :func:`artsim.config.db_uri`
     uploads_dir : the cache folder images are written back to for the model and pages
         (default ``$ARTSIM_HOME/uploads``)
     """
 
-    def __init__(self, db: Database | str | object, uploads_dir: str | os.PathLike | None = None) -> None:
-        self.db = db if isinstance(db, Database) else getattr(db, "db", None) or Database(str(db))
+    def __init__(self, db: Database | str | object | None = None, uploads_dir: str | os.PathLike | None = None) -> None:
+        if db is None or isinstance(db, str):
+            db = Database(db)
+        self.db = db if isinstance(db, Database) else db.db  # type: ignore[attr-defined]
         self.uploads_dir = Path(uploads_dir) if uploads_dir else config.home() / "uploads"
 
     def _rows(self, table: str, where: str, columns: list[str] | None = None) -> list[dict]:

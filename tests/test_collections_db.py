@@ -182,3 +182,12 @@ def test_rename_is_for_the_owner_only_and_cleans_the_name(collections):
     with pytest.raises(CollectionError, match="give the collection a name"):
         collections.rename(info.id, token, " \x00 ")
     assert collections.can_edit(info.id, token)  # renaming keeps the edit right
+
+
+def test_the_database_comes_from_config_or_a_store(tmp_path, monkeypatch):
+    from artsim.store import EmbeddingStore
+
+    monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "fromenv"))
+    assert Collections().db.uri == str(tmp_path / "fromenv")
+    store = EmbeddingStore(str(tmp_path / "db"))
+    assert Collections(store).db is store.db  # one handle shared with the vectors
