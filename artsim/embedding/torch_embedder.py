@@ -47,7 +47,8 @@ class TorchEmbedder(BaseEmbedder):
         self.runtime, self.runtime_reason = (runtime, "chosen by the caller") if runtime else rt.choose(precision)
         self.device = "cuda" if self.runtime == rt.CUDA else "cpu"
         #: "fp32" or "bf16" ("fp16" on a GPU without bf16, known once loaded).
-        self.precision = "bf16" if self.runtime in (rt.BF16_GRAPH, rt.CUDA) and precision != "fp32" else "fp32"
+        gpu_bf16 = self.runtime == rt.CUDA and precision != "fp32"
+        self.precision = "bf16" if self.runtime == rt.BF16_GRAPH or gpu_bf16 else "fp32"
         self._model = None
         self._graph = None
         self._session = None
