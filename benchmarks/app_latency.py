@@ -141,7 +141,10 @@ def first_view(browser, url: str, t0: float, *, timeout_s: float = 600) -> tuple
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     page.goto(url, wait_until="commit")
-    page.locator(FIRST_VIEW).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    shown = page.locator(f'{FIRST_VIEW}, [data-testid="stException"]').first
+    shown.wait_for(state="visible", timeout=timeout_s * 1000)
+    if page.locator('[data-testid="stException"]').count():
+        raise RuntimeError("the app failed: " + page.locator('[data-testid="stException"]').first.inner_text())
     return time.monotonic() - t0, ctx
 
 
@@ -166,7 +169,8 @@ def screenshots(browser, base: str) -> list[Path]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shots = []
     for width in (1024, 1400):
-        ctx = browser.new_context(viewport={"width": width, "height": 900})
+        # Streamlit scrolls inside its main block: a tall window shows the whole page.
+        ctx = browser.new_context(viewport={"width": width, "height": 2600})
         ctx.add_init_script(INIT_SCRIPT)
         page = ctx.new_page()
         page.goto(base, wait_until="commit")
@@ -178,7 +182,8 @@ def screenshots(browser, base: str) -> list[Path]:
             page.goto(href if href.startswith("http") else base + "/" + href.lstrip("/"), wait_until="commit")
             page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=300_000)
             settle(page, now(page), quiet_ms=1000)
-            name = (href.rstrip("/").rsplit("/", 1)[-1] or "gallery").split("?")[0] or "gallery"
+            tail = href.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+            name = tail if i and tail else "gallery"
             path = ARTIFACTS / f"{width}-{i:02d}-{name}.png"
             page.screenshot(path=str(path), full_page=True)
             shots.append(path)

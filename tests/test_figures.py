@@ -101,7 +101,7 @@ def test_heatmap_labels_every_row_and_grows_with_rows(n):
         assert lay[ax]["tickmode"] == "array" and len(lay[ax]["tickvals"]) == n
         assert len(lay[ax]["ticktext"]) == n and lay[ax].get("showticklabels", True)
     assert lay["yaxis"]["ticktext"][3].startswith("Artist 3 – A rather long")
-    assert all(len(t) <= 42 for t in lay["yaxis"]["ticktext"])  # long titles shortened; hover keeps them
+    assert all(len(t) <= 34 for t in lay["yaxis"]["ticktext"])  # long titles shortened; hover keeps them
     assert fig.data[0].y[3] == labels[3]
     # no fixed aspect: the matrix takes the width; the height follows the rows
     assert "scaleanchor" not in lay["yaxis"] and "width" not in lay

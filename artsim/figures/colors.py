@@ -22,11 +22,12 @@ from plotly.colors import qualitative
 
 #: Colours for clusters: 10 distinct, then 24 more.
 CLUSTER_PALETTE: tuple[str, ...] = tuple(qualitative.Plotly) + tuple(qualitative.Dark24)
-#: Colours for artists (clear on white; no greys, which mean "above the cut").
-ARTIST_PALETTE: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        tuple(qualitative.Plotly) + tuple(qualitative.Dark24) + tuple(qualitative.Bold[:-1])
-    )
+#: Colours for artists, clear on white and told apart at a glance: matplotlib's tab10 without
+#: its grey (grey means "above the cut"), their light tab20 partners, and five dark tab20b tones.
+ARTIST_PALETTE: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
 )
 ABOVE_CUT_COLOR = "#9a9a9a"
 

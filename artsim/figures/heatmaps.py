@@ -49,7 +49,7 @@ def _labelled_layout(raw: list[str], names: list[str]) -> dict[str, Any]:
     n = len(names)
     row_px = 20 if n <= 30 else 16 if n <= 60 else 13
     font = {"size": 12 if n <= 30 else 10}
-    y_text = plain_all(shorten(s) for s in raw)
+    y_text = plain_all(shorten(s, 34) for s in raw)
     x_text = plain_all(shorten(s, 28) for s in raw)
     return {
         "xaxis": {"tickmode": "array", "tickvals": names, "ticktext": x_text, "tickangle": -60 if n > 8 else -30,
@@ -133,7 +133,9 @@ def similarity_heatmap(
         go.Heatmap(
             z=zz, x=names, y=names, name="similarity",
             hovertemplate="%{y}<br>%{x}<br>cosine similarity %{z:.3f}<extra></extra>",
-            colorbar={"title": {"text": "cosine"}},
+            # a horizontal bar above the matrix leaves the width to the cells
+            colorbar={"title": {"text": "cosine", "side": "top"}, "orientation": "h", "thickness": 12,
+                      "len": 0.5, "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
             **_color_range(z),
         )
     )

@@ -134,7 +134,7 @@ def scatter3d(
     palette = category_colors(values, None if is_cluster else colors)
     vals = np.array(values, dtype=object)
     fig = go.Figure()
-    for v, color in palette.items():
+    for v, color in sorted(palette.items(), key=lambda kv: (str(type(kv[0])), kv[0])):
         name = f"Cluster {int(v) + 1}" if is_cluster else plain(v)
         for up in (False, True):
             sel = np.flatnonzero((vals == v) & (mask == up))
@@ -162,9 +162,10 @@ def scatter3d(
             "domain": {"x": [0.0, 1.0], "y": [0.0, 1.0]},
             "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.2}},
         },
+        # Above the cube, across the width, wrapping as needed: never over the scene at 1,024 px.
         legend={"itemsizing": "constant", "title": {"text": "Cluster" if is_cluster else plain(color_by)},
-                "x": 1.0, "xanchor": "right", "y": 1.0, "bgcolor": "rgba(255,255,255,0.8)"},
-        margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+                "orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         height=height,
         uirevision="scatter3d",  # keep the camera when the app reruns
         meta={"thumbnails": bool(with_thumbs), "method": method, "caption": projection_caption(method)},
