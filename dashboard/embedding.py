@@ -69,10 +69,19 @@ def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None
                                       progress=progress)
     except Exception as error:  # noqa: BLE001 - any failure is shown to the user, never raised in a page
         job.error = str(error) or type(error).__name__
+        # What the store has, and every other painting skipped with the reason: a
+        # failed run is remembered like a finished one, so it is not restarted on every rerun.
+        try:
+            job.result = _from_store(paintings, job.model)
+        except Exception:  # noqa: BLE001 - the store itself failed: nothing to show
+            from artsim.pipeline import EmbedResult
+
+            job.result = EmbedResult(vectors=np.zeros((0, 1), np.float32), paintings=[])
+        have = {p.sha256 for p in job.result.paintings}
+        job.result.skipped = [(p.path, f"not embedded: {job.error}") for p in paintings if p.sha256 not in have]
     memo, jobs, lock = _state()
     with lock:
-        if job.result is not None:
-            memo[key] = job.result
+        memo[key] = job.result
         jobs.pop(key, None)
     job.finished.set()
 

@@ -101,10 +101,11 @@ def browser():
 
 
 def _settle(page) -> None:
-    """Wait until Streamlit has finished the current run."""
+    """Wait until Streamlit has finished the current run and no background embedding is shown."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stProgress\"]')",
+        timeout=180_000,
     )
     page.wait_for_timeout(500)
 
@@ -119,9 +120,9 @@ def _app_navigation(page) -> str:
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.wait_for(timeout=60_000)
     text = nav.inner_text()
-    # The router's own titles, never Streamlit's legacy list of pages/ files (`common`, `upload`...).
+    # The router's own titles, never Streamlit's legacy list of pages/ files (`common`, `gallery`...).
     assert "Add paintings" in text and "Compare models" in text, text
-    assert not {"common", "upload", "streamlit app"} & {line.strip() for line in text.splitlines()}, text
+    assert not {"common", "gallery", "similarity", "streamlit app"} & {line.strip() for line in text.splitlines()}, text
     return text
 
 
@@ -173,6 +174,16 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").first.wait_for(timeout=60_000)
     _no_exception(page)
     _shot(page, "02-similarity")
+
+    # "Why are these two similar?": the first nearest painting's link opens the pair's explanation
+    page.get_by_role("link", name="why?").first.click()
+    page.get_by_role("heading", name="Why are these two similar?").wait_for(timeout=60_000)
+    page.wait_for_url("**/explain?**", timeout=30_000)
+    assert "a=" in page.url and "b=" in page.url
+    _settle(page)
+    page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").nth(1).wait_for(timeout=60_000)
+    _no_exception(page)
+    _shot(page, "02b-explain-pair")
 
     page.get_by_role("link", name="Clustering").click()
     page.get_by_role("heading", name="Clustering").wait_for()
