@@ -23,7 +23,7 @@ from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
 from artsim.listing import folder_signature
 from artsim.store import EmbeddingStore
-from artsim.viewstate import ViewState
+from artsim.viewstate import PAGE_PARAMS, ViewState
 from dashboard import startup
 
 CONTEXT_KEY = "artsim_context"
@@ -233,9 +233,16 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
 def sync_query_params(view: ViewState) -> None:
     """Write the view into the URL so the address bar is always a share link."""
     wanted = view.to_query_params()
-    if st.query_params.to_dict() != wanted:
+    current = st.query_params.to_dict()
+    wanted.update({k: v for k, v in current.items() if k in PAGE_PARAMS})
+    if current != wanted:
         st.query_params.from_dict(wanted)
-    st.session_state["written_params"] = wanted
+    st.session_state["written_params"] = view_params(wanted)
+
+
+def view_params(params: dict[str, str]) -> dict[str, str]:
+    """``params`` without the page-owned ones: what decides whether a URL is a new link."""
+    return {k: v for k, v in params.items() if k not in PAGE_PARAMS}
 
 
 def set_view_from(field: str, widget_key: str) -> None:

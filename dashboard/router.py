@@ -71,7 +71,7 @@ usable = [m for m, problem in models.items() if problem is None]
 # View state: the URL is read once per session (or when a new link is pasted);
 # page switches may clear the URL, so the session keeps the view and rewrites it.
 params = st.query_params.to_dict()
-if "view" not in st.session_state or (params and params != st.session_state.get("written_params")):
+if "view" not in st.session_state or (params and cache.view_params(params) != st.session_state.get("written_params")):
     view, notes = ViewState.from_query_params(params, models=usable)
     st.session_state["view"] = view
     st.session_state["view_notes"] = notes
