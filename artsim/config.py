@@ -7,6 +7,7 @@ the default gallery), ``ARTSIM_WEIGHTS`` (a ResNet-50 state-dict file) and
 
 Limits on collections (a hosted instance is open to anyone):
 ``ARTSIM_MAX_COLLECTIONS_PER_HOUR`` (new collections per hour, whole server),
+``ARTSIM_MAX_SESSION_COLLECTIONS`` (new collections per browser session),
 ``ARTSIM_MAX_COLLECTION_PAINTINGS``, ``ARTSIM_MAX_COLLECTION_MB`` (per collection)
 and ``ARTSIM_STORE_QUOTA_MB`` (all uploaded images together). ``0`` means no limit.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 #: Defaults of the integer settings below (``0`` = no limit).
 DEFAULTS = {
     "ARTSIM_MAX_COLLECTIONS_PER_HOUR": 120,
+    "ARTSIM_MAX_SESSION_COLLECTIONS": 5,
     "ARTSIM_MAX_COLLECTION_PAINTINGS": 500,
     "ARTSIM_MAX_COLLECTION_MB": 200,
     "ARTSIM_STORE_QUOTA_MB": 5000,

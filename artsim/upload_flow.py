@@ -11,29 +11,24 @@ lays out the form and the report.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from artsim import config
 from artsim.collections_db import CollectionError, CollectionInfo, Collections
 from artsim.uploads import UploadOutcome
 
 #: Default name of a collection made from the gallery.
 DEFAULT_NAME = "My collection"
-#: New collections one browser session may create (``ARTSIM_MAX_SESSION_COLLECTIONS`` overrides).
-MAX_NEW_COLLECTIONS_PER_SESSION = 5
 #: Longest collection name kept (longer names are cut).
 MAX_COLLECTION_NAME_CHARS = 80
 STATUSES = ("added", "duplicate", "rejected")
 
 
 def max_new_collections() -> int:
-    """The per-session cap on new collections: ``ARTSIM_MAX_SESSION_COLLECTIONS`` or the default."""
-    try:
-        return max(0, int(os.environ.get("ARTSIM_MAX_SESSION_COLLECTIONS", MAX_NEW_COLLECTIONS_PER_SESSION)))
-    except ValueError:
-        return MAX_NEW_COLLECTIONS_PER_SESSION
+    """New collections one browser session may make: ``ARTSIM_MAX_SESSION_COLLECTIONS`` (0: no limit)."""
+    return config.setting("ARTSIM_MAX_SESSION_COLLECTIONS")
 
 
 @dataclass(frozen=True)
@@ -77,7 +72,7 @@ def add_uploads(
     token : this session's edit token for ``current`` (None: not the owner).
     name : the name the visitor gave a new collection ('' for the default).
     created_so_far : collections this session has already created.
-    max_new : cap on ``created_so_far`` (default :func:`max_new_collections`).
+    max_new : cap on ``created_so_far`` (default :func:`max_new_collections`; 0: no cap).
 
     Returns
     -------
@@ -97,7 +92,7 @@ def add_uploads(
         target = current
     else:
         cap = max_new_collections() if max_new is None else max_new
-        if created_so_far >= cap:
+        if cap and created_so_far >= cap:
             raise CollectionError(
                 f"this session has already made {created_so_far} new collections (the limit is {cap}): "
                 "add to one of them with its edit link instead"

@@ -64,9 +64,11 @@ def test_nothing_added_creates_nothing(collections, tmp_path):
 def test_session_cap_on_new_collections(collections, tmp_path, monkeypatch):
     with pytest.raises(CollectionError, match="limit is 2"):
         add_uploads(collections, _outcomes(tmp_path, [1]), current=None, token=None, created_so_far=2, max_new=2)
-    monkeypatch.setenv("ARTSIM_MAX_SESSION_COLLECTIONS", "0")
-    with pytest.raises(CollectionError, match="limit is 0"):
-        add_uploads(collections, _outcomes(tmp_path, [1]), current=None, token=None)
+    monkeypatch.setenv("ARTSIM_MAX_SESSION_COLLECTIONS", "1")
+    with pytest.raises(CollectionError, match="limit is 1"):
+        add_uploads(collections, _outcomes(tmp_path, [1]), current=None, token=None, created_so_far=1)
+    monkeypatch.setenv("ARTSIM_MAX_SESSION_COLLECTIONS", "0")  # no limit
+    assert add_uploads(collections, _outcomes(tmp_path, [1]), current=None, token=None, created_so_far=99).created
     # the owner adding to their own collection is never capped
     mine = add_uploads(collections, _outcomes(tmp_path, [2]), current=None, token=None, max_new=1)
     assert add_uploads(collections, _outcomes(tmp_path, [3]), current=mine.collection, token=mine.token,
