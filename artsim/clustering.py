@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.cluster.hierarchy import cophenet, fcluster, leaves_list, linkage
+from scipy.cluster.hierarchy import cophenet, dendrogram, fcluster, leaves_list, linkage, to_tree
 
 from artsim.ids import LINKAGES
 from artsim.similarity import normalize_rows, work_dtype
@@ -239,3 +239,60 @@ def cluster_collection(
     labels = np.argmax(scores, axis=1).astype(np.intp)
     labels[sample] = lab_s
     return ClusterResult(labels, Z, sample, False, coph)
+
+
+#: Leaves of the truncated tree shown above LINKAGE_MAX_N (see :func:`top_levels`).
+TOP_LEVELS_P = 30
+
+
+@dataclass
+class TreeTop:
+    """The top merges of a tree, as scipy's ``dendrogram(truncate_mode="lastp")`` lays them out.
+
+    icoord, dcoord : (p - 1, 4) segment coordinates (leaf at rank r sits at 5 + 10 r).
+    nodes : (p,) node id of each leaf left to right (< s: one painting; >= s: a contracted cluster).
+    members : p arrays of tree-leaf indices (into the tree's observations) under each leaf.
+    counts : (p,) number of tree leaves under each leaf.
+    sizes : (p,) paintings each leaf stands for in the whole collection: ``counts``
+        when the tree covers every painting, else the sum of the ``weights`` given.
+    """
+
+    icoord: np.ndarray
+    dcoord: np.ndarray
+    nodes: np.ndarray
+    members: list[np.ndarray]
+    counts: np.ndarray
+    sizes: np.ndarray
+
+
+def top_levels(Z: np.ndarray, p: int = TOP_LEVELS_P, weights: np.ndarray | None = None) -> TreeTop:
+    """The last ``p`` merges of ``Z`` with the size of each contracted cluster.
+
+    What a figure of a large collection's tree needs: the top of the tree, each
+    leaf a cluster with how many paintings it holds (and which), for drill-down.
+
+    Parameters
+    ----------
+    Z : (s - 1, 4) linkage matrix.
+    p : leaves wanted, clamped to [1, s].
+    weights : optional (s,) paintings each tree leaf stands for (for a tree on a
+        sample: e.g. ``bincount`` of each painting's nearest sample member, or
+        n / s each); default 1 each.
+
+    Returns
+    -------
+    TreeTop; ``sizes.sum()`` equals ``weights.sum()`` (or s).
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    s = _n_leaves(Z)
+    p = int(min(max(int(p), 1), s))
+    w = np.ones(s) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (s,):
+        raise ValueError(f"{w.shape[0] if w.ndim else w} weights for a tree of {s} leaves")
+    d = dendrogram(Z, truncate_mode="lastp", p=p, no_plot=True, link_color_func=lambda _: "k")
+    _, tree = to_tree(Z, rd=True)
+    nodes = np.asarray(d["leaves"], dtype=np.intp)
+    members = [np.asarray(tree[int(i)].pre_order(), dtype=np.intp) for i in nodes]
+    counts = np.array([m.size for m in members], dtype=np.intp)
+    sizes = np.array([w[m].sum() for m in members])
+    return TreeTop(np.asarray(d["icoord"]), np.asarray(d["dcoord"]), nodes, members, counts, sizes)

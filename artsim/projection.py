@@ -202,3 +202,66 @@ def fit_projection(
         note=" ".join(notes) or None,
         params={"n_neighbors": nn, "min_dist": md, "seed": seed, "pre_pca": pre is not None},
     )
+
+
+#: Above this many paintings a map is fitted on a seeded sample of this size and
+#: the other paintings are placed with ``transform`` (:func:`fit_projection_sampled`).
+PROJECTION_FIT_MAX_N = 5000
+
+
+def fit_projection_sampled(
+    X: np.ndarray,
+    method: str = "pca",
+    *,
+    max_fit_n: int = PROJECTION_FIT_MAX_N,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    center: bool = False,
+    chunk: int = 10_000,
+) -> Projection:
+    """:func:`fit_projection` for large collections: fit on a sample, place the rest with ``transform``.
+
+    Up to ``max_fit_n`` paintings this is exactly :func:`fit_projection`. Above,
+    the map is fitted on a seeded random sample of ``max_fit_n`` paintings (UMAP's
+    cost grows faster than linearly; a fit on 50,000 takes minutes) and every
+    other painting is placed in it by ``transform``, ``chunk`` rows at a time
+    (bounded memory). With ``center`` the sample's mean is the centre, as for
+    uploads placed in a fitted map.
+
+    Parameters
+    ----------
+    X : (n, d) vectors.
+
+    Returns
+    -------
+    Projection with coords (n, 3) in the order of ``X``; ``params["fit_sample"]``
+    holds the (s,) sorted indices fitted (all of them when n <= max_fit_n) and
+    ``note`` says that the rest were placed.
+    """
+    X = np.asarray(X)
+    n = X.shape[0] if X.ndim == 2 else 0
+    if n <= max_fit_n:
+        proj = fit_projection(X, method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, center=center)
+        proj.params["fit_sample"] = np.arange(n)
+        return proj
+    sample = np.sort(np.random.default_rng(seed).choice(n, size=max(1, int(max_fit_n)), replace=False))
+    proj = fit_projection(X[sample], method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, center=center)
+    rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
+    coords = np.empty((n, 3))
+    coords[sample] = proj.coords
+    for start in range(0, rest.size, max(1, int(chunk))):
+        part = rest[start : start + chunk]
+        coords[part] = proj.transform(X[part])
+    note = (
+        f"The map was fitted on a random sample of {sample.size:,} of the {n:,} paintings; "
+        "the others were placed in it without refitting."
+    )
+    return Projection(
+        coords,
+        proj.method,
+        proj.explained_variance_ratio,
+        proj.model,
+        note=" ".join(filter(None, [proj.note, note])),
+        params={**proj.params, "fit_sample": sample},
+    )
