@@ -21,8 +21,10 @@ from artsim.figures.text import plain, plain_all, shorten, unique_labels
 #: Most paintings a painting-by-painting heatmap is drawn for (n^2 cells: 1,000 is
 #: about 5 MB of base64 float32; beyond that nobody can read the cells anyway).
 MAX_HEATMAP_N = 1000
-#: Up to this many rows, every row and column carries its label.
+#: Up to this many rows, every row carries its label.
 LABEL_MAX_N = 80
+#: Up to this many columns, every column carries its label too (hover names them all).
+X_LABEL_MAX_N = 30
 
 
 def _color_range(z: np.ndarray) -> dict[str, Any]:
@@ -52,11 +54,12 @@ def _labelled_layout(raw: list[str], names: list[str]) -> dict[str, Any]:
     y_text = plain_all(shorten(s, 34) for s in raw)
     x_text = plain_all(shorten(s, 28) for s in raw)
     return {
-        "xaxis": {"tickmode": "array", "tickvals": names, "ticktext": x_text, "tickangle": -60 if n > 8 else -30,
-                  "tickfont": font, "type": "category", "automargin": True, "side": "bottom"},
+        # columns are the rows' paintings in the same order; below the matrix only while they fit
+        "xaxis": {"tickmode": "array", "tickvals": names, "ticktext": x_text, "tickangle": -90 if n > 8 else -30,
+                  "tickfont": font, "type": "category", "automargin": True, "showticklabels": n <= X_LABEL_MAX_N},
         "yaxis": {"tickmode": "array", "tickvals": names, "ticktext": y_text, "tickfont": font,
                   "autorange": "reversed", "type": "category", "automargin": True},
-        "height": int(max(380, 190 + row_px * n)),
+        "height": int(max(380, (190 if n <= X_LABEL_MAX_N else 60) + row_px * n)),
     }
 
 
