@@ -43,4 +43,4 @@ def test_figure_json_is_the_figure():
     spec = json.loads(hover.figure_json(fig))
     assert [t["name"] for t in spec["data"]] == ["A &lt;b&gt;", "B"]
     assert spec["data"][0]["customdata"] == [[0, "thumbs/x.jpg"]]
-    assert spec["layout"]["legend"]["orientation"] == "h" and spec["layout"]["legend"]["yanchor"] == "bottom"
+    assert spec["layout"]["legend"]["orientation"] == "h" and spec["layout"]["legend"]["yanchor"] == "top"

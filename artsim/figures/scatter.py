@@ -162,10 +162,11 @@ def scatter3d(
             "domain": {"x": [0.0, 1.0], "y": [0.0, 1.0]},
             "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 1.2}},
         },
-        # Above the cube, across the width, wrapping as needed: never over the scene at 1,024 px.
+        # Below the cube, across the width, wrapping as needed: never over the scene at 1,024 px
+        # and clear of the toolbar at the top right.
         legend={"itemsizing": "constant", "title": {"text": "Cluster" if is_cluster else plain(color_by)},
-                "orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                "orientation": "h", "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "top"},
+        margin={"l": 10, "r": 10, "t": 40 if title else 30, "b": 10},
         height=height,
         uirevision="scatter3d",  # keep the camera when the app reruns
         meta={"thumbnails": bool(with_thumbs), "method": method, "caption": projection_caption(method)},
