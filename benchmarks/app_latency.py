@@ -221,9 +221,11 @@ def main() -> None:
             except PlaywrightTimeout:
                 cold = float("nan")
                 print(f"cold start: no first view within {args.cold_timeout} s", flush=True)
-            t1 = time.monotonic()
-            visitor, ctx = first_view(browser, server.base, t1)
-            ctx.close()
+            try:
+                visitor, ctx = first_view(browser, server.base, time.monotonic(), timeout_s=args.cold_timeout)
+                ctx.close()
+            except PlaywrightTimeout:
+                visitor = float("nan")
             server.stop()
             # the warm restart needs every vector cached, whatever the cold start managed
             subprocess.run([sys.executable, "-m", "artsim.cli", "embed", str(gallery), "--model", args.model],
