@@ -11,7 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, export_panel
 
 #: Resamples per artist pair (0.2 s at 45 paintings, about 1 s at 500 on 2 cores).
 REPLICATES = 200
@@ -69,7 +69,7 @@ def show(center: bool) -> None:
     rows = cache.artist_intervals(ctx.key, center, ctx.view.seed, REPLICATES, artists, ctx.vectors)
     names = sorted(set(artists))
     who = st.selectbox("Artist", names, key="intervals_artist_widget")
-    st.plotly_chart(figure(rows, who), key="intervals_chart")
+    export_panel.chart(figure(rows, who), key="intervals_chart", name=f"intervals-{who}")
     singles = sorted({a for a, k in zip(rows["artist"], rows["n_artist"], strict=True) if k == 1})
     st.caption(
         f"How to read this: the dot is the mean similarity between the two artists' paintings; the bar is where "

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 from artsim import config, selection  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
-from dashboard import cache, embedding, startup  # noqa: E402
+from dashboard import cache, embedding, export_panel, startup  # noqa: E402
 
 
 def unknown_path() -> str | None:
@@ -168,4 +168,5 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     embedding=job is not None,
 )
 loading.empty()
+export_panel.sidebar()
 nav.run()

@@ -8,7 +8,7 @@ import streamlit as st
 from artsim import clustering, figures
 from artsim.markup import md
 from artsim.viewstate import K_RANGE
-from dashboard import cache, notices
+from dashboard import cache, export_panel, notices
 
 ctx = cache.context()
 view = ctx.view
@@ -58,11 +58,11 @@ st.metric(
     "Cophenetic correlation", f"{result.cophenetic:.3f}",
     help="How faithfully the tree keeps the original distances (1 = perfectly).",
 )
-st.plotly_chart(
+export_panel.chart(
     figures.dendrogram_figure(
         result.Z, [names[i] for i in result.sample], result.labels[result.sample], method=method
     ),
-    key="dendrogram",
+    key="dendrogram", name="dendrogram",
 )
 
 st.subheader(f"{k} clusters")

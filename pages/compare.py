@@ -7,7 +7,7 @@ import streamlit as st
 
 from artsim import comparison, figures
 from artsim.similarity import PAINTING_LEVEL_MAX_N
-from dashboard import cache, compare_cache, depths, notices
+from dashboard import cache, compare_cache, depths, export_panel, notices
 
 ctx = cache.context()
 view = ctx.view
@@ -46,7 +46,7 @@ result = compare_cache.model_comparison(
 accuracy, pairs, k = result.accuracy, result.pairs, result.k
 
 st.subheader("Nearest-neighbour artist accuracy")
-st.plotly_chart(figures.accuracy_bar_figure(accuracy), key="accuracy")
+export_panel.chart(figures.accuracy_bar_figure(accuracy), key="accuracy", name="artist-accuracy")
 table = pd.DataFrame(
     [(m, a, c) for m, (a, c) in accuracy.items()], columns=["model", "accuracy", "chance"]
 )
@@ -62,7 +62,7 @@ st.caption("Chance: the accuracy of picking a neighbour at random among the same
 st.subheader("Same-artist vs different-artist similarity")
 if not pairs:
     st.caption(f"Shown for selections of up to {PAINTING_LEVEL_MAX_N} paintings: pick fewer artists.")
-st.plotly_chart(figures.within_between_figure(pairs), key="within_between")
+export_panel.chart(figures.within_between_figure(pairs), key="within_between", name="within-between")
 st.caption(
     f"Cosine similarity of every pair{' after mean-centring' if view.center else ''}. "
     "Compare the two boxes within one model: models' similarity scales differ."
@@ -70,7 +70,7 @@ st.caption(
 
 if not result.agreement.empty:
     st.subheader(f"Do the models cluster alike? ({view.linkage} linkage, k = {k})")
-    st.plotly_chart(figures.agreement_heatmap(result.agreement), key="agreement")
+    export_panel.chart(figures.agreement_heatmap(result.agreement), key="agreement", name="model-agreement")
     st.caption("Adjusted Rand index: 1 = identical clusterings, 0 = no more alike than chance.")
 
 depths.show(models)  # every view of every model (issue 13)

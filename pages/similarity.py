@@ -8,7 +8,7 @@ from artsim import clustering, figures, similarity
 from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
 from artsim.markup import md
-from dashboard import cache, intervals, notices, why
+from dashboard import cache, export_panel, intervals, notices, why
 
 ctx = cache.context()
 view = ctx.view
@@ -58,8 +58,9 @@ if small:
 if level == "paintings":
     order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
     colors = figures.artist_colors(p.artist for p in ctx.paintings)  # the collection's, not the selection's
-    st.plotly_chart(
-        figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors), key="heatmap"
+    export_panel.chart(
+        figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors), key="heatmap",
+        name="similarity-paintings",
     )
     st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram.")
 else:
@@ -67,7 +68,7 @@ else:
         similarity.artist_similarity(S, artists) if small
         else similarity.artist_similarity_from_vectors(ctx.vectors, artists, center=center)
     )
-    st.plotly_chart(figures.similarity_heatmap(by_artist), key="heatmap")
+    export_panel.chart(figures.similarity_heatmap(by_artist), key="heatmap", name="similarity-artists")
     st.caption("Off-diagonal: mean similarity between two artists' paintings. "
                "Diagonal: mean similarity among one artist's paintings (blank with a single painting).")
     intervals.show(center)

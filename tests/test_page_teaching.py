@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import date
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -29,6 +32,12 @@ def _open(env, monkeypatch, name: str, **params) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     settle(at)
+    for _ in range(240):  # a fresh store: wait until every painting is embedded
+        ctx = at.session_state["artsim_context"]
+        if len(ctx.frame) == 9 and not ctx.embedding:
+            break
+        time.sleep(0.5)
+        settle(at)
     at.switch_page(page(name)).run()
     assert not at.exception, at.exception
     return at
@@ -49,3 +58,15 @@ def test_artist_intervals_follow_the_share_link(env, monkeypatch):
     at.toggle(key="intervals_widget").set_value(False).run()
     assert "ci" not in at.query_params
     assert not any(c.value.startswith("How to read this") for c in at.caption)
+
+
+def test_export_panel_offers_the_selection_and_a_citation(env, monkeypatch):
+    at = _open(env, monkeypatch, "similarity", level="artists")
+    buttons = at.sidebar.get("download_button")
+    labels = [b.proto.label for b in buttons]
+    assert labels == ["Selection as CSV (9 paintings)", "Selection as Parquet (vectors as float32)"]
+    line = next(c.value for c in at.sidebar.code if c.value.startswith("artsim view of 9 paintings"))
+    assert "model efficientnet-lite0." in line and "level=artists" in line
+    assert line.endswith(f"(accessed {date.today().isoformat()}).")
+    # every figure on the page has its HTML button
+    assert [b.proto.label for b in at.main.get("download_button")] == ["Figure as HTML"]

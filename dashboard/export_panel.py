@@ -1,0 +1,72 @@
+"""Export for a class handout (issue 14.2): the selection as CSV/Parquet, figures as HTML, a citation line.
+
+The data come from :mod:`artsim.export`; the model's fingerprint from the cache
+layer's embedder handle. Files are built only when a button is clicked (Streamlit
+calls the data callable then), so an unclicked button costs nothing on a rerun.
+PNG needs no button here: every Plotly chart's toolbar has a camera icon
+("Download plot as a png").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from artsim import export
+from dashboard import cache
+
+
+def _file_stem(text: str) -> str:
+    """A safe file-name stem (letters, digits, ``-`` and ``_`` only)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "artsim"
+
+
+def selection_table():
+    """The current selection's export table (metadata, credits, vectors, model, fingerprint)."""
+    ctx = cache.context()
+    return export.selection_table(
+        ctx.frame, ctx.vectors, model=ctx.model, fingerprint=cache.embedder(ctx.model).fingerprint,
+    )
+
+
+def _later(build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A data callable for ``st.download_button`` (run when clicked, on another thread)."""
+    return build
+
+
+def sidebar() -> None:
+    """The sidebar's "Export" expander: selection as CSV and Parquet, and a citation line."""
+    ctx = cache.context()
+    n = len(ctx.frame)
+    with st.sidebar.expander("Export", icon=":material/download:"):
+        if n == 0:
+            st.caption("Nothing selected to export.")
+            return
+        stem = _file_stem(f"artsim-{ctx.model}-{n}")
+        table = selection_table()
+        st.download_button(
+            f"Selection as CSV ({n} paintings)", _later(lambda: export.to_csv_bytes(table)),
+            file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="export_csv",
+            icon=":material/table:",
+        )
+        st.download_button(
+            "Selection as Parquet (vectors as float32)", _later(lambda: export.to_parquet_bytes(table)),
+            file_name=f"{stem}.parquet", mime="application/vnd.apache.parquet", on_click="ignore",
+            key="export_parquet", icon=":material/database:",
+        )
+        st.caption("Each row: metadata and credits, the painting's vector, the model and its fingerprint.")
+        st.code(export.citation(cache.share_url(), model=ctx.model, n=n), language=None, wrap_lines=True)
+        st.caption("Citation line with this view's share link and today's date (copy icon at the right). "
+                   "Figures: the camera icon above a chart saves a PNG; the button below it saves HTML.")
+
+
+def chart(fig: go.Figure, *, key: str, name: str, where=st) -> None:
+    """``where.plotly_chart(fig)`` followed by a button saving it as a standalone HTML page (works offline)."""
+    where.plotly_chart(fig, key=key)
+    where.download_button(
+        "Figure as HTML", _later(lambda: export.figure_html(fig)), file_name=f"{_file_stem(name)}.html",
+        mime="text/html", on_click="ignore", key=f"{key}_html", icon=":material/download:", type="tertiary",
+    )
