@@ -86,6 +86,7 @@ def test_bad_arguments():
         fit_projection(np.ones((0, 3)), "pca")
 
 
+@pytest.mark.slow  # numba compiles UMAP's kernels on a process's first fit (about a minute on 2 cores)
 def test_umap_is_deterministic_and_transforms(X):
     """One small UMAP configuration, fitted twice (the first fit pays numba compilation)."""
     Xs = X[:24]
