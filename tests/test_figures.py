@@ -227,7 +227,9 @@ def test_scatter3d_clusters_umap_titles_and_thumbnail_cap(coll):
     X, frame = coll
     frame = frame.assign(cluster=cut(linkage_matrix(X, "average"), 3))
     coords = np.arange(30, dtype=float).reshape(10, 3)
-    fig = scatter3d(coords, frame, color_by="cluster", highlight=[9], method="umap", max_thumbnails=5)
+    fig = scatter3d(coords, frame, color_by="cluster", highlight=[9], method="umap", max_thumbnails=5,
+                    legend_title="Clusters (average linkage, k = 3)")
+    assert fig.layout.legend.title.text == "Clusters (average linkage, k = 3)"
     names = [t.name for t in fig.data]
     assert {"Cluster 1", "Cluster 2", "Cluster 3"} <= set(names)
     assert names.count(f"Cluster {frame.cluster[9] + 1} ({HIGHLIGHT_NAME})") == 1

@@ -85,6 +85,7 @@ def scatter3d(
     method: str | None = None,
     explained_variance_ratio: Sequence[float] | None = None,
     colors: Mapping[str, str] | None = None,
+    legend_title: str | None = None,
     title: str | None = None,
     max_thumbnails: int = MAX_THUMBNAILS,
     point_size: float = 4,
@@ -105,6 +106,8 @@ def scatter3d(
         "<category> (uploaded)" trace per category, grouped with it in the legend.
     colors : category -> colour; pass ``artist_colors`` of the whole collection
         so that an artist has the same colour on every page and selection.
+    legend_title : shown above the legend entries (e.g. which linkage and k made the
+        clusters); default "Cluster" or the column name.
 
     Every point carries ``customdata = [row index, thumbnail data URI or ""]``
     and hover text with title, artist and year (escaped). Thumbnails are left
@@ -164,7 +167,7 @@ def scatter3d(
         },
         # Below the cube, across the width, wrapping as needed: never over the scene at 1,024 px
         # and clear of the toolbar at the top right.
-        legend={"itemsizing": "constant", "title": {"text": "Cluster" if is_cluster else plain(color_by)},
+        legend={"itemsizing": "constant", "title": {"text": plain(legend_title or ("Cluster" if is_cluster else color_by))},
                 "orientation": "h", "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "top"},
         margin={"l": 10, "r": 10, "t": 40 if title else 30, "b": 10},
         height=height,
