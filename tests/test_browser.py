@@ -185,6 +185,16 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     _no_exception(page)
     _shot(page, "02b-explain-pair")
 
+    # "Why are these two similar?": the first nearest painting's link opens the pair's explanation
+    page.get_by_role("link", name="why?").first.click()
+    page.get_by_role("heading", name="Why are these two similar?").wait_for(timeout=60_000)
+    page.wait_for_url("**/explain?**", timeout=30_000)
+    assert "a=" in page.url and "b=" in page.url
+    _settle(page)
+    page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").nth(1).wait_for(timeout=60_000)
+    _no_exception(page)
+    _shot(page, "02b-explain-pair")
+
     page.get_by_role("link", name="Clustering").click()
     page.get_by_role("heading", name="Clustering").wait_for()
     _settle(page)
