@@ -28,6 +28,8 @@ if (PAGES_DIR / "walk.py").is_file():
     PAGES.insert(4, st.Page(PAGES_DIR / "walk.py", title="Walk", icon=":material/route:", url_path="walk"))
 if (PAGES_DIR / "explain.py").is_file():  # "Why are these two similar?" (issue 13)
     PAGES.insert(-1, st.Page(PAGES_DIR / "explain.py", title="Why similar?", icon=":material/help:", url_path="explain"))
+if (PAGES_DIR / "tour.py").is_file():  # teaching tours (issue 14.5)
+    PAGES.insert(-1, st.Page(PAGES_DIR / "tour.py", title="Tour", icon=":material/tour:", url_path="tour"))
 nav = st.navigation(PAGES)
 loading = st.empty()
 if "view" not in st.session_state:  # a new visitor: say something while the library loads
@@ -39,7 +41,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 from artsim import config, selection  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
-from dashboard import cache, embedding, export_panel, startup  # noqa: E402
+from dashboard import cache, embedding, export_panel, startup, tour_panel  # noqa: E402
 
 
 def unknown_path() -> str | None:
@@ -169,4 +171,5 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
 )
 loading.empty()
 export_panel.sidebar()
+tour_panel.sidebar(nav.url_path)
 nav.run()

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from artsim.artist_bootstrap import artist_intervals
+from artsim.markup import md
 from tests.app_fixtures import make_collection
 from tests.test_app import APP, page, settle
 
@@ -70,3 +71,46 @@ def test_export_panel_offers_the_selection_and_a_citation(env, monkeypatch):
     assert line.endswith(f"(accessed {date.today().isoformat()}).")
     # every figure on the page has its HTML button
     assert [b.proto.label for b in at.main.get("download_button")] == ["Figure as HTML"]
+
+
+HOSTILE = "Which two look alike? <script>alert(1)</script> **not bold** [x](javascript:alert(1))"
+
+
+def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
+    at = _open(env, monkeypatch, "tour")
+    at.text_input(key="tour_title_widget").input("Week 3: [who](javascript:x) looks alike")
+    at.get("form_submit_button")[0].click().run()
+    tour_id = at.query_params["tour"]
+    assert "yours, editable" in at.caption[0].value
+    links = [c.value for c in at.code if "tour_edit=" in c.value]
+    assert len(links) == 1 and "tour_edit=" not in "".join(str(v) for v in at.query_params.values())
+    # step 1 from the Tour page: the Gallery with a hostile caption
+    at.selectbox(key="tour_page_widget").set_value("")
+    at.text_area(key="tour_new_caption").input(HOSTILE)
+    at.button(key="tour_add").click().run()
+    # step 2 from the sidebar on the Similarity page, which keeps that page's settings
+    at.switch_page(page("similarity")).run()
+    at.radio(key="level_widget").set_value("artists").run()
+    at.sidebar.text_area(key="tour_caption_widget").input("Now the artists.")
+    at.sidebar.button(key="tour_add_here").click().run()
+    assert not at.exception, at.exception
+
+    # a student: the same link without the token
+    student = _open(env, monkeypatch, "tour", tour=tour_id)
+    assert "read-only" in student.caption[0].value
+    assert not [b for b in student.button if b.key in ("tour_add", "tour_remove_0")]
+    assert student.subheader[0].value == md("Week 3: [who](javascript:x) looks alike")  # escaped markdown
+    assert HOSTILE in [t.value for t in student.main.text]  # plain text, never markup
+    assert student.get("page_link")[0].proto.page == "" or "gallery" in student.get("page_link")[0].proto.page
+    student.button(key="tour_next").click().run()
+    assert student.query_params["step"] == "2"
+    assert "Now the artists." in [t.value for t in student.main.text]
+    link = student.get("page_link")[0].proto
+    assert link.page == "similarity" and "level=artists" in link.query_string and f"tour={tour_id}" in link.query_string
+    assert student.button(key="tour_next").disabled
+    student.button(key="tour_prev").click().run()
+    assert HOSTILE in [t.value for t in student.main.text]
+    # a wrong edit token opens it read-only, and says so
+    stranger = _open(env, monkeypatch, "tour", tour=tour_id, tour_edit="not-the-token")
+    assert any("does not match" in t.value for t in stranger.main.text)
+    assert "read-only" in stranger.caption[0].value
