@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from artsim import separation
-from dashboard import cache
+from artsim.explain import explainable
+from dashboard import cache, why
 
 ctx = cache.context()
 view = ctx.view
@@ -83,6 +84,7 @@ st.caption(
 )
 thumbs = cache.thumbnail_uris(tuple(shas[i] for i in path.steps))
 per_row = 6
+can_explain = why.PAGE.is_file() and explainable(ctx.model)
 for start in range(0, len(path.steps), per_row):
     cols = st.columns(per_row)
     for slot, step in enumerate(path.steps[start:start + per_row]):
@@ -93,3 +95,5 @@ for start in range(0, len(path.steps), per_row):
             st.text(labels[step])
             if t < len(path.similarities):
                 st.caption(f"→ next: {path.similarities[t]:.2f}")
+                if can_explain:
+                    why.link(shas[step], shas[path.steps[t + 1]], label="why?")

@@ -41,6 +41,11 @@ def test_walk_from_first_to_last_painting(env, monkeypatch):
     assert any("step" in c.value and "nearest-neighbour graph" in c.value for c in at.caption)
     steps = [c.value for c in at.caption if c.value.startswith("→ next:")]
     assert len(steps) == len(texts) - 1
+    # a "why?" link per step opens the Explain page on that step's two paintings
+    shas = at.session_state["artsim_context"].frame["sha256"].tolist()
+    links = [link.proto for link in at.main.get("page_link")]
+    assert len(links) == len(steps) and all(link.page == "explain" for link in links)
+    assert f"a={shas[0][:12]}" in links[0].query_string and f"b={shas[-1][:12]}" in links[-1].query_string
 
 
 def test_no_walk_at_small_k_is_said_plainly(env, monkeypatch):
