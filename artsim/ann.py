@@ -34,7 +34,7 @@ from artsim.database import KEY
 from artsim.errors import StoreError
 from artsim.separation import DEFAULT_K, knn_graph
 from artsim.similarity import work_keys
-from artsim.store import table_name
+from artsim.store import EMBEDDINGS_PREFIX, table_name
 
 if TYPE_CHECKING:
     from artsim.store import EmbeddingStore
@@ -44,6 +44,7 @@ __all__ = [
     "NPROBES",
     "REFINE_FACTOR",
     "ensure_index",
+    "ensure_indexes",
     "has_index",
     "nearest_in_store",
     "search_many",
@@ -86,7 +87,20 @@ def ensure_index(store: EmbeddingStore, fingerprint: str, *, min_rows: int = ANN
     True when the table has an index (already, or built now); False when it
     is missing or still below the threshold (queries are then exact).
     """
-    table = _table(store, fingerprint)
+    return _ensure(store, table_name(fingerprint), min_rows)
+
+
+def ensure_indexes(store: EmbeddingStore, *, min_rows: int = ANN_MIN_ROWS) -> list[str]:
+    """:func:`ensure_index` on every vector table of ``store`` (``artsim index`` ends with it).
+
+    Returns the names of the tables that have an index.
+    """
+    names = [t for t in store.db.table_names() if t.startswith(EMBEDDINGS_PREFIX)]
+    return [name for name in names if _ensure(store, name, min_rows)]
+
+
+def _ensure(store: EmbeddingStore, name: str, min_rows: int) -> bool:
+    table = store.db.open(name)
     if table is None:
         return False
     try:
@@ -115,7 +129,7 @@ def ensure_index(store: EmbeddingStore, fingerprint: str, *, min_rows: int = ANN
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise StoreError(f"Cannot index table {table_name(fingerprint)!r} at {store.uri!r}: {exc}") from exc
+        raise StoreError(f"Cannot index table {name!r} at {store.uri!r}: {exc}") from exc
 
 
 def _query(table: Any, q: Any, limit: int, nprobes: int, refine_factor: int, columns: list[str]) -> Any:

@@ -56,6 +56,7 @@ def test_small_table_gets_no_index_and_search_is_exact(tmp_path):
     X, labels = _data(400, seed=1)
     store, shas = _store(tmp_path / "db", X, labels)
     assert not ann.ensure_index(store, FP)  # 400 < ANN_MIN_ROWS
+    assert ann.ensure_indexes(store) == []
     assert not ann.has_index(store.db.open(table_name(FP)))
     qi = np.array([0, 7, 123])
     exact = _exact_top(X, qi, 10)
@@ -92,6 +93,7 @@ def test_index_is_built_once_not_per_query(indexed):
         assert len(df) == 5 and shas[q] not in set(df["sha256"])
         assert set(df["sha256"]) <= set(shas)
     assert ann.ensure_index(store, FP, min_rows=1000)
+    assert ann.ensure_indexes(store, min_rows=1000) == [table_name(FP)]
     assert table.version == version
     assert [ix.name for ix in table.list_indices()] == indices
 
