@@ -28,6 +28,8 @@ if (PAGES_DIR / "walk.py").is_file():
     PAGES.insert(4, st.Page(PAGES_DIR / "walk.py", title="Walk", icon=":material/route:", url_path="walk"))
 if (PAGES_DIR / "explain.py").is_file():  # "Why are these two similar?" (issue 13)
     PAGES.insert(-1, st.Page(PAGES_DIR / "explain.py", title="Why similar?", icon=":material/help:", url_path="explain"))
+if (PAGES_DIR / "atlas.py").is_file():  # a 2-D map of thumbnails (issue 14.1)
+    PAGES.insert(4, st.Page(PAGES_DIR / "atlas.py", title="Map", icon=":material/map:", url_path="map"))
 if (PAGES_DIR / "tour.py").is_file():  # teaching tours (issue 14.5)
     PAGES.insert(-1, st.Page(PAGES_DIR / "tour.py", title="Tour", icon=":material/tour:", url_path="tour"))
 nav = st.navigation(PAGES)

@@ -22,7 +22,7 @@ TOUR_PAGE = PAGES_DIR / "tour.py"
 URL_PATH = "tour"
 #: Pages a step may open (URL path -> title); a step of another page is shown but not linked.
 PAGE_TITLES = {
-    "": "Gallery", "similarity": "Similarity", "clustering": "Clustering", "projection": "Projection",
+    "": "Gallery", "similarity": "Similarity", "clustering": "Clustering", "projection": "Projection", "map": "Map",
     "walk": "Walk", "explain": "Why similar?", "compare": "Compare models",
 }
 CURRENT = "tour_current"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 
@@ -114,3 +115,16 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     stranger = _open(env, monkeypatch, "tour", tour=tour_id, tour_edit="not-the-token")
     assert any("does not match" in t.value for t in stranger.main.text)
     assert "read-only" in stranger.caption[0].value
+
+
+def test_map_of_thumbnails_selects_and_exports(env, monkeypatch):
+    at = _open(env, monkeypatch, "atlas")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["layout"]["images"]) == 9 and spec["data"][0]["type"] == "scattergl"
+    # what the browser sends after a lasso around paintings 0 and 3 (and a bogus index)
+    at.session_state["atlas"] = {"selection": {"points": [], "point_indices": [3, 0, 99], "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == "2 selected"
+    labels = [b.proto.label for b in at.main.get("download_button")]
+    assert labels == ["Selected as CSV (2)", "Selected as Parquet"]
