@@ -55,12 +55,12 @@ def settle(app: AppTest, first_run: bool = True) -> AppTest:
     """Run until the background embedding has finished (its progress bar is gone)."""
     if first_run:
         app.run()
-    for _ in range(120):
-        if not app.get("progress"):
-            break
+    deadline = time.monotonic() + 600  # a loaded 2-core machine can take minutes to load a model
+    while app.get("progress") and time.monotonic() < deadline:
         time.sleep(0.5)
         app.run()
     assert not app.exception, app.exception
+    assert not app.get("progress"), "the background embedding did not finish"
     return app
 
 
