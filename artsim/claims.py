@@ -1,4 +1,5 @@
-"""Advisory claims on chunks of work, so writers on one machine split a job instead of repeating it.
+"""Advisory claims on chunks of work, and a work lock per database, so writers on one machine
+split a job instead of repeating it or fighting over the cores.
 
 A claim is a file created with ``O_CREAT | O_EXCL`` (atomic on a local file
 system) in a folder of the system's temp directory named after the database
@@ -7,6 +8,14 @@ older than :data:`STALE_AFTER`, counts as free. Claims are only an
 optimisation: the store stays correct without them (writers skip stored keys
 and compaction deletes duplicates), so writers on other machines, or a temp
 folder that cannot be written, merely do some work twice.
+
+:func:`work_lock` lets one chunk at a time be embedded into a database from
+this machine. The model already uses every core (OpenMP), so two processes
+embedding at once gain nothing and lose much: their thread teams oversubscribe
+the cores and spin at each other's barriers. With the lock, two writers take
+turns chunk by chunk and only their start-up (imports, model load) runs side
+by side. It is per database, so unrelated jobs (tests on their own temporary
+stores) never wait for each other.
 """
 
 from __future__ import annotations
@@ -15,13 +24,16 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["STALE_AFTER", "Claim", "claim_dir"]
+__all__ = ["STALE_AFTER", "WAIT_AT_MOST", "Claim", "claim_dir", "work_lock"]
 
 STALE_AFTER = 600.0
 """Seconds after which a claim is ignored even if its owner still runs (a hung writer)."""
+WAIT_AT_MOST = 120.0
+"""Seconds a writer waits for the work lock before it goes on without it (one chunk takes far less)."""
 
 
 def claim_dir(uri: str) -> Path:
@@ -86,3 +98,38 @@ class Claim:
         if self.held:
             self.path.unlink(missing_ok=True)
             self.held = False
+
+
+@contextmanager
+def work_lock(folder: Path, timeout: float = WAIT_AT_MOST, poll: float = 0.05) -> Iterator[bool]:
+    """Hold the work lock of a claims ``folder`` (:func:`claim_dir`; ``flock`` on a file) for the block.
+
+    Yields whether the lock is held: after ``timeout`` seconds of waiting (a hung
+    holder), or where ``flock`` is unavailable, the block runs without it. The
+    kernel drops the lock of a process that dies.
+    """
+    try:
+        import fcntl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / "work.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    except (ImportError, OSError):
+        yield False
+        return
+    held = False
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(poll)
+        yield held
+    finally:
+        if held:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

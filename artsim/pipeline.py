@@ -11,7 +11,8 @@ one folder cut the same chunks), taken in an order of the writer's own
 (random), each under an advisory claim (:mod:`artsim.claims`): a chunk another
 live writer on this machine holds is left for the end, then waited for, and
 the store is asked again before each chunk, so writers split the work instead
-of repeating it. Each chunk is one append per table, and every run that wrote
+of repeating it. A lock per database lets one chunk at a time be embedded from
+this machine: the model already uses every core, and two at once oversubscribe them. Each chunk is one append per table, and every run that wrote
 ends with a compaction (duplicate rows from a lost race deleted, small files
 merged, old versions pruned), so a table keeps a handful of versions however
 many writers there were.
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from artsim.claims import Claim, claim_dir
+from artsim.claims import Claim, claim_dir, work_lock
 from artsim.embed_stream import DEFAULT_BATCH_SIZE, embed_paintings
 from artsim.errors import StoreError
 
@@ -153,8 +154,8 @@ def embed_with_cache(
     unique: dict[str, Painting] = {}
     for p in paintings:
         unique.setdefault(p.sha256, p)
-    step = max(1, int(chunk))
-    chunks = [list(unique.values())[i : i + step] for i in range(0, len(unique), step)]
+    step, order = max(1, int(chunk)), list(unique.values())
+    chunks = [order[i : i + step] for i in range(0, len(order), step)]
     random.shuffle(chunks)  # writers start on different chunks
     state = _Run(store, embedder, batch_size, progress, total, total - sum(k not in vectors for k in unique))
     state.report(0)
@@ -168,12 +169,14 @@ def embed_with_cache(
             deferred.append((part, claim))
             continue
         try:
-            state.chunk(part, vectors, from_store)
+            with work_lock(folder):  # one chunk at a time into this database: the model uses every core
+                state.chunk(part, vectors, from_store)
         finally:
             claim.release()
     for part, claim in deferred:
         claim.wait()
-        state.chunk(part, vectors, from_store)
+        with work_lock(folder):
+            state.chunk(part, vectors, from_store)
     if state.wrote:
         try:
             store.compact(fp)

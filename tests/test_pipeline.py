@@ -426,3 +426,26 @@ def test_claims_exclude_a_live_owner_and_expire_with_a_dead_one(tmp_path):
     other.release()
     assert not other.path.exists()
     assert claim_dir("s3://bucket/db") != claim_dir("/data/db")
+
+
+def test_work_lock_lets_one_holder_in_at_a_time(tmp_path):
+    from artsim.claims import work_lock
+
+    outcome = []
+
+    def other(timeout=0.3):
+        with work_lock(tmp_path, timeout=timeout) as held:
+            outcome.append(held)
+
+    with work_lock(tmp_path / "another-db") as held:  # another database's lock is independent
+        assert held
+    with work_lock(tmp_path) as held:
+        assert held
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert outcome == [False]  # it waited, gave up, and ran without the lock
+    t = threading.Thread(target=other, args=(5,))
+    t.start()
+    t.join()
+    assert outcome == [False, True]
