@@ -28,6 +28,9 @@ if ctx.frame.empty:
             icon=":material/photo_library:",
         )
         st.caption(f"Looked in {md(ctx.collection_label)}.")
+    elif ctx.embedding:
+        st.info("The paintings are being embedded (progress above); they appear here when ready.",
+                icon=":material/hourglass_top:")
     else:
         st.info("No artist selected: pick some in the sidebar.", icon=":material/arrow_back:")
     st.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from artsim.collections_db import Collections
+from dashboard.cache import CONTEXT_KEY
 from tests.app_fixtures import make_collection
 from tests.test_app import APP, TIMEOUT, page, settle
 
@@ -61,6 +63,19 @@ def app(hostile_env, monkeypatch, tmp_path):
     return AppTest.from_file(APP, default_timeout=TIMEOUT)
 
 
+def ready(at: AppTest, first_run: bool = True) -> AppTest:
+    """``settle``, then wait (bounded) until the router's context holds the embedded paintings."""
+    settle(at, first_run=first_run)
+    for _ in range(120):
+        ctx = at.session_state[CONTEXT_KEY] if CONTEXT_KEY in at.session_state else None
+        if ctx is not None and not ctx.embedding and (len(ctx.frame) or not ctx.all_artists):
+            break
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def markdown_texts(at: AppTest) -> list[str]:
     """Every string Streamlit renders as markdown on this run (labels included)."""
     texts = []
@@ -89,7 +104,7 @@ def shown(texts: list[str]) -> str:
 
 
 def test_hostile_names_render_as_text_on_every_page(app):
-    settle(app)
+    ready(app)
     texts = assert_plain(app)
     seen = shown(texts)
     assert all(f"{name} (2)" in seen for name in HOSTILE_ARTISTS.values()), seen  # gallery subheaders
@@ -108,7 +123,7 @@ def test_hostile_names_render_as_text_on_every_page(app):
 
 
 def test_wording_follows_the_linkage_and_the_cluster_colours(app):
-    settle(app)
+    ready(app)
     app.switch_page(page("clustering")).run()
     app.selectbox(key="linkage_widget").set_value("ward").run()
     seen = shown(markdown_texts(app))
@@ -143,15 +158,15 @@ def _crop_of_first_painting(gallery: Path, quality: int = 70) -> bytes:
 
 
 def test_upload_answer_ranks_the_source_artist_first_and_shows_names_as_text(app, hostile_env, monkeypatch):
-    settle(app)
+    ready(app)
     app.switch_page(page("upload")).run()
     app.text_input[0].input("[Me](https:evil.example)")
     app.text_input[1].input("<b>Mine</b>")
     app.text_input[2].input("[Class](https:evil.example)")
     crop = _crop_of_first_painting(Path(hostile_env["ARTSIM_GALLERY"]))
     app.file_uploader[0].set_value([("crop.jpg", crop, "image/jpeg")])
-    app.button[0].click().run()
-    settle(app)  # the new painting is embedded in the background
+    app.button[0].click()
+    ready(app)  # the new painting is embedded in the background
     assert not app.error, [e.value for e in app.error]
     texts = assert_plain(app)
     assert "Whose paintings do they look like?" in [s.value for s in app.subheader]
