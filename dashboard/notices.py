@@ -10,10 +10,17 @@ from dashboard import cache
 def stop_if_no_paintings(verb: str) -> None:
     """With an empty collection, say there is nothing to ``verb`` and how to add paintings, then stop.
 
+    While the first embedding runs and no painting has a vector yet, say so and stop.
+
     (Asking to "select at least three paintings" when there is nothing to select
     sends a new user looking for a sidebar choice that does not exist.)
     """
-    if cache.context().all_artists:
+    ctx = cache.context()
+    if ctx.all_artists and ctx.frame.empty and ctx.embedding:
+        st.info("The paintings are being embedded (progress above); this page fills in when they are ready.",
+                icon=":material/hourglass_top:")
+        st.stop()
+    if ctx.all_artists:
         return
     st.info(
         f"Nothing to {verb} yet: this collection has no paintings. Add some on the **Add paintings** page, "
