@@ -5,7 +5,8 @@ view), on pairs of real paintings: the model's first build (once per process),
 the feature maps of two paintings (decode + one fp32 eager forward each, then
 cached), and the decomposition itself. The cold pair is what a user waits for on
 a new pair; a cached pair (flipping back) costs only the decomposition.
-Ends with ``model=... pair_cold_ms=... pair_cached_ms=...`` lines.
+Prints one ``model=... pair_cold_ms=... pair_cold_cpu_ms=... pair_cached_ms=...`` line per
+model (CPU time of the process too: on a shared machine wall time mostly measures the others).
 
     .venv/bin/python benchmarks/explain_latency.py --images ../shared/gallery --pairs 5
 """
@@ -37,17 +38,21 @@ def main() -> None:
         eager_model(getattr(embedder, "base", embedder))
         build = time.perf_counter() - start
         cache = MapCache()
-        cold, cached = [], []
+        cold, cached, cold_cpu = [], [], []
         for i in range(0, len(paintings) - 1, 2):
             a, b = paintings[i], paintings[i + 1]
             for times in (cold, cached):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 ma = cache.get(embedder, a.sha256, a.path)
                 mb = cache.get(embedder, b.sha256, b.path)
                 explain_pair(ma.features, mb.features, mean=ma.pooled * 0.5, k=5)
                 times.append(1000 * (time.perf_counter() - start))
+                if times is cold:
+                    cold_cpu.append(1000 * (time.process_time() - cpu))
         print(
-            f"model={name} build_s={build:.2f} pair_cold_ms={statistics.median(cold):.0f} "
+            f"model={name} precision={getattr(getattr(embedder, 'base', embedder), 'precision', '?')} "
+            f"build_s={build:.2f} pair_cold_ms={statistics.median(cold):.0f} "
+            f"pair_cold_cpu_ms={statistics.median(cold_cpu):.0f} "
             f"pair_cached_ms={statistics.median(cached):.1f} pairs={len(cold)}"
         )
 

@@ -93,7 +93,7 @@ def test_efficientnet_views_one_pass_own_fingerprints_and_exact_features(paintin
 
     from artsim.explain.maps import eager_model, load_input, painting_map
 
-    views = {v: get_embedder(f"efficientnet-lite0:{v}") for v in VIEWS["efficientnet-lite0"]}
+    views = {v: get_embedder(f"efficientnet-lite0:{v}", precision="fp32") for v in VIEWS["efficientnet-lite0"]}
     base = views["stage1"].base
     assert all(isinstance(e, ViewEmbedder) for e in views.values())
     fps = {e.fingerprint for e in views.values()} | {base.fingerprint}

@@ -23,8 +23,8 @@ All views of one model come from **one forward pass**: a hook on every stage
 used by any view; the vectors of the sibling views are kept in a small LRU
 keyed by the digest of the input array, so choosing another view of the same
 model (or the Compare page going through all of them) reuses the pass.
-Views run the eager fp32 model (the base model's frozen bf16 graph only
-returns the final vector).
+Views run the base model's eager module (its frozen bf16 graph only returns
+the final vector), at the base model's precision (bf16 autocast or fp32).
 """
 
 from __future__ import annotations
@@ -115,8 +115,6 @@ class _Family:
     def __init__(self, base: Any) -> None:
         self.base = base
         self.lock = threading.Lock()
-        self.run_lock = threading.Lock()  # hooks see every forward pass: one pass at a time
-        self.model: Any = None
         self.memo: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
         self.max_items = 4096
         self.projections = {
@@ -126,35 +124,12 @@ class _Family:
 
     def stage_maps(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Every hooked stage's output for ``batch (n, 3, H, W)``: module -> ``(n, h*w, c)`` float32."""
-        import torch
+        from artsim.explain.maps import hooked_forward
 
-        from artsim.explain.maps import eager_model
-
-        with self.lock:
-            if self.model is None:
-                self.model = eager_model(self.base)
         modules = sorted({module for module, _, _ in VIEWS[self.base.name].values()})
-        captured: dict[str, Any] = {}
-        with self.run_lock:
-            hooks = [
-                self.model.get_submodule(m).register_forward_hook(
-                    lambda _m, _i, out, m=m: captured.__setitem__(m, out)
-                )
-                for m in modules
-            ]
-            try:
-                with torch.inference_mode():
-                    x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-                    self.base._features(self.model, x)
-            finally:
-                for hook in hooks:
-                    hook.remove()
-            self.passes += len(batch)
-        out = {}
-        for m, t in captured.items():
-            n, c = t.shape[:2]
-            out[m] = t.float().reshape(n, c, -1).transpose(1, 2).contiguous().numpy()
-        return out
+        maps = hooked_forward(self.base, modules, batch)
+        self.passes += len(batch)
+        return {m: np.ascontiguousarray(t.reshape(t.shape[0], t.shape[1], -1).transpose(0, 2, 1)) for m, t in maps.items()}
 
     def vectors(self, batch: np.ndarray) -> list[dict[str, np.ndarray]]:
         """Every view's vector for each row of ``batch``, from the LRU or one forward pass."""

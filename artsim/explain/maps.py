@@ -2,8 +2,8 @@
 
 An explanation needs the map *before* global pooling, which the store does not
 keep (it would be 49 times the vector). So the two paintings of a pair go
-through the model again, in fp32 torch eager mode with a forward hook on the
-layer whose output is pooled:
+through the model again, in torch eager mode with a forward hook on the layer
+whose output is pooled:
 
 - ``resnet50``: ``layer4`` (2048 channels, 7 x 7 for a 224 crop);
 - ``efficientnet-lite0``: ``bn2``, the activation after timm's ``conv_head``
@@ -13,10 +13,10 @@ layer whose output is pooled:
 - a view of a model (:mod:`artsim.embedding.views`) supplies its own per-position
   features through ``position_features``.
 
-The stored vectors may come from a bf16 runtime (a frozen bf16 graph where the
-CPU computes bf16 natively), so the mean of an fp32 map agrees with the stored
-vector to about 1e-2 in cosine, not bit for bit; :attr:`PaintingMap.pooled` is the
-fp32 vector the map sums to.
+The maps run at the embedder's precision: fp32, or bf16 autocast where the
+embedder computes in bf16 (the stored vectors then come from a frozen bf16
+graph, so they agree with the map's mean to bf16 rounding, not bit for bit).
+:attr:`PaintingMap.pooled` is the mean of the map, the vector the shares sum to.
 
 Maps are cached per process by ``(fingerprint, sha256)`` (a small LRU), so
 flipping between pairs of the same paintings costs no forward pass.
@@ -55,7 +55,7 @@ class PaintingMap:
     features : (h, w, d) float32
         Per-position features; their mean over positions is ``pooled``.
     pooled : (d,) float32
-        The fp32 eager vector (mean of ``features``).
+        The mean of ``features`` (the eager model's pooled vector).
     image : (H, W, 3) uint8
         The model's input (after crop/resize), for overlaying the map.
     """
@@ -94,7 +94,7 @@ def input_image(model: str, x: np.ndarray) -> np.ndarray:
 
 
 def spatial_features(embedder: Any, x: np.ndarray) -> np.ndarray:
-    """Per-position features of one input ``(3, H, W)`` -> ``(h, w, d)`` float32 (fp32 eager).
+    """Per-position features of one input ``(3, H, W)`` -> ``(h, w, d)`` float32 (eager torch).
 
     Uses ``embedder.position_features`` when the embedder has one (views), else a
     hook on :data:`POOLED_MODULE` of its torch model.
@@ -105,18 +105,40 @@ def spatial_features(embedder: Any, x: np.ndarray) -> np.ndarray:
     name = POOLED_MODULE.get(getattr(embedder, "name", ""))
     if name is None:
         raise ExplainUnavailable(f"{embedder.name} has no spatial feature map to explain with")
+    fmap = hooked_forward(embedder, [name], x[None])[name][0]  # (d, h, w)
+    return np.ascontiguousarray(fmap.transpose(1, 2, 0))
+
+
+#: Hooks fire on every forward pass through a module, whoever runs it: hooked passes take turns.
+HOOK_LOCK = threading.Lock()
+
+
+def hooked_forward(embedder: Any, modules: list[str], batch: np.ndarray) -> dict[str, np.ndarray]:
+    """Run ``batch (n, 3, H, W)`` through the embedder's eager model; each module's output, float32.
+
+    Runs where the model lives (CPU or CUDA) and at the embedder's precision: under bf16
+    autocast when the embedder computes in bf16 (as its stored vectors were), else fp32.
+    The decomposition is exact for whatever map comes out; its mean is the vector it explains.
+    """
     import torch
 
     model = eager_model(embedder)
-    captured: list = []
-    hook = model.get_submodule(name).register_forward_hook(lambda _m, _i, out: captured.append(out))
-    try:
-        with torch.inference_mode():
-            embedder._features(model, torch.from_numpy(np.ascontiguousarray(x[None], dtype=np.float32)))
-    finally:
-        hook.remove()
-    fmap = captured[0][0].float()  # (d, h, w)
-    return fmap.permute(1, 2, 0).contiguous().numpy()
+    device = next(model.parameters()).device
+    bf16 = getattr(embedder, "precision", "fp32") == "bf16"
+    captured: dict[str, Any] = {}
+    with HOOK_LOCK:
+        hooks = [
+            model.get_submodule(m).register_forward_hook(lambda _m, _i, out, m=m: captured.__setitem__(m, out))
+            for m in modules
+        ]
+        try:
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
+                embedder._features(model, x)
+        finally:
+            for hook in hooks:
+                hook.remove()
+    return {m: t.float().cpu().numpy() for m, t in captured.items()}
 
 
 _EAGER: OrderedDict[str, Any] = OrderedDict()
