@@ -35,7 +35,7 @@ _KIND_WORDS = {int: "a whole number", float: "a number"}
 PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit"})
 #: Parameters a page reads and writes itself (a walk's ends, a pair to explain): the router
 #: keeps them in the URL as they are and does not treat a change of them as a new link.
-PAGE_PARAMS = PASSTHROUGH_PARAMS - {"edit", "embed", "embed_options"}
+PAGE_PARAMS = PASSTHROUGH_PARAMS - {"edit", "embed", "embed_options", "tour_edit"}  # edit tokens leave the URL
 
 
 def clip(value: object, limit: int = NOTE_VALUE_MAX) -> str:

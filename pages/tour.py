@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from artsim.markup import md
@@ -10,14 +12,16 @@ from dashboard import tour_panel as tp
 
 st.title("Tour")
 
-# An edit link (tour_edit=TOKEN) makes this session the owner; the token leaves the URL at once.
-if edit := str(st.query_params.get("tour_edit", ""))[:100]:
-    wanted = str(st.query_params.get("tour", ""))[:64]
+# An edit link (tour_edit=TOKEN) makes this session the owner. The router has already taken the
+# token out of the URL (so no share link or citation shows it); the link's values stay in the view.
+view = st.session_state["view"]
+if edit := str(view.extra.get("tour_edit", ""))[:100]:
+    wanted = str(view.extra.get("tour", "") or st.query_params.get("tour", ""))[:64]
     if wanted and tp.tours().can_edit(wanted, edit):
         tp.remember_token(wanted, edit)
     else:
         st.text("ⓘ The edit link's token does not match this tour; opened read-only.")
-    del st.query_params["tour_edit"]
+    st.session_state["view"] = replace(view, extra={k: v for k, v in view.extra.items() if k != "tour_edit"})
 
 tour = tp.current()
 if st.query_params.get("tour") and tour is None:

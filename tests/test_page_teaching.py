@@ -115,6 +115,12 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     stranger = _open(env, monkeypatch, "tour", tour=tour_id, tour_edit="not-the-token")
     assert any("does not match" in t.value for t in stranger.main.text)
     assert "read-only" in stranger.caption[0].value
+    # the owner's edit link in a new session: editable, and the token leaves the URL before any share link shows
+    token = links[0].split("tour_edit=")[1]
+    owner = _open(env, monkeypatch, "tour", tour=tour_id, tour_edit=token)
+    assert "yours, editable" in owner.caption[0].value
+    assert "tour_edit" not in owner.query_params
+    assert all(token not in c.value for c in owner.sidebar.code)  # share link and citation
 
 
 def test_map_of_thumbnails_selects_and_exports(env, monkeypatch):
