@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -24,12 +25,15 @@ def _file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "artsim"
 
 
-def selection_table():
-    """The current selection's export table (metadata, credits, vectors, model, fingerprint)."""
-    ctx = cache.context()
-    return export.selection_table(
-        ctx.frame, ctx.vectors, model=ctx.model, fingerprint=cache.embedder(ctx.model).fingerprint,
-    )
+def table_builder(ctx: cache.Context) -> Callable[[], pd.DataFrame]:
+    """A function building ``ctx``'s export table (metadata, credits, vectors, model, fingerprint).
+
+    Everything it needs is read now: Streamlit runs a download's data callable on
+    another thread, where the session and the caches are not at hand.
+    """
+    frame, vectors, model = ctx.frame, ctx.vectors, ctx.model
+    fingerprint = cache.embedder(model).fingerprint
+    return lambda: export.selection_table(frame, vectors, model=model, fingerprint=fingerprint)
 
 
 def _later(build: Callable[[], bytes]) -> Callable[[], bytes]:
@@ -46,14 +50,14 @@ def sidebar() -> None:
             st.caption("Nothing selected to export.")
             return
         stem = _file_stem(f"artsim-{ctx.model}-{n}")
-        table = selection_table()
+        table = table_builder(ctx)
         st.download_button(
-            f"Selection as CSV ({n} paintings)", _later(lambda: export.to_csv_bytes(table)),
+            f"Selection as CSV ({n} paintings)", _later(lambda: export.to_csv_bytes(table())),
             file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="export_csv",
             icon=":material/table:",
         )
         st.download_button(
-            "Selection as Parquet (vectors as float32)", _later(lambda: export.to_parquet_bytes(table)),
+            "Selection as Parquet (vectors as float32)", _later(lambda: export.to_parquet_bytes(table())),
             file_name=f"{stem}.parquet", mime="application/vnd.apache.parquet", on_click="ignore",
             key="export_parquet", icon=":material/database:",
         )

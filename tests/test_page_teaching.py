@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from artsim import export
 from artsim.artist_bootstrap import artist_intervals
 from artsim.markup import md
+from dashboard import export_panel
 from tests.app_fixtures import make_collection
 from tests.test_app import APP, page, settle
 
@@ -70,6 +72,13 @@ def test_export_panel_offers_the_selection_and_a_citation(env, monkeypatch):
     line = next(c.value for c in at.sidebar.code if c.value.startswith("artsim view of 9 paintings"))
     assert "model efficientnet-lite0." in line and "level=artists" in line
     assert line.endswith(f"(accessed {date.today().isoformat()}).")
+    # what the buttons download, built the way Streamlit does it: later, outside the script run
+    ctx = at.session_state["artsim_context"]
+    table = export_panel.table_builder(ctx)()
+    back = export.read_parquet_bytes(export.to_parquet_bytes(table))
+    assert back["sha256"].tolist() == ctx.frame["sha256"].tolist()
+    assert (back["model"] == "efficientnet-lite0").all() and back["fingerprint"].str.len().min() > 0
+    np.testing.assert_array_equal(np.stack(back["vector"]), ctx.vectors)
     # every figure on the page has its HTML button
     assert [b.proto.label for b in at.main.get("download_button")] == ["Figure as HTML"]
 
