@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
@@ -118,6 +119,12 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     link = student.get("page_link")[0].proto
     assert link.page == "similarity" and "level=artists" in link.query_string and f"tour={tour_id}" in link.query_string
     assert student.button(key="tour_next").disabled
+    # following the step's link opens that view; the sidebar leads back to this step, with nothing to edit
+    step_view = _open(env, monkeypatch, "similarity", **dict(parse_qsl(link.query_string)))
+    assert step_view.radio(key="level_widget").value == "artists"
+    back = [p.proto for p in step_view.sidebar.get("page_link") if p.proto.page == "tour"]
+    assert len(back) == 1 and f"tour={tour_id}" in back[0].query_string and "step=2" in back[0].query_string
+    assert not [b for b in step_view.sidebar.button if b.key == "tour_add_here"]
     student.button(key="tour_prev").click().run()
     assert HOSTILE in [t.value for t in student.main.text]
     # a wrong edit token opens it read-only, and says so
