@@ -76,7 +76,7 @@ st.caption(
     f"{explanation.map_a.shape[1]}); its share is how much that part of the painting adds to the "
     "similarity (red) or takes away (blue), and the shares of each painting add up exactly to the number above. "
     + ("With mean-centring a position counts for how it differs from the collection's average painting. " if center else "")
-    + f"The maps are recomputed for these two paintings; the stored vectors the other pages use give {stored:.3f}."
+    + f"The maps are recomputed in full precision for these two paintings; the stored vectors the other pages use give {stored:.3f}."
 )
 zmax = float(max(np.abs(explanation.map_a).max(), np.abs(explanation.map_b).max()))
 pairs = explanation.pairs

@@ -23,8 +23,8 @@ All views of one model come from **one forward pass**: a hook on every stage
 used by any view; the vectors of the sibling views are kept in a small LRU
 keyed by the digest of the input array, so choosing another view of the same
 model (or the Compare page going through all of them) reuses the pass.
-Views run the base model's eager module (its frozen bf16 graph only returns
-the final vector), at the base model's precision (bf16 autocast or fp32).
+Views run the base model's eager module in fp32 (its frozen bf16 graph only
+returns the final vector).
 """
 
 from __future__ import annotations
