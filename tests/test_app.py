@@ -196,7 +196,7 @@ def test_compare_page_reports_each_offline_model(app):
     # 3 artists x 3 paintings: chance of a same-artist random neighbour is exactly 2/8.
     np.testing.assert_allclose(chance, 0.25)
     assert accuracy["efficientnet-lite0"] > 0.25
-    assert len(plotly_specs(app)) == 3  # accuracy, within/between, agreement
+    assert len(plotly_specs(app)) == 4  # accuracy, within/between, agreement, what each depth captures
 
 
 def _jpeg(color, size=(80, 64)) -> bytes:
@@ -235,8 +235,8 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     settle(owner.switch_page(page("gallery")))  # the new store embeds the gallery in the background
     assert "Dee Yellow (2)" in [s.value for s in owner.subheader]
     owner.switch_page(page("projection")).run()
-    html = owner.get("iframe")[0].proto.srcdoc
-    assert "Uploaded" in html and "diamond" in html
+    spec = owner.get("component_instance")[0].proto.json_args  # the 3-D map component's figure
+    assert "Dee Yellow" in spec and "diamond" in spec
 
     student = AppTest.from_file(APP, default_timeout=TIMEOUT)
     student.query_params["collection"] = collection_id
