@@ -158,9 +158,10 @@ def now(page) -> float:
     return page.evaluate("performance.now()")
 
 
-def open_page(page, base: str, path: str, heading: str) -> None:
+def open_page(page, base: str, path: str, ready: str) -> None:
+    """Open ``base/path`` and wait until ``ready`` (a selector) shows and the run has settled."""
     page.goto(f"{base}/{path}", wait_until="commit")
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=300_000)
+    page.locator(ready).first.wait_for(timeout=300_000)
     settle(page, now(page))
 
 
@@ -191,6 +192,56 @@ def screenshots(browser, base: str) -> list[Path]:
     return shots
 
 
+def measure_reruns(browser, base: str, t_up: float) -> tuple[list[float], list[float], float, int]:
+    """Settled reruns (s), Projection rerun payloads (KB), the first UMAP (s) once the server
+    started at ``t_up`` has been up 60 s, and how often plotly.js was fetched."""
+    plotly_fetches = 0
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(INIT_SCRIPT)
+    page = ctx.new_page()
+
+    def count_plotly(request) -> None:
+        nonlocal plotly_fetches
+        plotly_fetches += request.url.endswith("plotly.min.js")
+
+    ctx.on("request", count_plotly)
+    received = [0]
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))))
+    reruns = []
+    open_page(page, base, "similarity", '[data-testid="stMain"] .js-plotly-plot')
+    for _ in range(2):
+        t = now(page)
+        page.get_by_text("Mean-centre vectors").first.click()
+        reruns.append(settle(page, t))
+    open_page(page, base, "clustering", '[data-testid="stMain"] .js-plotly-plot')
+    slider = page.get_by_role("slider", name="Clusters (k)").first
+    for key in ("ArrowRight", "ArrowLeft"):
+        slider.focus()
+        t = now(page)
+        page.keyboard.press(key)
+        reruns.append(settle(page, t))
+    open_page(page, base, "projection", '[data-testid="stMain"] iframe')
+    payloads = []
+    for label in ("cluster", "artist", "cluster", "artist"):
+        before, t = received[0], now(page)
+        page.get_by_text(label, exact=True).first.click()
+        reruns.append(settle(page, t))
+        payloads.append((received[0] - before) / 1024)
+    # first UMAP, once the server has been up 60 s
+    time.sleep(max(0.0, 60 - (time.monotonic() - t_up)))
+    t = now(page)
+    page.get_by_text("UMAP", exact=True).first.click()
+    umap_first = settle(page, t, timeout_s=600)
+    for label in ("PCA", "UMAP"):  # switching between two computed maps
+        before, t = received[0], now(page)
+        page.get_by_text(label, exact=True).first.click()
+        reruns.append(settle(page, t))
+        payloads.append((received[0] - before) / 1024)
+    ctx.close()
+    return reruns, payloads, umap_first, plotly_fetches
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gallery", default=str(ROOT.parent / "shared" / "gallery"))
@@ -210,7 +261,6 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     env.update(ARTSIM_HOME=str(tmp / "home"), ARTSIM_GALLERY=str(gallery), ARTSIM_MODEL=args.model)
     server = Server(env, tmp / "streamlit.log")
-    plotly_fetches = 0
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -236,49 +286,7 @@ def main() -> None:
             print(f"first views: cold {cold:.2f} s, new visitor {visitor:.2f} s, warm restart {warm:.2f} s",
                   flush=True)
 
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            ctx.add_init_script(INIT_SCRIPT)
-            page = ctx.new_page()
-
-            def count_plotly(request) -> None:
-                nonlocal plotly_fetches
-                plotly_fetches += request.url.endswith("plotly.min.js")
-
-            ctx.on("request", count_plotly)
-            received = [0]
-            page.on("websocket", lambda ws: ws.on(
-                "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))))
-            reruns = []
-            open_page(page, server.base, "similarity", "Similarity")
-            for _ in range(2):
-                t = now(page)
-                page.get_by_text("Mean-centre vectors").first.click()
-                reruns.append(settle(page, t))
-            open_page(page, server.base, "clustering", "Clustering")
-            slider = page.locator('[data-testid="stSlider"] [role="slider"]').first
-            for key in ("ArrowRight", "ArrowLeft"):
-                slider.focus()
-                t = now(page)
-                page.keyboard.press(key)
-                reruns.append(settle(page, t))
-            open_page(page, server.base, "projection", "Projection")
-            payloads = []
-            for label in ("cluster", "artist", "cluster", "artist"):
-                before, t = received[0], now(page)
-                page.get_by_text(label, exact=True).first.click()
-                reruns.append(settle(page, t))
-                payloads.append((received[0] - before) / 1024)
-            # first UMAP, once the server has been up 60 s
-            time.sleep(max(0.0, 60 - (time.monotonic() - t2)))
-            t = now(page)
-            page.get_by_text("UMAP", exact=True).first.click()
-            umap_first = settle(page, t, timeout_s=600)
-            for label in ("PCA", "UMAP"):  # switching between two computed maps
-                before, t = received[0], now(page)
-                page.get_by_text(label, exact=True).first.click()
-                reruns.append(settle(page, t))
-                payloads.append((received[0] - before) / 1024)
-            ctx.close()
+            reruns, payloads, umap_first, plotly_fetches = measure_reruns(browser, server.base, t2)
             print("reruns (s): " + " ".join(f"{r:.2f}" for r in reruns))
             print("projection rerun payloads (KB): " + " ".join(f"{p:.1f}" for p in payloads))
             print(f"plotly.js fetched {plotly_fetches} time(s) in one visit")
