@@ -168,6 +168,9 @@ def cmd_import_iiif(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from artsim.embedding import MODEL_NAMES
+    from artsim.embedding.views import VIEW_NAMES
+
+    choices = MODEL_NAMES + VIEW_NAMES  # a view of a model embeds like a model (issue 13)
 
     parser = argparse.ArgumentParser(prog="artsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"artsim {__version__}")
@@ -175,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     embed = sub.add_parser("embed", help="embed image files and folders (artist = parent folder)")
     embed.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
-    embed.add_argument("--model", choices=MODEL_NAMES, help="default: resnet50 if its weights are available")
+    embed.add_argument("--model", choices=choices, help="default: resnet50 if its weights are available")
     embed.add_argument("--weights", help="ResNet-50 state-dict file (else ARTSIM_WEIGHTS, torch cache, download)")
     embed.add_argument("--out", help="write sha256, path, artist, title, model, vector to this Parquet file")
     embed.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
@@ -205,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="embed many paintings into the store: resumable, with a skip report")
     idx.add_argument("sources", nargs="+", help="folders, image files, or IIIF manifest/collection URLs")
-    idx.add_argument("--model", choices=MODEL_NAMES, help="default: resnet50 if its weights are available")
+    idx.add_argument("--model", choices=choices, help="default: resnet50 if its weights are available")
     idx.add_argument("--weights", help="ResNet-50 state-dict file")
     idx.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     idx.add_argument("--chunk", type=int, default=64, help="paintings per store write (work lost to a kill)")
