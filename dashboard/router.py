@@ -116,7 +116,7 @@ with st.sidebar:
         help="Which network turns each painting into a vector.",
     )
     view = replace(view, model=model)
-    missing = {name: problem for name, problem in models.items() if problem is not None}
+    missing = {name: problem for name, problem in models.items() if problem is not None and ":" not in name}
     if missing:
         with st.expander(f"Not available here: {', '.join(missing)}", icon=":material/info:"):
             for name, problem in missing.items():
