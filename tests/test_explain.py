@@ -110,6 +110,28 @@ def test_explain_pair_maps_sum_to_the_cosine_and_pairs_are_the_largest_shares():
         assert P[ya * 14 + xa, yb * 7 + xb] == ex.pairs[0, 4]
 
 
+def test_map_cache_is_bounded_by_entries_and_bytes(three_paintings):
+    from artsim.explain.maps import PaintingMap
+
+    class Fake:  # only what MapCache.get needs besides the two model calls it makes
+        name, fingerprint = "efficientnet-lite0", "f"
+
+        @staticmethod
+        def preprocess(image):
+            return np.zeros((3, 8, 8), np.float32)
+
+        @staticmethod
+        def position_features(x):
+            return np.ones((2, 2, 1000), np.float32)  # about 20 kB per map with its mean
+
+    cache = MapCache(maxsize=10, max_bytes=45_000)
+    for p in three_paintings:
+        assert isinstance(cache.get(Fake, p.sha256, p.path), PaintingMap)
+    assert cache.computed == 3 and len(cache._items) == 2 and cache._bytes <= 45_000
+    cache.get(Fake, three_paintings[2].sha256, three_paintings[2].path)  # still cached
+    assert cache.computed == 3
+
+
 # ----------------------------------------------------------------------------- real models
 @pytest.fixture(scope="session")
 def random_resnet_weights(tmp_path_factory):

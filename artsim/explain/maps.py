@@ -167,14 +167,22 @@ def eager_model(embedder: Any) -> Any:
 class MapCache:
     """A thread-safe LRU of :class:`PaintingMap` keyed by ``(fingerprint, sha256)``.
 
-    A 7 x 7 x 2048 map is 400 kB; early views' maps are larger, so keep ``maxsize`` small.
+    Bounded by entries and by bytes: a 7 x 7 x 2048 map is 400 kB, but a Gram view of
+    ResNet-50's ``layer1`` is 56 x 56 x 528 (6.6 MB), so ``max_bytes`` (default 128 MB)
+    decides for early views. The newest map is always kept, whatever its size.
     """
 
-    def __init__(self, maxsize: int = 32) -> None:
+    def __init__(self, maxsize: int = 32, max_bytes: int = 128 << 20) -> None:
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
         self.computed = 0  # forward passes done (for tests of caching)
         self._items: OrderedDict[tuple[str, str], PaintingMap] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(item: PaintingMap) -> int:
+        return item.features.nbytes + item.pooled.nbytes + item.image.nbytes
 
     def get(self, embedder: Any, sha256: str, path: str) -> PaintingMap:
         """The map of the painting ``sha256`` (read from ``path`` when not cached)."""
@@ -189,9 +197,12 @@ class MapCache:
         item = PaintingMap(features=features, pooled=pooled, image=input_image(embedder.name, x))
         with self._lock:
             self.computed += 1
-            self._items[key] = item
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            if key not in self._items:
+                self._items[key] = item
+                self._bytes += self._size(item)
+            while len(self._items) > 1 and (len(self._items) > self.maxsize or self._bytes > self.max_bytes):
+                _, old = self._items.popitem(last=False)
+                self._bytes -= self._size(old)
         return item
 
 
