@@ -218,11 +218,6 @@ def test_unusable_uri_raises_store_error_lazily(tmp_path):
         store.get_vectors(["a" * 64], "feedbeef")
 
 
-def test_default_uri_comes_from_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "fromenv"))
-    assert EmbeddingStore().uri == str(tmp_path / "fromenv")
-
-
 # ---------------------------------------------------------------- concurrency
 
 
