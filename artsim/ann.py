@@ -147,7 +147,6 @@ def nearest_in_store(
     k: int = 10,
     *,
     exclude: Sequence[str] = (),
-    min_rows: int = ANN_MIN_ROWS,
     nprobes: int = NPROBES,
     refine_factor: int = REFINE_FACTOR,
 ) -> pd.DataFrame:
@@ -158,7 +157,9 @@ def nearest_in_store(
     vector : (d,) query vector (as stored: not centred).
     k : neighbours wanted.
     exclude : sha256 keys left out (e.g. the query painting itself).
-    min_rows : table size from which the index is built (see :func:`ensure_index`).
+
+    A query never builds the index (minutes at 50,000 rows): ``artsim index``
+    does, through :func:`ensure_indexes`; without one the search is exact.
 
     Returns
     -------
@@ -169,7 +170,6 @@ def nearest_in_store(
     table = _table(store, fingerprint)
     if table is None or k <= 0:
         return pd.DataFrame(columns=cols)
-    ensure_index(store, fingerprint, min_rows=min_rows)
     q = np.asarray(vector, dtype=np.float32).ravel()
     skip = set(exclude)
     limit = int(k) + len(skip) + 4  # spare rows for excluded keys and racing duplicates
@@ -244,7 +244,7 @@ def store_knn_graph(
 ) -> csr_matrix:
     """The k-NN graph of :func:`artsim.separation.knn_graph` over stored paintings, by ANN when large.
 
-    With fewer than ``min_rows`` paintings (or no index) it is the exact
+    With fewer than ``min_rows`` paintings (or no index: a graph never builds one) it is the exact
     ``knn_graph`` of their stored vectors. Above, each painting's neighbours
     come from one batched ANN query; neighbours outside ``shas`` are skipped
     (the query asks for more when ``shas`` is only part of the table), and
@@ -266,7 +266,7 @@ def store_knn_graph(
     if missing:
         raise KeyError(f"{len(missing)} paintings have no stored vector for this model, e.g. {missing[0]}")
     X = np.stack([vecs[s] for s in shas]) if n else np.zeros((0, 1), np.float32)
-    if n < min_rows or not ensure_index(store, fingerprint, min_rows=min_rows):
+    if n < min_rows or not has_index(_table(store, fingerprint)):
         return knn_graph(X, k, works=works)
     k = max(0, min(int(k), n - 1))
     pos = {s: i for i, s in enumerate(shas)}

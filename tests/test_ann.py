@@ -89,7 +89,7 @@ def test_index_is_built_once_not_per_query(indexed):
     indices = [ix.name for ix in table.list_indices()]
     assert len(indices) == 1
     for q in (3, 4):
-        df = ann.nearest_in_store(store, FP, X[q], 5, exclude=[shas[q]], min_rows=1000)
+        df = ann.nearest_in_store(store, FP, X[q], 5, exclude=[shas[q]])
         assert len(df) == 5 and shas[q] not in set(df["sha256"])
         assert set(df["sha256"]) <= set(shas)
     assert ann.ensure_index(store, FP, min_rows=1000)
