@@ -50,7 +50,7 @@ def main() -> None:
                 if times is cold:
                     cold_cpu.append(1000 * (time.process_time() - cpu))
         print(
-            f"model={name} precision={getattr(getattr(embedder, 'base', embedder), 'precision', '?')} "
+            f"model={name} stored_precision={getattr(getattr(embedder, 'base', embedder), 'precision', '?')} "
             f"build_s={build:.2f} pair_cold_ms={statistics.median(cold):.0f} "
             f"pair_cold_cpu_ms={statistics.median(cold_cpu):.0f} "
             f"pair_cached_ms={statistics.median(cached):.1f} pairs={len(cold)}"
