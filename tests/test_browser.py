@@ -162,6 +162,8 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     _app_navigation(page)
     _shot(page, "00-fresh-server-clustering-first-view")
     page.get_by_role("heading", name="Clustering").wait_for(timeout=120_000)
+    # The model embeds in the background (progress bar), then the page reruns with the clusters.
+    page.get_by_text("Cluster 3:").wait_for(timeout=300_000)
     _settle(page)
     assert page.get_by_text("Cluster 3:").count() == 1 and page.get_by_text("Cluster 4:").count() == 0
     _no_exception(page)
