@@ -21,17 +21,13 @@ PAGES = [
     st.Page(PAGES_DIR / "similarity.py", title="Similarity", icon=":material/grid_on:", url_path="similarity"),
     st.Page(PAGES_DIR / "clustering.py", title="Clustering", icon=":material/account_tree:", url_path="clustering"),
     st.Page(PAGES_DIR / "projection.py", title="Projection", icon=":material/3d_rotation:", url_path="projection"),
+    st.Page(PAGES_DIR / "atlas.py", title="Map", icon=":material/map:", url_path="map"),
+    st.Page(PAGES_DIR / "walk.py", title="Walk", icon=":material/route:", url_path="walk"),
     st.Page(PAGES_DIR / "compare.py", title="Compare models", icon=":material/balance:", url_path="compare"),
+    st.Page(PAGES_DIR / "explain.py", title="Why similar?", icon=":material/help:", url_path="explain"),
+    st.Page(PAGES_DIR / "tour.py", title="Tour", icon=":material/tour:", url_path="tour"),
     st.Page(PAGES_DIR / "upload.py", title="Add paintings", icon=":material/upload:", url_path="upload"),
 ]
-if (PAGES_DIR / "walk.py").is_file():
-    PAGES.insert(4, st.Page(PAGES_DIR / "walk.py", title="Walk", icon=":material/route:", url_path="walk"))
-if (PAGES_DIR / "explain.py").is_file():  # "Why are these two similar?" (issue 13)
-    PAGES.insert(-1, st.Page(PAGES_DIR / "explain.py", title="Why similar?", icon=":material/help:", url_path="explain"))
-if (PAGES_DIR / "atlas.py").is_file():  # a 2-D map of thumbnails (issue 14.1)
-    PAGES.insert(4, st.Page(PAGES_DIR / "atlas.py", title="Map", icon=":material/map:", url_path="map"))
-if (PAGES_DIR / "tour.py").is_file():  # teaching tours (issue 14.5)
-    PAGES.insert(-1, st.Page(PAGES_DIR / "tour.py", title="Tour", icon=":material/tour:", url_path="tour"))
 nav = st.navigation(PAGES)
 loading = st.empty()
 if "view" not in st.session_state:  # a new visitor: say something while the library loads
