@@ -87,6 +87,20 @@ def import_url(url: str, *, progress: bool) -> tuple[Path, list[tuple[str, str]]
     return dest, list(report.skipped)
 
 
+def local_paths(sources: Sequence[str], report: IndexReport, *, progress: bool) -> list[str]:
+    """Folders and files to scan for ``sources``: manifest URLs are imported first (their
+    skipped items go into ``report``), paths pass through."""
+    paths: list[str] = []
+    for source in sources:
+        if is_url(source):
+            folder, skipped = import_url(source, progress=progress)
+            paths.append(str(folder))
+            report.skipped.extend(skipped)
+        else:
+            paths.append(source)
+    return paths
+
+
 def index(
     sources: Sequence[str],
     embedder,
@@ -115,14 +129,7 @@ def index(
     from artsim.collection import scan_paths
 
     report = IndexReport()
-    paths: list[str] = []
-    for source in sources:
-        if is_url(source):
-            folder, skipped = import_url(source, progress=progress)
-            paths.append(str(folder))
-            report.skipped.extend(skipped)
-        else:
-            paths.append(source)
+    paths = local_paths(sources, report, progress=progress)
     scan = scan_paths(paths)
     report.skipped.extend(scan.skipped)
     report.total = len(scan.paintings)

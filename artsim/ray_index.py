@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from artsim.indexing import IndexReport, import_url, is_url, write_report
+from artsim.indexing import IndexReport, local_paths, write_report
 from artsim.pipeline import CHUNK, DEFAULT_BATCH_SIZE
 from artsim.progress import progress_bar
 
@@ -110,14 +110,7 @@ def index_ray(
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True)
     report = IndexReport()
-    paths: list[str] = []
-    for source in sources:
-        if is_url(source):
-            folder, skipped = import_url(source, progress=progress)
-            paths.append(str(folder))
-            report.skipped.extend(skipped)
-        else:
-            paths.append(source)
+    paths = local_paths(sources, report, progress=progress)
     try:
         scan = scan_paths(paths)
         report.skipped.extend(scan.skipped)

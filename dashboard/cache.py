@@ -186,7 +186,8 @@ def artist_intervals(
 def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
 ) -> projection.Projection:
-    return projection.fit_projection(
+    # identical to fit_projection up to PROJECTION_FIT_MAX_N paintings; above, fits a sample
+    return projection.fit_projection_sampled(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
     )
 

@@ -119,6 +119,11 @@ with st.sidebar:
                 st.text(f"{name}: {problem}")
     if model == default_name:
         st.caption(f"Default model: {default_why}")
+    handle = cache.embedder(model)
+    st.caption(
+        f"Runs on {handle.runtime}: {handle.runtime_reason}" if handle.runtime_reason else f"Runs on {handle.runtime}",
+        help="Which runtime computes the vectors on this machine, and why (see `artsim models`).",
+    )
 
     all_artists = selection.artists_of(paintings)
     kept, unknown = selection.split_artists(view.artists, all_artists)

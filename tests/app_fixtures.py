@@ -40,3 +40,14 @@ def make_collection(root: Path, per_artist: int = 3) -> Path:
             rows.append(f"{artist}/{name},{artist},Study {i + 1},{1880 + i}")
     (root / "metadata.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def app_environment(root: Path) -> dict[str, str]:
+    """Environment of an isolated app under ``root``: its own home, store and synthetic gallery."""
+    return {
+        "ARTSIM_HOME": str(root / "home"),
+        "ARTSIM_DB": str(root / "db"),
+        "ARTSIM_GALLERY": str(make_collection(root / "gallery")),
+        "ARTSIM_MODEL": "efficientnet-lite0",
+        "TORCH_HOME": str(root / "torch"),
+    }

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import ARTISTS, make_collection
+from tests.app_fixtures import ARTISTS, app_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "router.py")
@@ -32,15 +32,7 @@ def page(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("app")
-    gallery = make_collection(root / "gallery")
-    return {
-        "ARTSIM_HOME": str(root / "home"),
-        "ARTSIM_DB": str(root / "db"),
-        "ARTSIM_GALLERY": str(gallery),
-        "ARTSIM_MODEL": "efficientnet-lite0",
-        "TORCH_HOME": str(root / "torch"),
-    }
+    return app_environment(tmp_path_factory.mktemp("app"))
 
 
 @pytest.fixture()

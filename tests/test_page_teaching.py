@@ -15,18 +15,13 @@ from artsim import export
 from artsim.artist_bootstrap import artist_intervals
 from artsim.markup import md
 from dashboard import export_panel
-from tests.app_fixtures import make_collection
+from tests.app_fixtures import app_environment
 from tests.test_app import APP, page, settle
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("teaching")
-    return {
-        "ARTSIM_HOME": str(root / "home"), "ARTSIM_DB": str(root / "db"),
-        "ARTSIM_GALLERY": str(make_collection(root / "gallery")), "ARTSIM_MODEL": "efficientnet-lite0",
-        "TORCH_HOME": str(root / "torch"),
-    }
+    return app_environment(tmp_path_factory.mktemp("teaching"))
 
 
 def _open(env, monkeypatch, name: str, **params) -> AppTest:

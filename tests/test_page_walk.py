@@ -5,18 +5,13 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import make_collection
+from tests.app_fixtures import app_environment
 from tests.test_app import APP, page, settle
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("walk")
-    return {
-        "ARTSIM_HOME": str(root / "home"), "ARTSIM_DB": str(root / "db"),
-        "ARTSIM_GALLERY": str(make_collection(root / "gallery")), "ARTSIM_MODEL": "efficientnet-lite0",
-        "TORCH_HOME": str(root / "torch"),
-    }
+    return app_environment(tmp_path_factory.mktemp("walk"))
 
 
 def _open(env, monkeypatch, **params) -> AppTest:

@@ -191,6 +191,8 @@ class ViewEmbedder(BaseEmbedder):
         self.kind = kind
         self.dim = channels if kind == "stage" else gram_dim(channels)
         self.fingerprint = make_fingerprint(self.name, base.fingerprint, VIEW_VERSION)
+        self.runtime = "torch-fp32-eager"
+        self.runtime_reason = "a view reads inner layers through hooks, which the fused graphs do not expose"
         self.load_max_side = getattr(base, "load_max_side", 256)
         self.load_draft_side = getattr(base, "load_draft_side", self.load_max_side)
         resample = getattr(base, "load_resample", None)
