@@ -44,8 +44,14 @@ def _state() -> tuple[LRUCache, dict, threading.Lock]:
     return LRUCache(maxsize=MEMO_SIZE), {}, threading.Lock()
 
 
-def _key(paintings: list[Painting], model: str) -> tuple[str, str]:
-    return cache.embedder(model).fingerprint, cache.digest([p.sha256 for p in paintings])
+def _key(paintings: list[Painting], model: str) -> tuple[str, str, str]:
+    """A result's identity: the store, the model and every painting with its metadata.
+
+    (Regression: keyed by sha256 alone, two collections holding the same images under
+    other artist names or titles, or a gallery whose metadata.csv changed, were
+    answered with the other paintings' names.)
+    """
+    return config.db_uri(), cache.embedder(model).fingerprint, cache.digest([repr(p) for p in paintings])
 
 
 def _from_store(paintings: list[Painting], model: str):
