@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -108,9 +109,16 @@ def embedder(name: str):
     return get_embedder(name, lazy=True)
 
 
-@st.cache_resource(show_spinner=False, ttl=60)
 def model_choices() -> tuple[dict[str, str | None], str, str]:
-    """(model -> problem or None, default model, why)."""
+    """(model -> problem or None, default model, why), cached per model and weights setting."""
+    settings = tuple(os.environ.get(name, "") for name in ("ARTSIM_MODEL", "ARTSIM_WEIGHTS", "TORCH_HOME"))
+    return _model_choices(settings)
+
+
+@st.cache_resource(show_spinner=False, ttl=60)
+def _model_choices(settings: tuple[str, ...]) -> tuple[dict[str, str | None], str, str]:
+    # ``settings`` only keys the cache: a changed ARTSIM_MODEL or weights place is read at once
+    # (regression: one cached answer for every setting picked the previous default model)
     return available_models(with_views=True), *default_model()
 
 
