@@ -56,6 +56,27 @@ def settle(app: AppTest, first_run: bool = True) -> AppTest:
     return app
 
 
+def open_in(env: dict[str, str], monkeypatch, name: str, *, paintings: int = 9, **params: str) -> AppTest:
+    """A new session in the app environment ``env``, opened at ``params``, on page ``name``
+    once all ``paintings`` are embedded (a fresh store embeds in the background)."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    settle(at)
+    for _ in range(240):
+        ctx = at.session_state["artsim_context"]
+        if len(ctx.frame) == paintings and not ctx.embedding:
+            break
+        time.sleep(0.5)
+        settle(at)
+    at.switch_page(page(name)).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def open_page(app: AppTest, name: str) -> AppTest:
     """Run the router once (it registers the pages, embeds and builds the context), then the page."""
     settle(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from urllib.parse import parse_qsl
 
@@ -16,7 +15,7 @@ from artsim.artist_bootstrap import artist_intervals
 from artsim.markup import md
 from dashboard import export_panel
 from tests.app_fixtures import app_environment
-from tests.test_app import APP, page, settle
+from tests.test_app import open_in, page
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +24,7 @@ def env(tmp_path_factory):
 
 
 def _open(env, monkeypatch, name: str, **params) -> AppTest:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    settle(at)
-    for _ in range(240):  # a fresh store: wait until every painting is embedded
-        ctx = at.session_state["artsim_context"]
-        if len(ctx.frame) == 9 and not ctx.embedding:
-            break
-        time.sleep(0.5)
-        settle(at)
-    at.switch_page(page(name)).run()
-    assert not at.exception, at.exception
-    return at
+    return open_in(env, monkeypatch, name, **params)
 
 
 def test_artist_intervals_follow_the_share_link(env, monkeypatch):

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app_fixtures import app_environment
-from tests.test_app import APP, page, settle
+from tests.test_app import open_in
 
 
 @pytest.fixture(scope="module")
@@ -15,16 +15,7 @@ def env(tmp_path_factory):
 
 
 def _open(env, monkeypatch, **params) -> AppTest:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    settle(at)
-    at.switch_page(page("walk")).run()
-    assert not at.exception, at.exception
-    return at
+    return open_in(env, monkeypatch, "walk", **params)
 
 
 def test_walk_from_first_to_last_painting(env, monkeypatch):
