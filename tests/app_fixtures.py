@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,10 @@ def app_environment(root: Path) -> dict[str, str]:
         "ARTSIM_MODEL": "efficientnet-lite0",
         "TORCH_HOME": str(root / "torch"),
     }
+
+
+def jpeg_bytes(color: tuple[int, int, int], size: tuple[int, int] = (80, 64)) -> bytes:
+    """A plain-colour JPEG, as a browser would upload it."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()

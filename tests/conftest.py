@@ -71,3 +71,11 @@ def resnet50_state_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("resnet50-weights") / "resnet50-seed0.pth"
     torch.save(resnet50(weights=None).state_dict(), path)
     return path
+
+
+@pytest.fixture()
+def collections(tmp_path: Path):
+    """A collections database of its own, with its upload cache, under ``tmp_path``."""
+    from artsim.collections_db import Collections
+
+    return Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import ARTISTS, app_environment
+from tests.app_fixtures import ARTISTS, app_environment, jpeg_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "router.py")
@@ -212,14 +212,6 @@ def test_compare_page_reports_each_offline_model(app):
     assert len(plotly_specs(app)) == 4  # accuracy, within/between, agreement, what each depth captures
 
 
-def _jpeg(color, size=(80, 64)) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "JPEG")
-    return buf.getvalue()
 
 
 def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_env, monkeypatch, tmp_path):
@@ -231,7 +223,7 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     open_page(owner, "upload")
     assert not owner.exception, owner.exception
     owner.text_input[0].input("Dee Yellow")
-    good = _jpeg((230, 200, 40)), _jpeg((240, 210, 30), (90, 70))
+    good = jpeg_bytes((230, 200, 40)), jpeg_bytes((240, 210, 30), (90, 70))
     owner.file_uploader[0].set_value([
         ("me1.jpg", good[0], "image/jpeg"), ("me2.jpg", good[1], "image/jpeg"),
         ("broken.jpg", good[0][:200], "image/jpeg"),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_fixtures import make_collection
+from tests.app_fixtures import jpeg_bytes, make_collection
 
 pytestmark = pytest.mark.browser
 
@@ -138,14 +138,6 @@ def _no_exception(page) -> None:
     ).first.inner_text()
 
 
-def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (80, 64)) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "JPEG")
-    return buf.getvalue()
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -246,7 +238,7 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     page.get_by_role("heading", name="Add paintings").wait_for()
     _settle(page)
     page.get_by_role("textbox", name="Artist", exact=True).fill("Dee Yellow")
-    good = [_jpeg((230, 200, 40)), _jpeg((240, 215, 30), (90, 70))]
+    good = [jpeg_bytes((230, 200, 40)), jpeg_bytes((240, 215, 30), (90, 70))]
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files([
         {"name": "me1.jpg", "mimeType": "image/jpeg", "buffer": good[0]},
         {"name": "me2.jpg", "mimeType": "image/jpeg", "buffer": good[1]},

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from artsim.collection import Painting
 from artsim.collections_db import CollectionError, Collections, is_collection_id
 from artsim.uploads import read_uploads
+from tests.app_fixtures import jpeg_bytes
 
 
 def _jpeg(seed: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40 + seed, 30), (seed * 7 % 255, 90, 160)).save(buf, "JPEG")
-    return buf.getvalue()
-
-
-@pytest.fixture()
-def collections(tmp_path: Path) -> Collections:
-    return Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")
+    return jpeg_bytes((seed * 7 % 255, 90, 160), (40 + seed, 30))
 
 
 def _upload(tmp_path: Path, seeds, artist="Frida Kahlo"):

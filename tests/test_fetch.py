@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +23,8 @@ from artsim.fetch import FetchReport, fetch_gallery, resolve_bases
 from artsim.http import make_session
 from artsim.images import load_image
 from artsim.manifest import ManifestRow, make_row, read_manifest, write_manifest
+from tests.local_http import reply as send
+from tests.local_http import serve
 
 FAST = {"timeout": 2.0, "retries": 2, "backoff": 0.01, "progress": False, "probe_timeout": 2.0}
 
@@ -74,26 +76,12 @@ class Server:
                     reply = server.fallback(path)
                 reply = reply or Reply(404, b"no such file", {"Content-Type": "text/plain"})
                 time.sleep(reply.delay)
-                try:
-                    self.send_response(reply.status)
-                    for k, v in reply.headers.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    self.wfile.write(reply.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send(self, reply.status, reply.headers, reply.body)
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.httpd, self.base = serve(Handler)
 
     @property
     def total(self) -> int:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from artsim.collections_db import CollectionError, Collections
-from artsim.store import EmbeddingStore
+from artsim.collections_db import CollectionError
 from artsim.upload_flow import (
     DEFAULT_NAME,
     add_uploads,
@@ -19,17 +16,11 @@ from artsim.upload_flow import (
     summary,
 )
 from artsim.uploads import read_uploads
+from tests.app_fixtures import jpeg_bytes
 
 
 def _jpeg(seed: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40 + seed, 30), (seed * 7 % 255, 90, 160)).save(buf, "JPEG")
-    return buf.getvalue()
-
-
-@pytest.fixture()
-def collections(tmp_path: Path) -> Collections:
-    return Collections(EmbeddingStore(str(tmp_path / "db")), uploads_dir=tmp_path / "uploads")
+    return jpeg_bytes((seed * 7 % 255, 90, 160), (40 + seed, 30))
 
 
 def _outcomes(tmp_path: Path, seeds, broken: bool = False):
