@@ -53,7 +53,9 @@ if TYPE_CHECKING:
     from artsim.collection import Painting
     from artsim.embedding.base import Embedder
 
-__all__ = ["EMBEDDINGS_PREFIX", "THUMBNAILS_TABLE", "EmbeddingStore", "table_name"]
+__all__ = [
+    "EMBEDDINGS_PREFIX", "THUMBNAILS_TABLE", "EmbeddingStore", "table_name", "thumbnail_schema", "vector_schema",
+]
 
 EMBEDDINGS_PREFIX = "embeddings_"
 THUMBNAILS_TABLE = "thumbnails"
@@ -66,6 +68,75 @@ def table_name(fingerprint: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9]{1,64}", fingerprint):
         return EMBEDDINGS_PREFIX + fingerprint
     return EMBEDDINGS_PREFIX + "h" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+
+
+def vector_schema(dim: int, model: str) -> pa.Schema:
+    """Arrow schema of a vector table: one row per painting, ``dim``-d float32 vectors."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("sha256", pa.string(), nullable=False),
+            pa.field("fingerprint", pa.string(), nullable=False),
+            pa.field("model", pa.string(), nullable=False),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+            pa.field("artist", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("path", pa.string()),
+            pa.field("added", pa.timestamp("us", tz="UTC")),
+        ],
+        metadata={"artsim": "embeddings v1", "model": model, "dim": str(dim)},
+    )
+
+
+def thumbnail_schema() -> pa.Schema:
+    """Arrow schema of the thumbnails table: one JPEG per painting."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("sha256", pa.string(), nullable=False),
+            pa.field("thumbnail", pa.binary()),
+            pa.field("added", pa.timestamp("us", tz="UTC")),
+        ],
+        metadata={"artsim": "thumbnails v1"},
+    )
+
+
+def thumbnail_rows(rows: dict[str, bytes], now: datetime) -> pa.Table:
+    """The thumbnails table's rows for ``rows`` (sha256 -> JPEG bytes)."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "sha256": list(rows),
+            "thumbnail": pa.array(list(rows.values()), pa.binary()),
+            "added": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
+        },
+        schema=thumbnail_schema(),
+    )
+
+
+def vector_rows(
+    paintings: Sequence[Painting], vectors: np.ndarray, embedder: Embedder, now: datetime
+) -> pa.Table:
+    """A vector table's rows: ``paintings`` with their ``(n, dim)`` ``vectors`` from ``embedder``."""
+    import pyarrow as pa
+
+    n, dim = vectors.shape
+    return pa.table(
+        {
+            "sha256": [p.sha256 for p in paintings],
+            "fingerprint": [embedder.fingerprint] * n,
+            "model": [embedder.name] * n,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), dim),
+            "artist": [p.artist for p in paintings],
+            "title": [p.title for p in paintings],
+            "path": [str(p.path) for p in paintings],
+            "added": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+        },
+        schema=vector_schema(dim, embedder.name),
+    )
 
 
 class EmbeddingStore:
@@ -88,39 +159,6 @@ class EmbeddingStore:
 
     def __repr__(self) -> str:
         return f"EmbeddingStore({self.uri!r})"
-
-    # ------------------------------------------------------------------ schemas
-
-    @staticmethod
-    def _vector_schema(dim: int, model: str) -> pa.Schema:
-        import pyarrow as pa
-
-        return pa.schema(
-            [
-                pa.field("sha256", pa.string(), nullable=False),
-                pa.field("fingerprint", pa.string(), nullable=False),
-                pa.field("model", pa.string(), nullable=False),
-                pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
-                pa.field("artist", pa.string()),
-                pa.field("title", pa.string()),
-                pa.field("path", pa.string()),
-                pa.field("added", pa.timestamp("us", tz="UTC")),
-            ],
-            metadata={"artsim": "embeddings v1", "model": model, "dim": str(dim)},
-        )
-
-    @staticmethod
-    def _thumbnail_schema() -> pa.Schema:
-        import pyarrow as pa
-
-        return pa.schema(
-            [
-                pa.field("sha256", pa.string(), nullable=False),
-                pa.field("thumbnail", pa.binary()),
-                pa.field("added", pa.timestamp("us", tz="UTC")),
-            ],
-            metadata={"artsim": "thumbnails v1"},
-        )
 
     # ------------------------------------------------------------------ reading
 
@@ -198,8 +236,6 @@ class EmbeddingStore:
         thumbnails : sequence of bytes
             ``n`` JPEG thumbnails; empty bytes for "none".
         """
-        import pyarrow as pa
-
         paintings = list(paintings)
         vectors = np.asarray(vectors, dtype=np.float32)
         n, dim = len(paintings), int(embedder.dim)
@@ -216,26 +252,12 @@ class EmbeddingStore:
         try:
             with self._lock:
                 # thumbnails first: a stored vector then always has its thumbnail
-                thumbs = self.db.open_or_create(THUMBNAILS_TABLE, self._thumbnail_schema())
+                thumbs = self.db.open_or_create(THUMBNAILS_TABLE, thumbnail_schema())
                 have = self.db.key_index(THUMBNAILS_TABLE, thumbs)
-                rows = {
-                    p.sha256: t
-                    for p, t in zip(paintings, thumbnails, strict=True)
-                    if t and p.sha256 not in have
-                }
+                rows = {p.sha256: t for p, t in zip(paintings, thumbnails, strict=True) if t and p.sha256 not in have}
                 if rows:
-                    thumbs.add(
-                        pa.table(
-                            {
-                                "sha256": list(rows),
-                                "thumbnail": pa.array(list(rows.values()), pa.binary()),
-                                "added": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-                            },
-                            schema=self._thumbnail_schema(),
-                        )
-                    )
-                schema = self._vector_schema(dim, embedder.name)
-                table = self.db.open_or_create(name, schema)
+                    thumbs.add(thumbnail_rows(rows, now))
+                table = self.db.open_or_create(name, vector_schema(dim, embedder.name))
                 stored_dim = table.schema.field("vector").type.list_size
                 if stored_dim != dim:
                     raise StoreError(
@@ -250,21 +272,7 @@ class EmbeddingStore:
                 if not keep:
                     return 0
                 idx = list(keep.values())
-                sel = vectors[idx]
-                batch = pa.table(
-                    {
-                        "sha256": [paintings[i].sha256 for i in idx],
-                        "fingerprint": [embedder.fingerprint] * len(idx),
-                        "model": [embedder.name] * len(idx),
-                        "vector": pa.FixedSizeListArray.from_arrays(pa.array(sel.ravel(), pa.float32()), dim),
-                        "artist": [paintings[i].artist for i in idx],
-                        "title": [paintings[i].title for i in idx],
-                        "path": [str(paintings[i].path) for i in idx],
-                        "added": pa.array([now] * len(idx), pa.timestamp("us", tz="UTC")),
-                    },
-                    schema=schema,
-                )
-                table.add(batch)
+                table.add(vector_rows([paintings[i] for i in idx], vectors[idx], embedder, now))
                 return len(idx)
         except (StoreError, ValueError):
             raise
