@@ -12,13 +12,15 @@ every URL from a fresh server's first request, and the page scripts stay in
 start: numba's disk cache goes under ``ARTSIM_HOME`` and UMAP warms up in the
 background (``dashboard.startup``). Its middleware answers unknown sub-paths
 such as ``/clustering/extra`` with the app's "page not found" instead of a
-blank page (``dashboard.server``).
+blank page (``dashboard.server``). Its one route serves the map's sprite
+atlases (``dashboard.sprite_route``).
 """
 
 import streamlit as st
 from starlette.middleware import Middleware
 
 from dashboard.server import SubPathRedirect
+from dashboard.sprite_route import ROUTES as SPRITE_ROUTES
 from dashboard.startup import lifespan
 
-app = st.App("dashboard/router.py", lifespan=lifespan, middleware=[Middleware(SubPathRedirect)])
+app = st.App("dashboard/router.py", lifespan=lifespan, middleware=[Middleware(SubPathRedirect)], routes=SPRITE_ROUTES)

@@ -238,6 +238,15 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
     ]
 
 
+@st.cache_data(show_spinner="Packing the thumbnails into one image…", max_entries=8)
+def sprite_atlas(shas: tuple[str, ...]) -> tuple[str, np.ndarray]:
+    """The map's sprite atlas of ``shas`` (file name under ``dashboard.sprite_route``, (n, 4) boxes)."""
+    from artsim.sprites import atlas_for
+    from dashboard.sprite_route import folder
+
+    return atlas_for(folder(), shas, store(config.db_uri()).thumbnails)
+
+
 # ----------------------------------------------------------------------------- view state
 def sync_query_params(view: ViewState) -> None:
     """Write the view into the URL so the address bar is always a share link."""

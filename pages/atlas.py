@@ -1,17 +1,30 @@
 """Map of paintings: the projection's first two axes with every painting drawn as its thumbnail.
 
 Same method, seed and parameters as the Projection page (so the share link
-reproduces it). Box or lasso selection picks paintings: they are listed with a
-larger image and can be exported.
+reproduces it). The map is WebGL (deck.gl through ``st.pydeck_chart``): all
+thumbnails come from one sprite atlas image that the browser fetches once and
+caches. Click selects a painting (shift-click adds more); a second mode draws
+the same map as dots for box and lasso selection (deck.gl has neither). The
+selection stays in the session under :data:`SELECTION_KEY` (sha256 list) for
+as long as the map shows the same paintings; it is listed with a larger image
+and can be exported.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from artsim import export, figures
-from artsim.thumbmap import MAX_THUMBNAILS, thumbnail_map
+from artsim.images import load_image
+from artsim.thumbmap import LAYER_ID, deck_map, thumbnail_map
 from dashboard import cache, notices
+from dashboard.server import base_url_path
+from dashboard.sprite_route import PREFIX
+
+#: Session key of the map's selection: the selected paintings' sha256, in map order.
+SELECTION_KEY = "map_selection"
+MODES = {"thumbnails": "Thumbnails (click, shift-click)", "dots": "Dots (box, lasso)"}
 
 ctx = cache.context()
 view = ctx.view
@@ -27,41 +40,62 @@ proj = cache.fitted_projection(  # same key as the Projection page: one fit for 
     cache.digest([ctx.key, *ctx.frame["sha256"]]), view.projection, int(view.seed), int(view.neighbors), float(view.min_dist), view.center, ctx.vectors,
 )
 frame = ctx.frame
+shas = [str(s) for s in frame["sha256"]]
 labels = [f"{a} – {t}" for a, t in zip(frame["artist"], frame["title"], strict=True)]
 credits = [str(c) for c in (frame["license"] if "license" in frame else [""] * n)]
 hover = [f"{label}\n{credit}" if credit else label for label, credit in zip(labels, credits, strict=True)]
-thumbs = cache.thumbnail_uris(tuple(frame["sha256"]))
-palette = figures.artist_colors(p.artist for p in ctx.paintings)
-colors = [palette.get(a, "#888888") for a in frame["artist"]]
-fig = thumbnail_map(proj.coords[:, :2], hover, thumbs, colors,
-                    axis_titles=proj.axis_titles()[:2])
+coords = proj.coords[:, :2]
+
+mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get, default="thumbnails",
+                            key="atlas_mode") or "thumbnails"
 st.caption(
     f"The first two axes of the {view.projection.upper()} map (seed {view.seed}; change the method and its settings "
-    "on the Projection page). Drag to pan, scroll to zoom; the box and lasso tools in the chart's toolbar select "
-    "paintings." + ("" if n <= MAX_THUMBNAILS else f" Thumbnails are drawn for up to {MAX_THUMBNAILS} paintings.")
+    "on the Projection page). Drag to pan, scroll to zoom, hover for the credit. "
+    + ("Click a painting to select it, shift-click to add more." if mode == "thumbnails"
+       else "The box and lasso tools in the chart's toolbar select paintings.")
 )
-event = st.plotly_chart(fig, key="atlas", on_select="rerun", selection_mode=("points", "box", "lasso"))
-picked = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
-chosen = sorted({int(i) for i in picked if isinstance(i, int) and 0 <= i < n})
+if mode == "thumbnails":
+    atlas, boxes = cache.sprite_atlas(tuple(shas))
+    deck = deck_map(coords, hover, f"{base_url_path()}/{PREFIX}/{atlas}", boxes)
+    event = st.pydeck_chart(deck, key="atlas_deck", on_select="rerun", selection_mode="multi-object", height=640)
+    drawn = np.flatnonzero(boxes[:, 2] > 0)  # the layer's rows: paintings with a thumbnail
+    rows = ((event or {}).get("selection") or {}).get("indices", {}).get(LAYER_ID) or []  # from the browser: checked
+    picked = [int(drawn[r]) for r in rows if isinstance(r, int) and 0 <= r < drawn.size]
+    if drawn.size < n:
+        st.caption(f"{n - drawn.size} painting(s) have no thumbnail yet and are not drawn.")
+else:
+    palette = figures.artist_colors(p.artist for p in ctx.paintings)
+    fig = thumbnail_map(coords, hover, [""] * n, [palette.get(a, "#888888") for a in frame["artist"]],
+                        axis_titles=proj.axis_titles()[:2])
+    event = st.plotly_chart(fig, key="atlas", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
+    picked = [int(i) for i in rows if isinstance(i, int) and 0 <= i < n]
+
+chosen = sorted(set(picked))
+st.session_state[SELECTION_KEY] = [shas[i] for i in chosen]
 if not chosen:
-    st.caption("Nothing selected: click a painting, or draw a box or lasso around some.")
+    st.caption("Nothing selected: click a painting" + (", or draw a box or lasso around some." if mode == "dots" else "."))
     st.stop()
 
 st.subheader(f"{len(chosen)} selected")
+shown = chosen[:48]
+thumbs = cache.thumbnail_uris(tuple(shas[i] for i in shown))
 if len(chosen) == 1:
     i = chosen[0]
-    if thumbs[i]:
-        st.image(thumbs[i], width=320)
+    try:  # the larger image: the painting itself, bounded; its thumbnail when the file is gone or bad
+        st.image(load_image(ctx.paintings[i].path, max_side=640), width=480)
+    except Exception:  # noqa: BLE001 - any decode failure shows the thumbnail instead
+        if thumbs[0]:
+            st.image(thumbs[0], width=320)
     st.text(hover[i])
 else:
     per_row = 8
-    shown = chosen[:48]
     for start in range(0, len(shown), per_row):
         cols = st.columns(per_row)
-        for col, i in zip(cols, shown[start:start + per_row], strict=False):
+        for col, i, uri in zip(cols, shown[start:start + per_row], thumbs[start:start + per_row], strict=False):
             with col:
-                if thumbs[i]:
-                    st.image(thumbs[i], width="stretch")
+                if uri:
+                    st.image(uri, width="stretch")
                 st.text(labels[i])
     if len(chosen) > len(shown):
         st.caption(f"…and {len(chosen) - len(shown)} more (all in the export).")

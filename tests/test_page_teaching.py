@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from urllib.parse import parse_qsl
 
@@ -116,16 +115,3 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     assert "yours, editable" in owner.caption[0].value
     assert "tour_edit" not in owner.query_params
     assert all(token not in c.value for c in owner.sidebar.code)  # share link and citation
-
-
-def test_map_of_thumbnails_selects_and_exports(env, monkeypatch):
-    at = _open(env, monkeypatch, "atlas")
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert len(spec["layout"]["images"]) == 9 and spec["data"][0]["type"] == "scattergl"
-    # what the browser sends after a lasso around paintings 0 and 3 (and a bogus index)
-    at.session_state["atlas"] = {"selection": {"points": [], "point_indices": [3, 0, 99], "box": [], "lasso": []}}
-    at.run()
-    assert not at.exception, at.exception
-    assert at.subheader[0].value == "2 selected"
-    labels = [b.proto.label for b in at.main.get("download_button")]
-    assert labels == ["Selected as CSV (2)", "Selected as Parquet"]

@@ -1,13 +1,127 @@
-"""The thumbnail map figure: one image per painting at its position, hover text escaped, dots past the cap."""
+"""The map of paintings: sprite atlas packing, its files and route, the deck.gl spec, the Plotly dots figure."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+
 import numpy as np
+import pytest
+from PIL import Image
+from starlette.requests import Request
 
-from artsim.thumbmap import MAX_THUMBNAILS, thumbnail_map
+from artsim import sprites
+from artsim.thumbmap import LAYER_ID, MAX_THUMBNAILS, deck_map, thumb_share, thumbnail_map
+from dashboard import sprite_route
 
 
-def test_images_at_the_positions_and_hover_is_text():
+def _png(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG")  # lossless: pixels compare exactly
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((20, 30), (32, 32), (10, 5), (7, 31), (31, 9))]
+
+
+def test_each_thumbnail_lands_in_its_cell(images):
+    data = [_png(p) for p in images]
+    data.insert(2, b"not an image")  # a bad row: its cell stays empty
+    data.insert(4, None)  # a missing thumbnail
+    atlas = sprites.pack(data, cell=32)
+    assert atlas.cell == 32 and atlas.columns == 3 and atlas.image.shape == (3 * 32, 3 * 32, 3)
+    good = [i for i, d in enumerate(data) if d and d != b"not an image"]
+    for i, pixels in zip(good, images, strict=True):
+        x, y, w, h = atlas.boxes[i]
+        assert (x, y) == ((i % 3) * 32, (i // 3) * 32) and (h, w) == pixels.shape[:2]
+        np.testing.assert_array_equal(atlas.image[y:y + h, x:x + w], pixels)
+    for i in (2, 4):
+        np.testing.assert_array_equal(atlas.boxes[i], [0, 0, 0, 0])
+        y, x = (i // 3) * 32, (i % 3) * 32
+        assert (atlas.image[y:y + 32, x:x + 32] == 255).all()
+    back = np.asarray(Image.open(io.BytesIO(atlas.jpeg())))
+    assert back.shape == atlas.image.shape
+
+
+def test_large_thumbnails_shrink_into_the_cell_keeping_aspect():
+    atlas = sprites.pack([_png(np.zeros((80, 160, 3), np.uint8))], cell=64)
+    np.testing.assert_array_equal(atlas.boxes[0], [0, 0, 64, 32])
+
+
+def test_cells_shrink_to_keep_the_atlas_a_texture():
+    assert sprites.cell_size(5000) == 64  # 71 x 71 cells of 64 px: 4,544 px
+    assert sprites.cell_size(20000) == sprites.MAX_SIDE // 142
+    assert sprites.cell_size(20000) * 142 <= sprites.MAX_SIDE
+
+
+def test_atlas_is_built_once_and_read_back(tmp_path, images):
+    shas = ["a" * 64, "b" * 64]
+    calls = []
+
+    def fetch(keys):
+        calls.append(keys)
+        return {"a" * 64: _png(images[0])}
+
+    name, boxes = sprites.atlas_for(tmp_path, shas, fetch, cell=32)
+    again, boxes2 = sprites.atlas_for(tmp_path, shas, fetch, cell=32)
+    assert calls == [shas] and again == name == sprites.atlas_name(shas, 32)
+    np.testing.assert_array_equal(boxes, boxes2)
+    np.testing.assert_array_equal(boxes, [[0, 0, 30, 20], [0, 0, 0, 0]])
+    assert sprites.atlas_name(shas[::-1], 32) != name and (tmp_path / name).is_file()
+
+
+def _get(path_params: dict) -> tuple[int, dict, bytes]:
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "path_params": path_params,
+             "query_string": b""}
+    response = asyncio.run(sprite_route.sprite(Request(scope)))
+    body = response.body if hasattr(response, "body") else open(response.path, "rb").read()  # noqa: SIM115
+    return response.status_code, dict(response.headers), body
+
+
+def test_route_serves_atlases_cached_for_good_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path))
+    name, _ = sprites.atlas_for(sprite_route.folder(), ["c" * 64], lambda keys: {})
+    status, headers, body = _get({"name": name})
+    assert status == 200 and "immutable" in headers["cache-control"] and headers["content-type"] == "image/jpeg"
+    assert body == (sprite_route.folder() / name).read_bytes()
+    (tmp_path / "secret.jpg").write_bytes(b"x")
+    for bad in ("../secret.jpg", name + ".npy", "0" * 24 + ".jpg"):
+        assert _get({"name": bad})[0] == 404
+
+
+def test_deck_spec_positions_icons_and_plain_hover():
+    coords = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
+    boxes = np.array([[0, 0, 30, 20], [0, 0, 0, 0], [64, 0, 5, 9]])
+    hover = ["<b>A</b>\nline 2", "B & C", "D"]
+    spec = json.loads(deck_map(coords, hover, "/sprites/x.jpg", boxes, height=600).to_json())
+    layer = spec["layers"][0]
+    assert layer["@@type"] == "IconLayer" and layer["id"] == LAYER_ID and layer["pickable"]
+    assert layer["iconAtlas"] == "/sprites/x.jpg"  # a URL, not the file inlined
+    assert [d["i"] for d in layer["data"]] == [0, 2]  # painting 1 has no thumbnail
+    np.testing.assert_array_equal([[d["x"], d["y"]] for d in layer["data"]], coords[[0, 2]])
+    assert [d["tip"] for d in layer["data"]] == [hover[0], hover[2]]  # as given: deck.gl shows it as text
+    assert layer["getPosition"] == "@@=[x, y]" and layer["getIcon"] == "@@=icon" and layer["sizeUnits"] == "common"
+    assert layer["iconMapping"] == {"0": {"x": 0, "y": 0, "width": 30, "height": 20},
+                                    "2": {"x": 64, "y": 0, "width": 5, "height": 9}}
+    assert layer["getSize"] == pytest.approx(2.0 * thumb_share(3))
+    assert spec["views"] == [{"@@type": "OrthographicView", "controller": True, "flipY": False}]
+    state = spec["initialViewState"]
+    assert state["target"] == [0.0, 1.0, 0.0]
+    assert 2 ** state["zoom"] * (2.0 + layer["getSize"]) == pytest.approx(0.9 * 600)
+    with pytest.raises(ValueError, match="hover"):
+        deck_map(coords, hover[:2], "/x.jpg", boxes)
+
+
+def test_thumbnail_share_shrinks_with_crowds():
+    assert thumb_share(3) == 0.06 and thumb_share(5000) == pytest.approx(0.5 / np.sqrt(5000), abs=0.005)
+    assert thumb_share(10**6) == 0.012
+
+
+def test_plotly_images_at_the_positions_and_hover_is_text():
     coords = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
     fig = thumbnail_map(coords, ["<b>A</b>\nline 2", "B & C", "D"], ["data:a", "", "data:c"])
     images = fig.layout.images
@@ -17,7 +131,7 @@ def test_images_at_the_positions_and_hover_is_text():
     np.testing.assert_array_equal(fig.data[0].customdata, [0, 1, 2])
 
 
-def test_dots_past_the_cap():
+def test_plotly_dots_past_the_cap():
     n = MAX_THUMBNAILS + 1
     fig = thumbnail_map(np.random.default_rng(0).normal(size=(n, 2)), ["x"] * n, ["data:x"] * n)
     assert len(fig.layout.images) == 0 and len(fig.data[0].x) == n
