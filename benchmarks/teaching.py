@@ -1,42 +1,34 @@
-"""Teaching tools (issue 14): bootstrap intervals, walk queries, and the thumbnail map in headless Chromium.
+"""Teaching tools (issue 14): bootstrap intervals and walk queries.
 
 Prints figures against baselines measured in the same run:
 
 - bootstrap intervals (200 replicates) at 45 / 500 / 2,000 paintings vs the first
   implementation (dense weight matrix, one ``np.add.at`` per artist, per-pair quantiles);
 - a walk (k = 10 graph build, then one query) at 5,000 paintings vs
-  ``scipy.sparse.csgraph.shortest_path`` from the same source;
-- the thumbnail map (:func:`artsim.thumbmap.thumbnail_map`) as a standalone page in
-  headless Chromium: first draw (until Plotly's ``plotly_afterplot``) and pan frames
-  (``requestAnimationFrame`` intervals while the axes move) with thumbnails vs dots.
+  ``scipy.sparse.csgraph.shortest_path`` from the same source.
 
-    .venv/bin/python benchmarks/teaching.py [--no-browser]
+The map of thumbnails in headless Chromium has its own script: ``benchmarks/thumb_map.py``.
+
+    .venv/bin/python benchmarks/teaching.py
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from artsim import export, separation  # noqa: E402
+from artsim import separation  # noqa: E402
 from artsim.artist_bootstrap import artist_intervals  # noqa: E402
 from artsim.similarity import artist_codes, normalize_rows  # noqa: E402
-from artsim.thumbmap import thumbnail_map  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--no-first-run"]
 GALLERY_COUNTS = [17, 6, 4, 4, 3, 3, 2, 2, 2, 1, 1]  # paintings per artist in ../shared/gallery (45)
 
 
@@ -103,69 +95,12 @@ def bench_walk() -> None:
           f"{statistics.median(ref) * 1000:.1f} ms)")
 
 
-def _thumb(rng) -> str:
-    img = Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-PAN = """
-async () => {
-  const gd = document.querySelector('.plotly-graph-div');
-  const t0 = performance.now();
-  await new Promise(r => { if (gd._fullLayout) r(); else gd.on('plotly_afterplot', r); });
-  const xr = gd._fullLayout.xaxis.range.slice(), frames = [];
-  let last = performance.now();
-  for (let i = 0; i < 30; i++) {
-    const dx = (xr[1] - xr[0]) * 0.01 * i;
-    Plotly.relayout(gd, {'xaxis.range': [xr[0] + dx, xr[1] + dx]});
-    await new Promise(r => requestAnimationFrame(r));
-    const now = performance.now(); frames.push(now - last); last = now;
-  }
-  frames.sort((a, b) => a - b);
-  return {median: frames[15], p90: frames[27]};
-}
-"""
-
-
-def bench_map() -> None:
-    from playwright.sync_api import sync_playwright
-
-    rng = np.random.default_rng(0)
-    thumbs = [_thumb(rng) for _ in range(64)]
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        for n, with_thumbs in ((45, True), (600, True), (600, False), (5000, False)):
-            coords = rng.normal(size=(n, 2))
-            fig = thumbnail_map(coords, [f"p{i}" for i in range(n)], [thumbs[i % 64] if with_thumbs else "" for i in range(n)])
-            t = time.perf_counter()
-            page_bytes = export.figure_html(fig)
-            built = time.perf_counter() - t
-            path = Path(tmp) / f"map{n}{with_thumbs}.html"
-            path.write_bytes(page_bytes)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            t = time.perf_counter()
-            page.goto(path.as_uri())
-            page.wait_for_function("() => document.querySelector('.plotly-graph-div')?._fullLayout")
-            first = time.perf_counter() - t
-            frames = page.evaluate(PAN)
-            page.close()
-            print(f"  map {n:5d} paintings {'thumbnails' if with_thumbs else 'dots      '}: figure + page "
-                  f"{built * 1000:5.0f} ms, {len(page_bytes) / 1e6:5.1f} MB; first draw {first:5.2f} s; "
-                  f"pan frame median {frames['median']:5.1f} ms, p90 {frames['p90']:5.1f} ms")
-        browser.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-browser", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--no-browser", action="store_true", help="ignored (the map moved to thumb_map.py)")
+    parser.parse_args()
     bench_bootstrap()
     bench_walk()
-    if not args.no_browser:
-        print("thumbnail map in headless Chromium (standalone page, plotly.js inlined)")
-        bench_map()
 
 
 if __name__ == "__main__":
