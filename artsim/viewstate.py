@@ -32,10 +32,34 @@ NOTE_NAMES_MAX = 5
 PARAM_VALUE_MAX = 10_000
 _KIND_WORDS = {int: "a whole number", float: "a number"}
 # Parameters other features or Streamlit itself put in the URL; kept, never reported.
-PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit"})
+PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit", "sel"})
 #: Parameters a page reads and writes itself (a walk's ends, a pair to explain): the router
 #: keeps them in the URL as they are and does not treat a change of them as a new link.
 PAGE_PARAMS = PASSTHROUGH_PARAMS - {"edit", "embed", "embed_options", "tour_edit"}  # edit tokens leave the URL
+#: Most paintings the map's selection in a link (``sel``) names: past it the link carries none.
+SELECTION_MAX = 500
+#: Hex digits of a painting's sha256 that name it in ``sel`` (48 bits: no collision in any real collection).
+SELECTION_PREFIX = 12
+
+
+def selection_param(shas: Sequence[str]) -> str | None:
+    """The ``sel`` value naming the paintings ``shas`` (sha256 prefixes joined by dots).
+
+    None when nothing is selected or more than :data:`SELECTION_MAX` paintings are.
+    """
+    if not shas or len(shas) > SELECTION_MAX:
+        return None
+    return ".".join(s[:SELECTION_PREFIX] for s in shas)
+
+
+def selected_rows(value: str | None, shas: Sequence[str]) -> list[int]:
+    """Rows of ``shas`` (the paintings shown, in order) that a ``sel`` value names, ascending.
+
+    Untrusted: a name that is not a painting shown (another collection, garbled)
+    is ignored, and only the first :data:`PARAM_VALUE_MAX` characters are read.
+    """
+    wanted = {t for t in str(value or "")[:PARAM_VALUE_MAX].split(".") if len(t) == SELECTION_PREFIX}
+    return [i for i, s in enumerate(shas) if s[:SELECTION_PREFIX] in wanted] if wanted else []
 
 
 def clip(value: object, limit: int = NOTE_VALUE_MAX) -> str:

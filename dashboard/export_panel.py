@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from artsim import export
+from artsim import export, viewstate
 from dashboard import cache
 
 
@@ -44,11 +45,16 @@ def _later(build: Callable[[], bytes]) -> Callable[[], bytes]:
 def sidebar() -> None:
     """The sidebar's "Export" expander: selection as CSV and Parquet, and a citation line."""
     ctx = cache.context()
+    picked = viewstate.selected_rows(st.query_params.get("sel"), list(ctx.frame["sha256"]))
+    if picked:  # the Map page's selection, carried by the share link (``sel``)
+        ctx = replace(ctx, frame=ctx.frame.iloc[picked], vectors=ctx.vectors[picked])
     n = len(ctx.frame)
     with st.sidebar.expander("Export", icon=":material/download:"):
         if n == 0:
             st.caption("Nothing selected to export.")
             return
+        if picked:
+            st.caption(f"The {n} paintings selected on the Map page (clear the selection there to export all).")
         stem = _file_stem(f"artsim-{ctx.model}-{n}")
         table = table_builder(ctx)
         st.download_button(

@@ -3,11 +3,12 @@
 Same method, seed and parameters as the Projection page (so the share link
 reproduces it). The map is WebGL (deck.gl through ``st.pydeck_chart``): all
 thumbnails come from one sprite atlas image that the browser fetches once and
-caches. Click selects a painting (shift-click adds more); a second mode draws
-the same map as dots for box and lasso selection (deck.gl has neither). The
-selection stays in the session under :data:`SELECTION_KEY` (sha256 list) for
-as long as the map shows the same paintings; it is listed with a larger image
-and can be exported.
+caches. Each click adds a painting to the selection or takes it out; a second
+mode draws the same map as dots for box and lasso selection (deck.gl has
+neither). The selection is listed (one painting: a larger image) with export
+buttons, kept in the session under :data:`SELECTION_KEY` (sha256 list) and,
+up to ``viewstate.SELECTION_MAX`` paintings, in the share link as ``sel``,
+where the sidebar's Export panel takes it instead of the whole collection.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from artsim import export, figures
+from artsim import export, figures, viewstate
 from artsim.images import load_image
 from artsim.thumbmap import LAYER_ID, deck_map, thumbnail_map
 from dashboard import cache, notices
@@ -24,7 +25,9 @@ from dashboard.sprite_route import PREFIX
 
 #: Session key of the map's selection: the selected paintings' sha256, in map order.
 SELECTION_KEY = "map_selection"
-MODES = {"thumbnails": "Thumbnails (click, shift-click)", "dots": "Dots (box, lasso)"}
+#: Session key of the ``sel`` value this page last wrote (a different one came with a link).
+LINK_KEY = "map_selection_link"
+MODES = {"thumbnails": "Thumbnails (click)", "dots": "Dots (box, lasso)"}
 
 ctx = cache.context()
 view = ctx.view
@@ -51,7 +54,7 @@ mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get, def
 st.caption(
     f"The first two axes of the {view.projection.upper()} map (seed {view.seed}; change the method and its settings "
     "on the Projection page). Drag to pan, scroll to zoom, hover for the credit. "
-    + ("Click a painting to select it, shift-click to add more." if mode == "thumbnails"
+    + ("Click paintings to select them (a second click deselects one)." if mode == "thumbnails"
        else "The box and lasso tools in the chart's toolbar select paintings.")
 )
 if mode == "thumbnails":
@@ -71,13 +74,30 @@ else:
     rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
     picked = [int(i) for i in rows if isinstance(i, int) and 0 <= i < n]
 
-chosen = sorted(set(picked))
+# The selection goes into the share link (``sel``), where the sidebar's export reads it. A link
+# opened with ``sel`` shows that selection until the user selects on the map.
+current = st.query_params.get("sel")
+from_link = not picked and current is not None and current != st.session_state.get(LINK_KEY)
+chosen = viewstate.selected_rows(current, shas) if from_link else sorted(set(picked))
+wanted = current if from_link else viewstate.selection_param([shas[i] for i in chosen])
 st.session_state[SELECTION_KEY] = [shas[i] for i in chosen]
+if wanted != current:
+    if wanted is None:
+        del st.query_params["sel"]
+    else:
+        st.query_params["sel"] = wanted
+    st.session_state[LINK_KEY] = wanted
+    st.rerun()  # the sidebar (drawn before this page) then exports the new selection
 if not chosen:
     st.caption("Nothing selected: click a painting" + (", or draw a box or lasso around some." if mode == "dots" else "."))
     st.stop()
 
-st.subheader(f"{len(chosen)} selected")
+st.subheader(f"{len(chosen)} selected" + (" (from the link)" if from_link else ""))
+if len(chosen) > viewstate.SELECTION_MAX:
+    st.caption(f"More than {viewstate.SELECTION_MAX} paintings: the share link and the sidebar's export leave "
+               "this selection out; the buttons below export it.")
+else:
+    st.caption("The sidebar's Export and the share link now hold this selection.")
 shown = chosen[:48]
 thumbs = cache.thumbnail_uris(tuple(shas[i] for i in shown))
 if len(chosen) == 1:

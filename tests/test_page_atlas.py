@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artsim import viewstate
 from artsim.thumbmap import LAYER_ID
 from dashboard import sprite_route
 from tests.app_fixtures import app_environment
@@ -58,6 +59,14 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
     assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[i] for i in (1, 4)]
     labels = [b.proto.label for b in at.main.get("download_button")]
     assert labels == ["Selected as CSV (2)", "Selected as Parquet"]
+    # the share link and the sidebar's export hold the selection
+    shas = [ctx.frame["sha256"].iloc[i] for i in (1, 4)]
+    assert at.query_params["sel"] == viewstate.selection_param(shas)
+    assert at.sidebar.get("download_button")[0].proto.label == "Selection as CSV (2 paintings)"
+    # a new session opened at that link shows the same selection
+    other = open_in(env, monkeypatch, "atlas", sel=viewstate.selection_param(shas))
+    assert other.subheader[0].value == "2 selected (from the link)"
+    assert other.session_state["map_selection"] == shas
 
 
 def test_dots_mode_selects_by_box_or_lasso(env, monkeypatch):

@@ -108,3 +108,18 @@ def test_view_state_imports_only_the_standard_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_map_selection_round_trips_through_the_link_and_ignores_strangers():
+    import hashlib
+
+    from artsim.viewstate import PAGE_PARAMS, SELECTION_MAX, selected_rows, selection_param
+
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(20)]
+    value = selection_param([shas[i] for i in (7, 2, 15)])
+    assert value == ".".join(shas[i][:12] for i in (7, 2, 15)) and "sel" in PAGE_PARAMS
+    assert selected_rows(value, shas) == [2, 7, 15]
+    assert selected_rows(value + ".0123456789ab.<b>x</b>..", shas) == [2, 7, 15]  # strangers ignored
+    assert selected_rows(value, shas[:5]) == [2]  # another collection: what is shown
+    assert selected_rows(None, shas) == [] and selected_rows("", shas) == []
+    assert selection_param([]) is None and selection_param(shas[:1] * (SELECTION_MAX + 1)) is None
