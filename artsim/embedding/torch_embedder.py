@@ -9,10 +9,10 @@ an embedder whose vectors are all cached costs only its fingerprint.
 from __future__ import annotations
 
 import threading
-import warnings
 
 import numpy as np
 
+from artsim.embedding import bf16_graph
 from artsim.embedding import runtime as rt
 from artsim.embedding.base import PRECISIONS, BaseEmbedder
 
@@ -32,8 +32,8 @@ class TorchEmbedder(BaseEmbedder):
 
     #: Input side of the model (tracing the bf16 graph, exporting to ONNX).
     freeze_input_size: int = 224
-    #: Rows per call of the frozen graph: :meth:`_forward` runs it on chunks of exactly this
-    #: many (the last one zero-padded), so it only ever sees the shape it was optimised for.
+    #: Rows per call of the frozen graph (:mod:`artsim.embedding.bf16_graph`): chunks of exactly
+    #: this many (the last one zero-padded), the one shape it was optimised for.
     freeze_batch_size: int = 8
     weights_digest: str = ""
 
@@ -96,7 +96,8 @@ class TorchEmbedder(BaseEmbedder):
             if self.runtime == rt.ONNX_FP32:
                 self._session = self._onnx_session()
             elif self.runtime == rt.BF16_GRAPH:
-                self._graph = self._freeze(self.model)
+                self._graph = bf16_graph.freeze(self._wrapped(self.model), int(self.freeze_input_size),
+                                                self.freeze_batch_size)
             else:
                 self.model  # noqa: B018 - builds the eager module (torch-fp32, cuda)
             self._ready = True
@@ -151,59 +152,6 @@ class TorchEmbedder(BaseEmbedder):
                 return None
         return rt.ort_session(path)
 
-    # ------------------------------------------------------------------ frozen bf16 graph
-
-    def _freeze(self, model):
-        """A frozen TorchScript graph of ``_features`` with bf16 weights (CPU bf16 path).
-
-        oneDNN fuses convolution, batch norm and activation in a frozen graph.
-        Where torch has oneDNN Graph (LLGA) fusion, it is switched on while the
-        graph is traced and run for its first (profiling) calls, then restored: the
-        optimised plan is kept by the graph. ResNet-50 at batch 8 then runs at about
-        180 img/s instead of 100 on 2 cores (vectors at cosine 0.99999 to eager fp32).
-        The switch is private (``torch._C._jit_set_llga_enabled``): torch offers no
-        public route to the same fusion without a C++ compiler at run time
-        (``torch.compile``), so it is guarded, and any failure falls back to the plain
-        frozen graph.
-        """
-        import torch
-
-        graph = None
-        set_llga = getattr(torch._C, "_jit_set_llga_enabled", None)
-        get_llga = getattr(torch._C, "_jit_llga_enabled", None)
-        if set_llga is not None and get_llga is not None:
-            before = bool(get_llga())
-            try:
-                set_llga(True)
-                graph = self._trace_frozen(model)
-            except Exception:  # noqa: BLE001 - private API: any failure means "plain graph"
-                graph = None
-            finally:
-                set_llga(before)
-        if graph is None:
-            graph = self._trace_frozen(model)
-        return graph
-
-    def _trace_frozen(self, model):
-        """Trace and freeze ``_features`` in bf16, then run it a few times at ``freeze_batch_size``."""
-        import copy
-
-        import torch
-
-        side = int(self.freeze_input_size)
-        inner = copy.deepcopy(model).to(torch.bfloat16).to(memory_format=torch.channels_last)
-        example = torch.zeros(self.freeze_batch_size, 3, side, side, dtype=torch.bfloat16).contiguous(
-            memory_format=torch.channels_last
-        )
-        with torch.inference_mode(), warnings.catch_warnings():
-            # torch 2.14 marks TorchScript deprecated in favour of torch.compile, which needs a
-            # C++ compiler at run time (not on hosted instances); TorchScript still works here.
-            warnings.simplefilter("ignore", FutureWarning)
-            graph = torch.jit.freeze(torch.jit.trace(self._wrapped(inner), example))
-            for _ in range(3):  # the profiling executor optimises the graph over its first calls
-                graph(example)
-        return graph
-
     # ------------------------------------------------------------------ running
 
     def _run(self, fn, batch: np.ndarray):
@@ -228,22 +176,6 @@ class TorchEmbedder(BaseEmbedder):
         if self._session is not None:
             return self._session.run(None, {"x": batch})[0]
         if self._graph is not None:
-            return self._forward_graph(batch)
+            return bf16_graph.run(self._graph, batch, self.dim, self.freeze_batch_size)
         model = self.model
         return self._run(lambda x: self._features(model, x), batch)
-
-    def _forward_graph(self, batch: np.ndarray) -> np.ndarray:
-        import torch
-
-        n, size = len(batch), self.freeze_batch_size
-        out = np.empty((n, self.dim), dtype=np.float32)
-        with torch.inference_mode():
-            x = torch.from_numpy(batch).to(torch.bfloat16)
-            for start in range(0, n, size):
-                chunk = x[start : start + size]
-                rows = len(chunk)
-                if rows < size:  # pad to the one shape the graph was optimised for
-                    chunk = torch.cat([chunk, chunk.new_zeros((size - rows, *chunk.shape[1:]))])
-                y = self._graph(chunk.contiguous(memory_format=torch.channels_last))
-                out[start : start + rows] = y[:rows].float().reshape(rows, self.dim).numpy()
-        return out
