@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
+from artsim import config
 from artsim.database import KEY
 from artsim.errors import StoreError
 from artsim.separation import DEFAULT_K, knn_graph
@@ -41,17 +42,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANN_MIN_ROWS",
+    "ann_min_rows",
     "NPROBES",
     "REFINE_FACTOR",
     "ensure_index",
     "ensure_indexes",
     "has_index",
+    "index_serves",
     "nearest_in_store",
     "search_many",
     "store_knn_graph",
 ]
 
-#: A vector table gets an ANN index once it holds this many rows.
+#: A vector table gets an ANN index once it holds this many rows, and a selection
+#: of at least this many paintings gets its k-NN graph from the index
+#: (the exact graph is O(n^2 d): minutes at 50,000).
 ANN_MIN_ROWS = 10_000
 #: IVF partitions probed per query (of about sqrt(rows)).
 NPROBES = 32
@@ -60,6 +65,11 @@ REFINE_FACTOR = 20
 #: Queries sent to LanceDB at once by :func:`search_many`.
 QUERY_BATCH = 256
 _COLUMN = "vector"
+
+
+def ann_min_rows() -> int:
+    """:data:`ANN_MIN_ROWS`, or ``ARTSIM_LARGE_N`` when set (:func:`artsim.config.large_n`)."""
+    return config.large_n(ANN_MIN_ROWS)
 
 
 def _table(store: EmbeddingStore, fingerprint: str) -> Any | None:
@@ -79,8 +89,10 @@ def _sub_vectors(dim: int) -> int:
     return 1
 
 
-def ensure_index(store: EmbeddingStore, fingerprint: str, *, min_rows: int = ANN_MIN_ROWS) -> bool:
+def ensure_index(store: EmbeddingStore, fingerprint: str, *, min_rows: int | None = None) -> bool:
     """Build the cosine IVF-PQ index on ``fingerprint``'s table once it has ``min_rows`` rows.
+
+    ``min_rows`` defaults to :func:`ann_min_rows`; a table always needs 256 rows (PQ training).
 
     Returns
     -------
@@ -90,7 +102,7 @@ def ensure_index(store: EmbeddingStore, fingerprint: str, *, min_rows: int = ANN
     return _ensure(store, table_name(fingerprint), min_rows)
 
 
-def ensure_indexes(store: EmbeddingStore, *, min_rows: int = ANN_MIN_ROWS) -> list[str]:
+def ensure_indexes(store: EmbeddingStore, *, min_rows: int | None = None) -> list[str]:
     """:func:`ensure_index` on every vector table of ``store`` (``artsim index`` ends with it).
 
     Returns the names of the tables that have an index.
@@ -99,7 +111,8 @@ def ensure_indexes(store: EmbeddingStore, *, min_rows: int = ANN_MIN_ROWS) -> li
     return [name for name in names if _ensure(store, name, min_rows)]
 
 
-def _ensure(store: EmbeddingStore, name: str, min_rows: int) -> bool:
+def _ensure(store: EmbeddingStore, name: str, min_rows: int | None) -> bool:
+    min_rows = ann_min_rows() if min_rows is None else min_rows
     table = store.db.open(name)
     if table is None:
         return False
@@ -231,6 +244,18 @@ def search_many(
     return out_keys, out_sims
 
 
+def index_serves(store: EmbeddingStore, fingerprint: str, n: int, *, min_rows: int | None = None) -> bool:
+    """Whether a selection of ``n`` paintings gets its k-NN graph from the ANN index.
+
+    True when ``n`` reaches ``min_rows`` (default :func:`ann_min_rows`) and
+    ``fingerprint``'s table has an index; the decision :func:`store_knn_graph` makes.
+    """
+    if n < (ann_min_rows() if min_rows is None else int(min_rows)):
+        return False
+    table = _table(store, fingerprint)
+    return table is not None and has_index(table)
+
+
 def store_knn_graph(
     store: EmbeddingStore,
     fingerprint: str,
@@ -238,7 +263,8 @@ def store_knn_graph(
     k: int = DEFAULT_K,
     *,
     works: Sequence[str] | None = None,
-    min_rows: int = ANN_MIN_ROWS,
+    vectors: np.ndarray | None = None,
+    min_rows: int | None = None,
     nprobes: int = NPROBES,
     refine_factor: int = REFINE_FACTOR,
 ) -> csr_matrix:
@@ -254,6 +280,9 @@ def store_knn_graph(
     ----------
     shas : n sha256 keys, all stored for ``fingerprint`` (raises KeyError otherwise).
     works : optional n work names.
+    vectors : optional (n, d) stored vectors of ``shas`` in that order (the caller
+        already holds them: 3 s to read 50,000 again); read from the store when None.
+    min_rows : default :func:`ann_min_rows`.
 
     Returns
     -------
@@ -261,12 +290,17 @@ def store_knn_graph(
     """
     shas = list(shas)
     n = len(shas)
-    vecs = store.get_vectors(shas, fingerprint)
-    missing = [s for s in shas if s not in vecs]
-    if missing:
-        raise KeyError(f"{len(missing)} paintings have no stored vector for this model, e.g. {missing[0]}")
-    X = np.stack([vecs[s] for s in shas]) if n else np.zeros((0, 1), np.float32)
-    if n < min_rows or not has_index(_table(store, fingerprint)):
+    if vectors is None:
+        vecs = store.get_vectors(shas, fingerprint)
+        missing = [s for s in shas if s not in vecs]
+        if missing:
+            raise KeyError(f"{len(missing)} paintings have no stored vector for this model, e.g. {missing[0]}")
+        X = np.stack([vecs[s] for s in shas]) if n else np.zeros((0, 1), np.float32)
+    else:
+        X = np.asarray(vectors, dtype=np.float32)
+        if X.shape[0] != n:
+            raise ValueError(f"{X.shape[0]} vectors for {n} paintings")
+    if not index_serves(store, fingerprint, n, min_rows=min_rows):
         return knn_graph(X, k, works=works)
     k = max(0, min(int(k), n - 1))
     pos = {s: i for i, s in enumerate(shas)}

@@ -32,11 +32,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.cluster.hierarchy import cophenet, dendrogram, fcluster, leaves_list, linkage, to_tree
 
+from artsim import config
 from artsim.ids import LINKAGES
 from artsim.similarity import normalize_rows, work_dtype
 
 #: Largest number of paintings the app builds one tree over (see module docstring).
 LINKAGE_MAX_N = 2000
+
+
+def linkage_max_n() -> int:
+    """The app's :data:`LINKAGE_MAX_N`, or ``ARTSIM_LARGE_N`` when set (:func:`artsim.config.large_n`).
+
+    Above it the Clustering page builds the tree on a sample and shows its top
+    levels (:func:`top_levels`) with each branch's size instead of every leaf.
+    """
+    return config.large_n(LINKAGE_MAX_N)
 
 
 def _check_method(method: str) -> str:

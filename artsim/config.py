@@ -13,6 +13,9 @@ and ``ARTSIM_STORE_QUOTA_MB`` (all uploaded images together). ``0`` means no lim
 
 ``ARTSIM_KEEP_VERSIONS_S``: table versions younger than this many seconds survive
 a compaction (another process may still be reading them).
+
+``ARTSIM_LARGE_N``: one threshold for every large-collection view (tests, demos; see
+:func:`large_n`).
 """
 
 from __future__ import annotations
@@ -71,3 +74,19 @@ def setting(name: str) -> int:
 def keep_versions() -> timedelta:
     """How long superseded table versions are kept by a compaction (``ARTSIM_KEEP_VERSIONS_S``)."""
     return timedelta(seconds=setting("ARTSIM_KEEP_VERSIONS_S"))
+
+
+def large_n(default: int) -> int:
+    """A large-collection threshold: ``default``, or ``ARTSIM_LARGE_N`` when that is a positive integer.
+
+    ``ARTSIM_LARGE_N`` moves every large-collection switch of the app at once
+    (the sampled clustering tree shown by its top levels, the k-NN graph from the
+    ANN index, the index built by ``artsim index``), so tests and demos show the
+    large views on a few hundred paintings. Unset (or bad): each decision's own
+    constant (``clustering.LINKAGE_MAX_N``, ``ann.ANN_MIN_ROWS``).
+    """
+    try:
+        value = int(os.environ.get("ARTSIM_LARGE_N", "0"))
+    except ValueError:
+        return default
+    return value if value > 0 else default

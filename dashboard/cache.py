@@ -166,10 +166,18 @@ def similarity_matrix(key: str, center: bool, _vectors: np.ndarray) -> np.ndarra
     return similarity.cosine_similarity_matrix(_vectors, center=center)
 
 
-@st.cache_data(show_spinner="Clustering…", max_entries=32)
 def clusters(key: str, method: str, k: int, center: bool, _vectors: np.ndarray) -> clustering.ClusterResult:
-    """Hierarchical clustering of the selection (exact tree up to LINKAGE_MAX_N paintings)."""
-    return clustering.cluster_collection(_vectors, method, k, center=center, with_cophenetic=True)
+    """Hierarchical clustering of the selection (exact tree up to ``clustering.linkage_max_n()`` paintings)."""
+    from artsim import clustering
+
+    return _clusters(key, method, k, center, clustering.linkage_max_n(), _vectors)
+
+
+@st.cache_data(show_spinner="Clustering…", max_entries=32)
+def _clusters(key: str, method: str, k: int, center: bool, max_n: int, _vectors: np.ndarray) -> clustering.ClusterResult:
+    from artsim import clustering
+
+    return clustering.cluster_collection(_vectors, method, k, center=center, max_n=max_n, with_cophenetic=True)
 
 
 @st.cache_resource(show_spinner="Linking each painting to its nearest…", max_entries=8)
@@ -178,6 +186,25 @@ def neighbour_graph(key: str, k: int, center: bool, _vectors: np.ndarray, works:
     from artsim.separation import knn_graph
 
     return knn_graph(_vectors, k, center=center, works=works)
+
+
+def graph_from_index(model: str, n: int) -> bool:
+    """Whether the Walk graph of ``n`` paintings comes from the ANN index (:func:`artsim.ann.index_serves`)."""
+    from artsim.ann import index_serves
+
+    return index_serves(store(config.db_uri()), embedder(model).fingerprint, n)
+
+
+@st.cache_resource(show_spinner="Linking each painting to its nearest through the ANN index…", max_entries=4)
+def index_neighbour_graph(
+    key: str, k: int, model: str, _shas: tuple[str, ...], _vectors: np.ndarray, works: tuple[str, ...] | None
+):
+    """:func:`neighbour_graph` of a large selection from the store's ANN index (raw vectors; ``key`` covers ``_shas``)."""
+    from artsim.ann import store_knn_graph
+
+    return store_knn_graph(
+        store(config.db_uri()), embedder(model).fingerprint, _shas, k, works=works, vectors=_vectors, min_rows=0
+    )
 
 
 @st.cache_data(show_spinner="Resampling each artist's paintings…", max_entries=16)

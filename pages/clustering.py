@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from artsim import clustering, figures
+from artsim.figures.treetop import tree_top_figure
 from artsim.markup import md
 from artsim.viewstate import K_RANGE
 from dashboard import cache, export_panel, notices
@@ -49,21 +51,34 @@ else:
         f"Heights are cosine distances (1 − cosine similarity): a merge's height is the {method}-linkage "
         "distance between the two groups it joins."
     )
-if not result.exact:
-    st.info(
-        f"{n} paintings: the tree is built on a random sample of {len(result.sample)}; every other "
-        "painting joins the cluster whose average direction it is closest to.", icon=":material/info:",
-    )
 st.metric(
     "Cophenetic correlation", f"{result.cophenetic:.3f}",
     help="How faithfully the tree keeps the original distances (1 = perfectly).",
 )
-export_panel.chart(
-    figures.dendrogram_figure(
-        result.Z, [names[i] for i in result.sample], result.labels[result.sample], method=method
-    ),
-    key="dendrogram", name="dendrogram",
-)
+if result.exact:
+    export_panel.chart(
+        figures.dendrogram_figure(
+            result.Z, [names[i] for i in result.sample], result.labels[result.sample], method=method
+        ),
+        key="dendrogram", name="dendrogram",
+    )
+else:
+    s = len(result.sample)
+    top = clustering.top_levels(result.Z, max(clustering.TOP_LEVELS_P, k), np.full(s, n / s))
+    st.info(
+        f"{n:,} paintings: the tree is built on a random sample of {s:,}; every other painting joins the "
+        f"cluster whose average direction it is closest to. The tree shows its top {len(top.members)} "
+        f"branches; each is labelled with its cluster and the paintings it stands for (≈: its share of the "
+        "sample times the collection size).", icon=":material/info:",
+    )
+    sample_labels = result.labels[result.sample]
+    export_panel.chart(
+        tree_top_figure(
+            top, ctx.frame["artist"].to_numpy()[result.sample], sample_labels,
+            cut=clustering.cut_height(result.Z, sample_labels), method=method,
+        ),
+        key="dendrogram", name="dendrogram",
+    )
 
 st.subheader(f"{k} clusters")
 table = pd.DataFrame(

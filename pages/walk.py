@@ -64,7 +64,11 @@ hops = mid.toggle(
     help="Off: the smoothest walk (least total change). On: the walk with the fewest steps.",
 )
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
-graph = cache.neighbour_graph(ctx.key, k, view.center, ctx.vectors, tuple(works) if works else None)
+from_index = cache.graph_from_index(ctx.model, n)  # large and indexed: neighbours from the ANN index
+if from_index:
+    graph = cache.index_neighbour_graph(ctx.key, k, ctx.model, tuple(shas), ctx.vectors, tuple(works) if works else None)
+else:
+    graph = cache.neighbour_graph(ctx.key, k, view.center, ctx.vectors, tuple(works) if works else None)
 path = separation.shortest_chain(graph, a, b, hops=hops)
 
 if path is None:
@@ -77,10 +81,17 @@ if path.degrees == 0:
     st.info("Pick two different paintings.", icon=":material/info:")
     st.stop()
 
+if from_index:
+    vectors_note = (
+        f"raw vectors: {n:,} paintings are linked through the store's approximate nearest-neighbour index "
+        "(IVF-PQ, candidates re-ranked on the full vectors), which holds the vectors uncentred"
+    )
+else:
+    vectors_note = f"{'mean-centred' if view.center else 'raw'} vectors"
 st.caption(
     f"{path.degrees} step{'s' if path.degrees != 1 else ''} over a {k}-nearest-neighbour graph "
     f"({'fewest steps' if hops else 'smoothest walk'}; cosine similarity of each step, "
-    f"{'mean-centred' if view.center else 'raw'} vectors, model {ctx.model})."
+    f"{vectors_note}, model {ctx.model})."
 )
 thumbs = cache.thumbnail_uris(tuple(shas[i] for i in path.steps))
 per_row = 6

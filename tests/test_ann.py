@@ -119,3 +119,17 @@ def test_store_knn_graph_ann_close_to_exact(indexed):
     assert G[0, 1] == 0 and G[2, 3] == 0  # copies of one work are never neighbours
     i, j = next(iter(a & b))
     assert G[i, j] == pytest.approx(ref[i, j], abs=1e-5)
+
+
+def test_index_serves_large_indexed_selections_and_large_n_lowers_the_threshold(indexed, monkeypatch):
+    store, shas, X = indexed
+    monkeypatch.delenv("ARTSIM_LARGE_N", raising=False)
+    assert ann.ann_min_rows() == ann.ANN_MIN_ROWS and not ann.index_serves(store, FP, N)
+    assert ann.index_serves(store, FP, 1000, min_rows=1000) and not ann.index_serves(store, FP, 999, min_rows=1000)
+    monkeypatch.setenv("ARTSIM_LARGE_N", "500")
+    assert ann.ann_min_rows() == 500 and ann.index_serves(store, FP, 600)
+    given = ann.store_knn_graph(store, FP, shas[:600], 5, vectors=X[:600])  # through the index, vectors given
+    read = ann.store_knn_graph(store, FP, shas[:600], 5, min_rows=500)  # the same, vectors read from the store
+    assert (given != read).nnz == 0
+    with pytest.raises(ValueError):
+        ann.store_knn_graph(store, FP, shas[:600], 5, vectors=X[:599])
