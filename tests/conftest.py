@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+# One numba cache for the whole run: the pytest process and every server or CLI it starts
+# (they inherit the environment) load UMAP's compiled kernels instead of compiling them
+# again (about 12 s of CPU per process on 2 cores). A plain cache: kernels are keyed by
+# source and CPU, so a stale entry is never used. The app itself keeps its cache under
+# ARTSIM_HOME (dashboard/startup.py), which tests/test_startup.py checks.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "test-artifacts" / "numba-cache"))
 
 _NOISE_MODES = {"RGB", "RGBA", "L", "LA", "P", "CMYK"}
 
