@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,7 @@ from artsim.collection import Painting
 from artsim.database import Database, quote
 from artsim.errors import ArtsimError
 from artsim.files import atomic_write
-from artsim.ids import is_collection_id
+from artsim.ids import is_collection_id, new_id, new_token
 from artsim.names import clean_title
 
 __all__ = ["MAX_NAME_CHARS", "CollectionError", "CollectionInfo", "Collections", "is_collection_id"]
@@ -49,8 +48,6 @@ __all__ = ["MAX_NAME_CHARS", "CollectionError", "CollectionInfo", "Collections",
 COLLECTIONS_TABLE = "collections"
 ITEMS_TABLE = "collection_items"
 IMAGES_TABLE = "collection_images"
-ID_BYTES = 12  # 16 url-safe characters, 96 random bits
-TOKEN_BYTES = 24
 MAX_NAME_CHARS = 80
 """Longest collection name kept (longer names are cut)."""
 _MB = 1_000_000
@@ -202,8 +199,8 @@ class Collections:
                     f"this server has made {recent} new collections in the last hour (the limit is {per_hour}): "
                     "try again later, or add to a collection you already have with its edit link"
                 )
-        info = CollectionInfo(secrets.token_urlsafe(ID_BYTES), clean_name(name) or "My collection", parent, now)
-        token = secrets.token_urlsafe(TOKEN_BYTES)
+        info = CollectionInfo(new_id(), clean_name(name) or "My collection", parent, now)
+        token = new_token()
         rows = self._item_rows(parent) if parent else []
         if rows:
             copied = [{**row, "collection": info.id, "image": None} for row in rows]

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,12 +29,10 @@ import pyarrow as pa
 
 from artsim.database import Database, quote
 from artsim.errors import ArtsimError
-from artsim.ids import is_collection_id
+from artsim.ids import is_collection_id, new_id, new_token
 
 TOURS_TABLE = "tours"
 STEPS_TABLE = "tour_steps"
-ID_BYTES = 12  # 16 url-safe characters, 96 random bits
-TOKEN_BYTES = 24
 #: Bounds on what a tour keeps (longer text is cut, extra steps or parameters refused or dropped).
 MAX_STEPS = 40
 MAX_CAPTION_CHARS = 600
@@ -165,8 +162,8 @@ class Tours:
     def create(self, title: str) -> tuple[Tour, str]:
         """A new, empty tour; returns it and its edit token (shown once, kept only hashed)."""
         now = datetime.now(UTC)
-        tour = Tour(secrets.token_urlsafe(ID_BYTES), clean_text(title, MAX_TITLE_CHARS).replace("\n", " ") or "Tour", now)
-        token = secrets.token_urlsafe(TOKEN_BYTES)
+        tour = Tour(new_id(), clean_text(title, MAX_TITLE_CHARS).replace("\n", " ") or "Tour", now)
+        token = new_token()
         self.db.open_or_create(TOURS_TABLE, TOURS_SCHEMA).add(pa.Table.from_pylist([{
             "id": tour.id, "title": tour.title, "token_sha256": _hash_token(token), "created": now,
         }], schema=TOURS_SCHEMA))
