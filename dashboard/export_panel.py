@@ -73,10 +73,14 @@ def sidebar() -> None:
                    "Figures: the camera icon above a chart saves a PNG; the button below it saves HTML.")
 
 
-def chart(fig: go.Figure, *, key: str, name: str, where=st) -> None:
-    """``where.plotly_chart(fig)`` followed by a button saving it as a standalone HTML page (works offline)."""
-    where.plotly_chart(fig, key=key)
+def chart(fig: go.Figure, *, key: str, name: str, where=st, **plot_kwargs):
+    """``where.plotly_chart(fig, **plot_kwargs)`` followed by a button saving it as a standalone HTML page.
+
+    Returns what ``plotly_chart`` returns (the selection event with ``on_select="rerun"``).
+    """
+    event = where.plotly_chart(fig, key=key, **plot_kwargs)
     where.download_button(
         "Figure as HTML", _later(lambda: export.figure_html(fig)), file_name=f"{_file_stem(name)}.html",
         mime="text/html", on_click="ignore", key=f"{key}_html", icon=":material/download:", type="tertiary",
     )
+    return event

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import streamlit as st
 
 from artsim import clustering, figures, similarity
@@ -58,11 +60,24 @@ if small:
 if level == "paintings":
     order = clustering.leaf_order(cache.clusters(ctx.key, view.linkage, view.k, center, ctx.vectors).Z)
     colors = figures.artist_colors(p.artist for p in ctx.paintings)  # the collection's, not the selection's
-    export_panel.chart(
-        figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors), key="heatmap",
-        name="similarity-paintings",
-    )
-    st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram.")
+    fig = figures.similarity_heatmap(S, labels, order=order, artists=artists, colors=colors)
+    pick = n <= figures.PICK_MAX_N and explainable(ctx.model)
+    if pick:  # a click on a cell picks its pair (issue 13.4); keyed by paintings and order: no stale pair
+        figures.add_pair_picker(fig)
+        key = f"heatmap_{zlib.crc32(repr((shas, [int(i) for i in order])).encode()):08x}"
+        event = export_panel.chart(fig, key=key, name="similarity-paintings", on_select="rerun",
+                                   selection_mode="points")
+    else:
+        export_panel.chart(fig, key="heatmap", name="similarity-paintings")
+    st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram."
+               + (" Click a cell to ask why those two paintings are similar." if pick else ""))
+    if pair := figures.picked_pair(event.selection.points, order) if pick else None:
+        i, j = pair
+        if i == j:
+            st.caption(f"{md(labels[i])}: a painting compared with itself.")
+        else:
+            st.markdown(f"**{md(labels[i])}** and **{md(labels[j])}**: similarity {S[i, j]:.3f}")
+            why.link(shas[i], shas[j], label="Why are these two similar?")
 else:
     by_artist = (
         similarity.artist_similarity(S, artists) if small

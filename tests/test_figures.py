@@ -16,11 +16,15 @@ from artsim.figures import (
     HIGHLIGHT_NAME,
     LABEL_MAX_N,
     MAX_HEATMAP_N,
+    PICK_MAX_N,
+    PICKER_NAME,
     UPLOAD_SYMBOL,
     accuracy_bar_figure,
+    add_pair_picker,
     agreement_heatmap,
     artist_colors,
     dendrogram_figure,
+    picked_pair,
     scatter3d,
     similarity_heatmap,
     unique_labels,
@@ -130,6 +134,32 @@ def test_heatmap_above_label_limit_has_artist_bands():
     for a, code in zip(who, z, strict=True):
         frac = (code - left.zmin) / (left.zmax - left.zmin)
         assert scale[2 * int(frac * len(scale) / 2)] == colors[a]
+
+
+def test_pair_picker_puts_each_cells_pair_and_value_at_its_centre(coll):
+    X, frame = coll
+    S = cosine_similarity_matrix(X)
+    n = len(S)
+    labels = (frame.artist + " – " + frame.title).tolist()
+    order = np.random.default_rng(3).permutation(n)
+    fig = add_pair_picker(similarity_heatmap(S, labels, order=order))
+    heat, pick = fig.data
+    assert pick.name == PICKER_NAME and pick.type == "scatter" and len(pick.x) == n * n
+    names = list(heat.y)
+    pairs = set()
+    for index, (x, y, value) in enumerate(zip(pick.x, pick.y, pick.customdata, strict=True)):
+        i, j = picked_pair([{"point_index": index}], order)
+        # the marker sits on the cell of (row y, column x), which shows S[i, j] for rows i, j of S
+        assert names[list(order).index(i)] == y and names[list(order).index(j)] == x
+        assert value == pytest.approx(S[i, j], abs=1e-6)
+        pairs.add((i, j))
+    assert len(pairs) == n * n
+    assert pick.marker.opacity == 0 and pick.selected.marker.opacity == 1 and fig.layout.hoverdistance == -1
+    # points of other traces or out of range are skipped
+    assert picked_pair([{"point_index": n * n}, {"x": "a"}, {"point_index": n + 2}], order) == (order[1], order[2])
+    assert picked_pair([], order) is None
+    with pytest.raises(ValueError, match="at most"):
+        add_pair_picker(similarity_heatmap(np.eye(PICK_MAX_N + 1)))
 
 
 # ----------------------------------------------------------------------------- dendrogram
@@ -296,6 +326,7 @@ def test_hostile_names_are_text_in_every_figure(coll):
     Xn = X[:n]
     S = cosine_similarity_matrix(Xn)
     _no_markup(similarity_heatmap(S, labels, title=HOSTILE[0]))
+    _no_markup(add_pair_picker(similarity_heatmap(S, labels)))
     _no_markup(similarity_heatmap(artist_similarity(S, artists)))
     big = np.tile(S, (11, 11))[: LABEL_MAX_N + 8, : LABEL_MAX_N + 8]
     many = (labels * 11)[: LABEL_MAX_N + 8]

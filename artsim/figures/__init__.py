@@ -23,7 +23,15 @@ from artsim.figures.colors import (
 )
 from artsim.figures.compare import accuracy_bar_figure, agreement_heatmap, within_between_figure
 from artsim.figures.dendrogram import dendrogram_figure, distance_name
-from artsim.figures.heatmaps import LABEL_MAX_N, MAX_HEATMAP_N, similarity_heatmap
+from artsim.figures.heatmaps import (
+    LABEL_MAX_N,
+    MAX_HEATMAP_N,
+    PICK_MAX_N,
+    PICKER_NAME,
+    add_pair_picker,
+    picked_pair,
+    similarity_heatmap,
+)
 from artsim.figures.scatter import (
     HIGHLIGHT_NAME,
     MAX_THUMBNAILS,
@@ -36,7 +44,9 @@ from artsim.figures.text import plain, unique_labels
 
 __all__ = [
     "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "HIGHLIGHT_NAME", "LABEL_MAX_N", "MAX_HEATMAP_N",
-    "MAX_THUMBNAILS", "UPLOAD_SYMBOL", "accuracy_bar_figure", "agreement_heatmap", "artist_colors",
-    "category_colors", "cluster_color", "dendrogram_figure", "distance_name", "hover_text", "plain", "projection_caption",
+    "MAX_THUMBNAILS", "PICKER_NAME", "PICK_MAX_N", "UPLOAD_SYMBOL", "accuracy_bar_figure", "add_pair_picker",
+    "agreement_heatmap", "artist_colors",
+    "category_colors", "cluster_color", "dendrogram_figure", "distance_name", "hover_text", "picked_pair", "plain",
+    "projection_caption",
     "scatter3d", "similarity_heatmap", "unique_labels", "within_between_figure",
 ]

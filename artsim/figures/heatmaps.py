@@ -25,6 +25,13 @@ MAX_HEATMAP_N = 1000
 LABEL_MAX_N = 80
 #: Up to this many columns, every column carries its label too (hover names them all).
 X_LABEL_MAX_N = 30
+#: Up to this many rows a click on a cell can pick its pair (:func:`add_pair_picker`): one
+#: invisible marker per cell, named for hover, so the figure grows by twice the label length plus
+#: about 30 bytes per cell (250 kB at 45 paintings with 45-character labels, 440 kB at 60);
+#: above it the heatmap keeps its own hover and no cell is clickable.
+PICK_MAX_N = 60
+#: The name of the picker's trace (the page reads a click's pair from its ``customdata``).
+PICKER_NAME = "pairs"
 
 
 def _color_range(z: np.ndarray) -> dict[str, Any]:
@@ -78,6 +85,62 @@ def _band(codes: np.ndarray, artist_names: list[str], palette: list[str], names:
         colorscale=scale, zmin=-0.5, zmax=m - 0.5, showscale=False, customdata=custom,
         hovertemplate="%{customdata}<extra></extra>", name="artists",
     )
+
+
+def add_pair_picker(fig: go.Figure) -> go.Figure:
+    """Make each cell of a :func:`similarity_heatmap` (painting level) clickable: one pair per cell.
+
+    Plotly reports no selection on a heatmap, so an invisible scatter trace puts
+    one marker at each cell centre (an open square shows on the selected one),
+    row by row in the figure's order: :func:`picked_pair` turns a selected
+    point's index back into the pair. It takes over the hover (same text, the
+    value in ``customdata``), and ``hoverdistance=-1`` sends a pointer anywhere
+    in a cell to that cell's marker (the nearest centre of a grid is the cell's own).
+
+    Parameters
+    ----------
+    fig : a figure from :func:`similarity_heatmap` with at most ``PICK_MAX_N`` rows.
+
+    Returns ``fig`` (changed in place). Raises ValueError above ``PICK_MAX_N`` rows.
+    """
+    heat = fig.data[0]
+    names = list(heat.y)
+    n = len(names)
+    if n > PICK_MAX_N:
+        raise ValueError(f"{n} rows: a pair picker is drawn for at most {PICK_MAX_N}")
+    rows, cols = np.divmod(np.arange(n * n), n)
+    fig.add_trace(
+        go.Scatter(
+            x=[names[c] for c in cols], y=[names[r] for r in rows], mode="markers", name=PICKER_NAME,
+            customdata=np.asarray(heat.z, dtype=np.float32).reshape(-1),
+            marker={"symbol": "square-open", "size": 14, "color": "#111", "opacity": 0, "line": {"width": 2}},
+            selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 0}},
+            hovertemplate="%{y}<br>%{x}<br>cosine similarity %{customdata:.3f}"
+                          "<br>click for: why are these two similar?<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(hoverdistance=-1, clickmode="event+select")
+    return fig
+
+
+def picked_pair(points: Sequence[Mapping[str, Any]], order: Sequence[int]) -> tuple[int, int] | None:
+    """The pair ``(i, j)`` (rows of the matrix as given) of the first picked cell, or None.
+
+    Parameters
+    ----------
+    points : a selection's points (Streamlit's ``event.selection.points``), each
+        with its ``point_index``; points of other traces have no valid index here
+        (a heatmap reports none) and are skipped.
+    order : the ``order`` the figure was drawn with (n rows).
+    """
+    n = len(order)
+    for point in points:
+        index = point.get("point_index")
+        if isinstance(index, int) and 0 <= index < n * n:
+            row, col = divmod(index, n)
+            return int(order[row]), int(order[col])
+    return None
 
 
 def similarity_heatmap(
