@@ -110,6 +110,7 @@ class Server:
 
     def __init__(self, env: dict[str, str], log: Path):
         self.env, self.log, self.proc, self.base = env, log, None, ""
+        self.healthy_s = float("nan")
 
     def start(self) -> float:
         port = free_port()
@@ -124,6 +125,7 @@ class Server:
         while time.monotonic() - t0 < 120:
             try:
                 if urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2).status == 200:
+                    self.healthy_s = time.monotonic() - t0
                     return t0
             except OSError:
                 time.sleep(0.05)
@@ -136,16 +138,62 @@ class Server:
             self.proc = None
 
 
-def first_view(browser, url: str, t0: float, *, timeout_s: float = 600) -> tuple[float, object]:
-    """Seconds from ``t0`` until a new browser shows the Gallery's first thumbnail at ``url``."""
+# Where a first view's time went, in ms from the page's navigation start (browser clock).
+BREAKDOWN = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const js = res.filter(r => r.name.endsWith('.js'));
+  const imgs = res.filter(r => r.initiatorType === 'img');
+  const end = xs => xs.length ? Math.max(...xs.map(r => r.responseEnd)) : NaN;
+  const first = document.querySelector('[data-testid="stMain"] [data-testid="stImage"] img');
+  return {html: nav ? nav.responseEnd : NaN, dom: nav ? nav.domContentLoadedEventEnd : NaN,
+          js: end(js), js_n: js.length, ws_first: window.__wsFirst || NaN,
+          img_first: imgs.length ? Math.min(...imgs.map(r => r.responseEnd)) : NaN, img_n: imgs.length,
+          shown: performance.now()};
+}"""
+WS_SCRIPT = """
+(function () {
+  const Orig = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const ws = new Orig(...args);
+    window.__wsOpen = performance.now();
+    ws.addEventListener('message', () => { if (!window.__wsFirst) window.__wsFirst = performance.now(); });
+    return ws;
+  };
+  window.WebSocket.prototype = Orig.prototype;
+  Object.assign(window.WebSocket, Orig);
+})();
+"""
+
+
+def first_view(
+    browser, url: str, t0: float, *, timeout_s: float = 600, breakdown: dict | None = None
+) -> tuple[float, object]:
+    """Seconds from ``t0`` until a new browser shows the Gallery's first thumbnail at ``url``.
+
+    With ``breakdown`` (a dict), fills it with the browser's timings of that view (ms from
+    navigation start: HTML, JS bundle, first websocket message, first image, shown).
+    """
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if breakdown is not None:
+        ctx.add_init_script(WS_SCRIPT)
     page = ctx.new_page()
     page.goto(url, wait_until="commit")
     shown = page.locator(f'{FIRST_VIEW}, [data-testid="stException"]').first
     shown.wait_for(state="visible", timeout=timeout_s * 1000)
+    elapsed = time.monotonic() - t0
     if page.locator('[data-testid="stException"]').count():
         raise RuntimeError("the app failed: " + page.locator('[data-testid="stException"]').first.inner_text())
-    return time.monotonic() - t0, ctx
+    if breakdown is not None:
+        breakdown.update(page.evaluate(BREAKDOWN))
+    return elapsed, ctx
+
+
+def describe(breakdown: dict) -> str:
+    """A first view's browser timings as one line (ms from navigation start)."""
+    keys = ("html", "dom", "js", "ws_first", "img_first", "shown")
+    return " ".join(f"{k}={breakdown.get(k, float('nan')):.0f}" for k in keys) + (
+        f" (js files {breakdown.get('js_n')}, images {breakdown.get('img_n')})")
 
 
 def settle(page, t0: float, *, quiet_ms: int = 300, timeout_s: float = 300) -> float:
@@ -249,6 +297,12 @@ def main() -> None:
     ap.add_argument("--model", default="efficientnet-lite0")
     ap.add_argument("--screenshots", action="store_true")
     ap.add_argument("--cold-timeout", type=float, default=300, help="give up on the cold first view after this")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure the new visitor and the warm restart this many times (median reported)")
+    ap.add_argument("--first-views", action="store_true",
+                    help="first views only (no reruns, UMAP or payloads): for quick A/B runs")
+    ap.add_argument("--skip-cold", action="store_true",
+                    help="embed with `artsim embed` first instead of timing a cold start (cold_first_view_s=nan)")
     args = ap.parse_args()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -261,35 +315,57 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     env.update(ARTSIM_HOME=str(tmp / "home"), ARTSIM_GALLERY=str(gallery), ARTSIM_MODEL=args.model)
     server = Server(env, tmp / "streamlit.log")
+
+    def embed_all() -> None:
+        subprocess.run([sys.executable, "-m", "artsim.cli", "embed", str(gallery), "--model", args.model],
+                       cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+
+    reruns, payloads, umap_first = [float("nan")], [float("nan")], float("nan")
+    cold = float("nan")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            if args.skip_cold:
+                embed_all()
             t0 = server.start()
-            try:
-                cold, ctx = first_view(browser, server.base, t0, timeout_s=args.cold_timeout)
-                ctx.close()
-            except PlaywrightTimeout:
-                cold = float("nan")
-                print(f"cold start: no first view within {args.cold_timeout} s", flush=True)
-            try:
-                visitor, ctx = first_view(browser, server.base, time.monotonic(), timeout_s=args.cold_timeout)
-                ctx.close()
-            except PlaywrightTimeout:
-                visitor = float("nan")
+            if not args.skip_cold:
+                try:
+                    cold, ctx = first_view(browser, server.base, t0, timeout_s=args.cold_timeout)
+                    ctx.close()
+                except PlaywrightTimeout:
+                    print(f"cold start: no first view within {args.cold_timeout} s", flush=True)
+            visitors = []
+            for _ in range(args.repeat):
+                info: dict = {}
+                try:
+                    visitor, ctx = first_view(browser, server.base, time.monotonic(),
+                                              timeout_s=args.cold_timeout, breakdown=info)
+                    ctx.close()
+                    print(f"new visitor {visitor:.2f} s: {describe(info)}", flush=True)
+                except PlaywrightTimeout:
+                    visitor = float("nan")
+                visitors.append(visitor)
             server.stop()
-            # the warm restart needs every vector cached, whatever the cold start managed
-            subprocess.run([sys.executable, "-m", "artsim.cli", "embed", str(gallery), "--model", args.model],
-                           cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
-            t2 = server.start()
-            warm, ctx = first_view(browser, server.base, t2)
-            ctx.close()
+            embed_all()  # the warm restart needs every vector cached, whatever the cold start managed
+            warms = []
+            for i in range(args.repeat):
+                t2 = server.start()
+                info = {}
+                warm, ctx = first_view(browser, server.base, t2, breakdown=info)
+                ctx.close()
+                print(f"warm restart {warm:.2f} s (server healthy after {server.healthy_s:.2f} s): {describe(info)}",
+                      flush=True)
+                warms.append(warm)
+                if i < args.repeat - 1:
+                    server.stop()
+            visitor, warm = statistics.median(visitors), statistics.median(warms)
             print(f"first views: cold {cold:.2f} s, new visitor {visitor:.2f} s, warm restart {warm:.2f} s",
                   flush=True)
-
-            reruns, payloads, umap_first, plotly_fetches = measure_reruns(browser, server.base, t2)
-            print("reruns (s): " + " ".join(f"{r:.2f}" for r in reruns))
-            print("projection rerun payloads (KB): " + " ".join(f"{p:.1f}" for p in payloads))
-            print(f"plotly.js fetched {plotly_fetches} time(s) in one visit")
+            if not args.first_views:
+                reruns, payloads, umap_first, plotly_fetches = measure_reruns(browser, server.base, t2)
+                print("reruns (s): " + " ".join(f"{r:.2f}" for r in reruns))
+                print("projection rerun payloads (KB): " + " ".join(f"{p:.1f}" for p in payloads))
+                print(f"plotly.js fetched {plotly_fetches} time(s) in one visit")
             if args.screenshots:
                 for path in screenshots(browser, server.base):
                     print(f"screenshot {path.relative_to(ROOT)}")

@@ -13,12 +13,13 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import clustering, config, projection, similarity
+from artsim import config
 from artsim.collection import Painting, scan_folder
 from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
@@ -26,6 +27,9 @@ from artsim.listing import folder_signature
 from artsim.store import EmbeddingStore
 from artsim.viewstate import PAGE_PARAMS, ViewState
 from dashboard import startup
+
+if TYPE_CHECKING:  # imported where used: scipy/sklearn cost seconds a first view does not need
+    from artsim import clustering, projection
 
 CONTEXT_KEY = "artsim_context"
 
@@ -163,6 +167,8 @@ def content_key(model: str, shas: list[str]) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def similarity_matrix(key: str, center: bool, _vectors: np.ndarray) -> np.ndarray:
     """Cosine similarities of the selection, keyed by content ``key``."""
+    from artsim import similarity
+
     return similarity.cosine_similarity_matrix(_vectors, center=center)
 
 
@@ -222,6 +228,8 @@ def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
 ) -> projection.Projection:
     # identical to fit_projection up to PROJECTION_FIT_MAX_N paintings; above, fits a sample
+    from artsim import projection
+
     return projection.fit_projection_sampled(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
     )

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import startup  # standard library only
+
+startup.script_started()
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
 
 st.set_page_config(page_title="artsim: how a network sees paintings", page_icon=":material/palette:", layout="wide")
@@ -39,7 +42,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 from artsim import config, selection  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
-from dashboard import cache, embedding, export_panel, startup, tour_panel  # noqa: E402
+from dashboard import cache, embedding, export_panel, tour_panel  # noqa: E402
 
 
 def unknown_path() -> str | None:
@@ -176,3 +179,4 @@ loading.empty()
 export_panel.sidebar()
 tour_panel.sidebar(nav.url_path)
 nav.run()
+startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet

@@ -1,13 +1,22 @@
-"""Work a server does once, off the request path: numba's disk cache and the UMAP warm-up.
+"""Work a server does once, off the request path: imports ahead of the first visitor, numba's disk cache
+and the UMAP warm-up.
 
-UMAP's first fit in a process compiles numba kernels (27-60 s on 2 cores).
-At server start a background thread launches ``python -m dashboard.startup``
-at low CPU priority: a child process that fits a tiny UMAP and fills numba's
-on-disk cache under ``ARTSIM_HOME/numba`` (so a restart does not compile
-again). Then the thread loads those kernels into the server process with one
-more tiny fit. A child, not the thread itself, does the compiling because
-compiling holds the GIL for tens of seconds and would slow every page of
-the first visitors.
+**Imports ahead.** At server start a thread imports what the router and the
+Gallery need (LanceDB, pandas, the cached layer): about 1-2 s on 2 cores,
+spent while the first browser is still loading Streamlit's front end. A
+script run that needs one of those modules meanwhile waits for that import
+(Python's import lock), so nothing is imported twice.
+
+**UMAP warm-up.** UMAP's first fit in a process compiles numba kernels (27-60 s
+on 2 cores). A background thread launches ``python -m dashboard.startup`` at the
+lowest CPU priority: a child process that fits a tiny UMAP and fills numba's
+on-disk cache under ``ARTSIM_HOME/numba`` (so a restart does not compile again).
+Then the thread loads those kernels into the server process with one more tiny
+fit. A child, not the thread itself, does the compiling because compiling holds
+the GIL for tens of seconds and would slow every page of the first visitors.
+The warm-up waits until a first view has been served and no script has run
+for :data:`QUIET_S` (or :data:`WARMUP_LATEST_S` after start at the latest), so
+that it never takes the CPU from a first view.
 
 Everything here imports only the standard library at module level: the
 server imports this before it serves anything.
@@ -26,12 +35,19 @@ from pathlib import Path
 from typing import Any
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority).
-WARMUP_NICE = 10
+WARMUP_NICE = 19
+#: The warm-up starts once no script has run for this long after a first view (seconds).
+QUIET_S = 2.0
+#: ... or this long after the server started, whether or not anyone came (seconds).
+WARMUP_LATEST_S = 20.0
+#: What the server imports ahead of its first visitor (see the module notes).
+PRELOAD = ("lancedb", "pandas", "artsim.store", "artsim.collection", "dashboard.cache", "dashboard.embedding")
 #: What a cold UMAP compilation costs here, for the wait message (seconds, 2 cores).
 COLD_COMPILE_S = (30, 60)
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"status": "idle", "since": None}
+_activity: dict[str, Any] = {"last": 0.0, "served": threading.Event()}
 
 
 def numba_cache_dir() -> Path:
@@ -90,7 +106,45 @@ def _tiny_fit() -> None:
     fitted.transform(vectors[:3])
 
 
-def _warm() -> None:
+def script_started() -> None:
+    """The router calls this as a script run begins (the warm-up waits for quiet)."""
+    _activity["last"] = time.monotonic()
+
+
+def script_finished() -> None:
+    """The router calls this when a script run ends: a view has been served."""
+    _activity["last"] = time.monotonic()
+    _activity["served"].set()
+
+
+def wait_for_quiet(latest_s: float, quiet_s: float = QUIET_S, poll_s: float = 0.25) -> bool:
+    """Block until a view has been served and no script has started or ended for ``quiet_s``
+    (True), or ``latest_s`` has passed (False)."""
+    deadline = time.monotonic() + latest_s
+    while time.monotonic() < deadline:
+        if _activity["served"].wait(min(poll_s, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() - _activity["last"] >= quiet_s:
+                return True
+            time.sleep(poll_s)
+    return False
+
+
+def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
+    """Import ``modules`` (the ones that fail are returned: the script that needs one will say why)."""
+    import importlib
+
+    failed = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - only a head start; the page reports a real failure
+            failed.append(name)
+    return failed
+
+
+def _warm(delay_s: float = 0.0) -> None:
+    if delay_s:
+        wait_for_quiet(delay_s)
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     try:
@@ -100,6 +154,7 @@ def _warm() -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=lambda: os.nice(WARMUP_NICE),  # noqa: PLW1509 - no threads in the child yet
         )
+        wait_for_quiet(WARMUP_LATEST_S)  # the in-process import holds the GIL: not during a view
         _tiny_fit()  # loads the cached kernels into this process
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
         _state["status"] = "failed"
@@ -107,23 +162,28 @@ def _warm() -> None:
     _state["status"] = "ready"
 
 
-def start_warmup() -> bool:
-    """Start the UMAP warm-up once per process; False when it was already started."""
+def start_warmup(delay_s: float = 0.0) -> bool:
+    """Start the UMAP warm-up once per process; False when it was already started.
+
+    With ``delay_s``, the warm-up first waits for a served view and a quiet
+    server, or ``delay_s`` at most (:func:`wait_for_quiet`).
+    """
     with _lock:
         if _state["status"] != "idle":
             return False
         _state.update(status="warming", since=time.monotonic())
     configure_numba()
-    threading.Thread(target=_warm, name="artsim-umap-warmup", daemon=True).start()
+    threading.Thread(target=_warm, args=(delay_s,), name="artsim-umap-warmup", daemon=True).start()
     return True
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """``st.App`` lifespan: set numba's cache folder and start the warm-up, then serve."""
+    """``st.App`` lifespan: set numba's cache folder, import ahead, queue the warm-up, then serve."""
     configure_numba()
+    threading.Thread(target=preload, name="artsim-preload", daemon=True).start()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
-        start_warmup()
+        start_warmup(delay_s=WARMUP_LATEST_S)
     yield
 
 

@@ -36,3 +36,21 @@ def test_the_wait_message_says_what_and_how_long(monkeypatch):
     assert "started" in startup.wait_message() and "s ago" in startup.wait_message()
     monkeypatch.setitem(startup._state, "status", "ready")
     assert startup.wait_message() == "Projecting to 3-D with UMAP…"
+
+
+def test_preload_imports_what_it_can_and_names_the_rest():
+    assert startup.preload(("json", "artsim_no_such_module")) == ["artsim_no_such_module"]
+    assert "json" in sys.modules
+
+
+def test_the_warm_up_waits_for_a_served_view_then_for_quiet(monkeypatch):
+    served = startup.threading.Event()
+    monkeypatch.setitem(startup._activity, "served", served)
+    monkeypatch.setitem(startup._activity, "last", 0.0)
+    assert not startup.wait_for_quiet(latest_s=0.05, quiet_s=0.0, poll_s=0.01)  # nobody came: gives up
+    startup.script_started()
+    startup.script_finished()
+    assert served.is_set() and startup._activity["last"] > 0
+    assert startup.wait_for_quiet(latest_s=30, quiet_s=0.0, poll_s=0.01)  # served and quiet
+    startup.script_started()
+    assert not startup.wait_for_quiet(latest_s=0.05, quiet_s=30, poll_s=0.01)  # a run just started: not quiet
