@@ -180,8 +180,9 @@ def load_image(
         over 3x box-reduce first). Lanczos by default; the pipeline passes an
         embedder's ``load_resample`` (ResNet-50: bilinear, as torchvision).
     draft_side : int, optional
-        JPEG draft decoding keeps both sides at least this (default ``max_side``);
-        ask for e.g. ``2 * max_side`` to leave a margin before the final resample.
+        JPEG draft decoding keeps both sides at least this (default ``max_side``).
+        It may be smaller than ``max_side``: the embedders draft to the side
+        their one resample needs and keep ``max_side`` as a memory cap.
 
     Returns
     -------
@@ -197,7 +198,7 @@ def load_image(
     """
     if max_side < 1:
         raise ValueError(f"max_side must be >= 1, got {max_side}")
-    draft = max(max_side, draft_side or max_side)
+    draft = draft_side or max_side
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "uploaded image"
         problem = file_size_problem(len(source))

@@ -228,6 +228,22 @@ def test_large_jpeg_uses_draft_and_reduces_to_max_side(monkeypatch):
     assert np.abs(np.asarray(out, dtype=int) - reference).mean() < 2.0
 
 
+def test_draft_side_below_max_side_decides_the_scale(monkeypatch):
+    # The embedders' fast path: draft to 2x the model's side (448), keep 8x (1792) only as a cap.
+    data = _encode(_gradient(4000, 3000), "JPEG", quality=90)
+    decoded: list[tuple[int, int]] = []
+    original_load = JpegImagePlugin.JpegImageFile.load
+
+    def spy_load(self):
+        decoded.append(self.size)
+        return original_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy_load)
+    out = load_image(data, max_side=1792, draft_side=448)
+    assert set(decoded) == {(1000, 750)}  # 1/4 scale: both sides >= 448; 1/8 (500x375) would not be
+    assert out.size == (1000, 750)  # under the cap: no second resample
+
+
 def test_portrait_reduction_and_custom_max_side():
     out = load_image(_encode(_gradient(300, 900), "PNG"), max_side=100)
     assert out.size == (100, 300)

@@ -28,7 +28,8 @@ TIMM_NAME = "tf_efficientnet_lite0"
 INPUT_SIZE = 224
 #: Bump when :meth:`EfficientNetLite0Embedder.preprocess` changes (it is part of the fingerprint).
 PREPROCESS_VERSION = (
-    "efficientnet-lite0-pre-3: JPEG draft to both sides >= 448, then one resize to 224x224 "
+    "efficientnet-lite0-pre-4: JPEG DCT draft to the smallest scale keeping both sides >= 448 "
+    "(not held at the 8x load cap), then one resize to 224x224 "
     "bilinear antialiased, (x - 127) / 128, NCHW"
 )
 #: The reference path (``reference=True``): the same resize on a full decode.

@@ -20,7 +20,8 @@ from artsim.errors import WeightsUnavailable
 #: Bump when the vectors of a file change: :meth:`ResNet50Embedder.preprocess`, or how the
 #: pipeline loads the file (``load_max_side``, ``load_draft_side``); it is part of the fingerprint.
 PREPROCESS_VERSION = (
-    "resnet50-pre-3: JPEG draft to shorter side >= 464, then one bilinear antialiased resample "
+    "resnet50-pre-4: JPEG DCT draft to the smallest scale keeping both sides >= 464 (not held at the "
+    "8x load cap), then one bilinear antialiased resample "
     "of the centre window to 224x224 (= resize shorter side 232, centre crop 224), ImageNet mean/std"
 )
 #: The reference path (``reference=True``): torchvision's IMAGENET1K_V2 transform on a full decode.

