@@ -5,17 +5,18 @@ run in a small thread pool (Pillow and numpy release the GIL); the model runs
 in the calling thread. At most ``2 * batch_size + workers`` paintings are in
 flight, so memory does not grow with the number of paintings.
 
-Phases, not overlap (the default): both stages are CPU-bound and the model
-already uses every core through OpenMP, so the workers decode the next batch
-while the caller handles the current one, then the model runs alone
-(``overlap=True`` keeps a continuous read-ahead, which wins only when
-``preprocess`` runs torch ops in the workers). Figures: benchmarks/README.md.
+Phases or overlap, whichever measured faster (benchmarks/README.md): on the
+CPU both stages need every core (the model through OpenMP, decoding in one
+thread per core), so the workers decode the next batch while the caller handles
+the current one, then the model runs alone; a GPU runtime leaves the cores to
+decoding, so there the workers keep decoding ahead while the model runs.
 
-Images are loaded with :func:`artsim.images.load_image` at the embedder's
-``load_max_side`` (else :data:`LOAD_MAX_SIDE`) with its ``load_resample`` filter
-(else Lanczos), so JPEG draft mode decodes at a reduced scale and no model sees
-an upscaled image. These values change vectors, so they are part of each
-embedder's preprocessing version (fingerprint), not tuning knobs.
+Images are loaded with :func:`artsim.images.load_image` as the embedder says
+(``load_max_side``, ``load_draft_side``, ``load_resample``; else
+:data:`LOAD_MAX_SIDE` and Lanczos): JPEGs decode at a reduced DCT scale, no model
+sees an upscaled image, and the thumbnail comes from the same decoded image.
+These values change vectors, so they are part of each embedder's preprocessing
+version (fingerprint), not tuning knobs.
 
 A failure stays with its file. Any exception while decoding one painting
 (``MemoryError`` included) skips that painting with a plain reason. If the
@@ -26,7 +27,6 @@ errors about the model itself (missing weights or runtime) end the stream.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from artsim.embedding.runtime import cpu_threads
 from artsim.failures import SETUP_ERRORS, decode_reason, model_reason
 from artsim.images import load_image, thumbnail_jpeg
 
@@ -45,28 +46,22 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BATCH_SIZE", "LOAD_MAX_SIDE", "THUMBNAIL_SIZE", "EmbedStream", "embed_batch", "embed_paintings"]
 
 LOAD_MAX_SIDE = 256
-"""Shorter side (pixels) images are reduced to before the embedder's ``preprocess``
-(unless the embedder sets ``load_max_side``)."""
+"""Shorter side images are reduced to before ``preprocess`` (unless the embedder sets ``load_max_side``)."""
 
 DEFAULT_BATCH_SIZE = 8
 """Images per forward pass: on a 2-core CPU the frozen bf16 graphs run in chunks of
 8 (``TorchEmbedder.freeze_batch_size``; ResNet-50 about 165-180 img/s model-only), and
 smaller phases keep the decode/model hand-off short (benchmarks/README.md)."""
 
-THUMBNAIL_SIZE = 160
-"""Longer side of the JPEG thumbnails made while decoding (pixels)."""
-
-THUMBNAIL_QUALITY = 75
-"""JPEG quality of those thumbnails (hover previews: 75 is plenty, and smaller)."""
+THUMBNAIL_SIZE, THUMBNAIL_QUALITY = 160, 75
+"""Longer side (pixels) and JPEG quality of the thumbnails made while decoding (hover previews)."""
 
 Batch = tuple[list["Painting"], np.ndarray, list[bytes]]
 
-def _prepare(
-    painting: Painting, embedder: Embedder, max_side: int, thumbnails: bool
-) -> tuple[np.ndarray, bytes]:
+def _prepare(painting: Painting, embedder: Embedder, max_side: int, thumbnails: bool) -> tuple[np.ndarray, bytes]:
     """Worker-thread job: file -> (model input array, thumbnail JPEG bytes or b'')."""
     resample = getattr(embedder, "load_resample", Image.Resampling.LANCZOS)
-    draft = getattr(embedder, "load_draft_side", None)  # JPEG draft margin before preprocess's one resample
+    draft = getattr(embedder, "load_draft_side", None)
     image = load_image(painting.path, name=painting.path, max_side=max_side, resample=resample, draft_side=draft)
     array = embedder.preprocess(image)
     thumb = thumbnail_jpeg(image, THUMBNAIL_SIZE, quality=THUMBNAIL_QUALITY) if thumbnails else b""
@@ -93,12 +88,11 @@ class EmbedStream:
         progress: Callable[[int, int], None] | None = None,
         thumbnails: bool = True,
         max_side: int | None = None,
-        overlap: bool = False,
+        overlap: bool | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+        for what, value in (("batch_size", batch_size), ("workers", workers)):
+            if value < 1:
+                raise ValueError(f"{what} must be >= 1, got {value}")
         self.paintings = list(paintings)
         self.embedder = embedder
         self.batch_size = batch_size
@@ -106,10 +100,9 @@ class EmbedStream:
         self.progress = progress
         self.thumbnails = thumbnails
         self.max_side = int(max_side or getattr(embedder, "load_max_side", None) or LOAD_MAX_SIDE)
-        self.overlap = overlap
+        self.overlap = _gpu_runtime(embedder) if overlap is None else overlap
         self.skipped: list[tuple[str, str]] = []
-        self.done = 0
-        self.embedded = 0
+        self.done = self.embedded = 0
         self._gen: Iterator[Batch] | None = None
 
     def __iter__(self) -> Iterator[Batch]:
@@ -156,9 +149,7 @@ class EmbedStream:
 
         try:
             while True:
-                batch: list[Painting] = []
-                arrays: list[np.ndarray] = []
-                thumbs: list[bytes] = []
+                batch, arrays, thumbs = [], [], []  # paintings, model inputs, thumbnail bytes
                 while len(batch) < bs:
                     # overlap: keep a window decoding ahead; phases: only what this batch still needs
                     submit(ahead if self.overlap else bs - len(batch))
@@ -203,6 +194,11 @@ class EmbedStream:
         return result
 
 
+def _gpu_runtime(embedder: Embedder) -> bool:
+    """Whether the model runs off the CPU, leaving its cores to the decode threads."""
+    return "cuda" in str(getattr(embedder, "runtime", ""))
+
+
 def _forward(embedder: Embedder, arrays: list[np.ndarray]) -> np.ndarray:
     """Stacked arrays through the model -> ``(n, dim)`` float32 (shape checked)."""
     vectors = np.asarray(embedder.embed_arrays(np.stack(arrays)), dtype=np.float32)
@@ -218,15 +214,7 @@ def embed_batch(
 ) -> tuple[Batch, list[tuple[Painting, str]]]:
     """One batch through the model; if it raises, again one painting at a time so only the culprit fails.
 
-    Parameters
-    ----------
-    embedder : Embedder
-    batch : list of Painting
-        ``n`` paintings.
-    arrays : list of np.ndarray
-        Their ``preprocess`` outputs.
-    thumbs : list of bytes
-        Their thumbnails.
+    ``batch`` holds ``n`` paintings, ``arrays`` their ``preprocess`` outputs, ``thumbs`` their thumbnails.
 
     Returns
     -------
@@ -251,9 +239,7 @@ def embed_batch(
                     raise
                 except Exception as one:  # noqa: BLE001
                     failed.append((painting, model_reason(one, embedder.name)))
-    kept: list[Painting] = []
-    vectors: list[np.ndarray] = []
-    kept_thumbs: list[bytes] = []
+    kept, vectors, kept_thumbs = [], [], []  # what is embedded: paintings, vectors, thumbnails
     for paintings, vecs, pics in parts:
         for painting, vec, thumb in zip(paintings, vecs, pics, strict=True):
             if np.isfinite(vec).all():
@@ -272,10 +258,10 @@ def embed_paintings(
     embedder: Embedder,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    workers: int = 2,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     thumbnails: bool = True,
-    overlap: bool = False,
+    overlap: bool | None = None,
 ) -> EmbedStream:
     """Embed paintings in batches, decoding ahead in ``workers`` threads.
 
@@ -287,14 +273,15 @@ def embed_paintings(
         ``preprocess`` runs in the worker threads, ``embed_arrays`` in the caller's.
     batch_size : int
         Images per forward pass (the last batch may be smaller).
-    workers : int
-        Decode threads; ``min(workers, os.cpu_count())`` is a sensible bound.
+    workers : int, optional
+        Decode threads (default: one per core this process may use; at most twice that).
     progress : callable(done, total), optional
         Called after each batch with paintings handled so far (embedded + skipped).
     thumbnails : bool
         Also make a ~160 px JPEG thumbnail of each image (bytes; b'' if False).
-    overlap : bool
-        Decode continuously while the model runs instead of in phases (see the module notes).
+    overlap : bool, optional
+        Decode continuously while the model runs instead of in phases; default: only
+        when the model runs on a GPU (see the module notes).
 
     Returns
     -------
@@ -302,12 +289,7 @@ def embed_paintings(
         Iterate it for ``(paintings, vectors (n, dim) float32, thumbnails)`` batches
         in input order; ``.skipped`` lists ``(path, reason)`` of files that failed.
     """
-    return EmbedStream(
-        paintings,
-        embedder,
-        batch_size=batch_size,
-        workers=max(1, min(workers, (os.cpu_count() or 1) * 2)),
-        progress=progress,
-        thumbnails=thumbnails,
-        overlap=overlap,
-    )
+    cores = cpu_threads()
+    workers = max(1, min(workers or cores, 2 * cores))
+    return EmbedStream(paintings, embedder, batch_size=batch_size, workers=workers, progress=progress,
+                       thumbnails=thumbnails, overlap=overlap)
