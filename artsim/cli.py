@@ -36,21 +36,31 @@ def _choose_model(requested: str | None) -> str:
 def cmd_embed(args: argparse.Namespace) -> int:
     from artsim.collection import scan_paths, to_frame
     from artsim.embedding import get_embedder
-    from artsim.pipeline import embed_with_cache
+    from artsim.file_hashes import load_hashes, save_hashes
+    from artsim.pipeline import all_stored, embed_with_cache
     from artsim.store import EmbeddingStore
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         _err(f"error: no such file or folder: {', '.join(missing)}")
         return EXIT_SETUP
-    scan = scan_paths(args.paths)
+    hashes = load_hashes()  # digests of files unchanged since an earlier run are not read again
+    known = len(hashes)
+    scan = scan_paths(args.paths, hash_cache=hashes)
+    if len(hashes) != known:
+        save_hashes(hashes)
     model = args.model or ("resnet50" if args.weights else None)  # a weights file means ResNet-50
     embedder = get_embedder(
         _choose_model(model), weights=args.weights, precision=args.precision, reference=args.reference
     )
+    store = EmbeddingStore(args.db)
+    if not args.out and all_stored(store, scan.paintings, embedder.fingerprint):  # no LanceDB import
+        for path, reason in scan.skipped:
+            _err(f"skipped {path}: {reason}")
+        print(f"embedded 0 new, {len(scan.paintings)} cached, {len(scan.skipped)} skipped")
+        return EXIT_PARTIAL if scan.skipped else EXIT_OK
     result = embed_with_cache(
-        EmbeddingStore(args.db), scan.paintings, embedder, batch_size=args.batch_size,
-        progress=progress_callback("embedding"),
+        store, scan.paintings, embedder, batch_size=args.batch_size, progress=progress_callback("embedding"),
     )
     skipped = scan.skipped + result.skipped
     for path, reason in skipped:

@@ -24,12 +24,15 @@ import stat
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from artsim.errors import ArtsimError
+from artsim.file_hashes import HashKey, file_key
 from artsim.formats import IMAGE_SUFFIXES, LITTER_DIRS, LITTER_FILES, sniff_suffix
 from artsim.images import file_size_problem, sha256_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["METADATA_FILE", "Painting", "ScanResult", "scan_folder", "scan_paths", "to_frame"]
 
@@ -117,8 +120,9 @@ def _norm_rel(rel: str) -> str:
     return "/".join(p for p in rel.replace("\\", "/").split("/") if p not in ("", "."))
 
 
-HashCache = MutableMapping[tuple[str, int, int], str]
-"""Known digests by (path, size, mtime_ns), so a rescan reads only new or changed files."""
+HashCache = MutableMapping[HashKey, str]
+"""Known digests by (path, size, mtime_ns, ctime_ns, inode) (:func:`artsim.file_hashes.file_key`),
+so a rescan reads only new or changed files."""
 
 
 def _hash(path: Path, skipped: list[tuple[str, str]], cache: HashCache | None = None) -> str | None:
@@ -135,9 +139,10 @@ def _hash(path: Path, skipped: list[tuple[str, str]], cache: HashCache | None = 
     if problem:
         skipped.append((str(path), problem))
         return None
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if cache is not None and key in cache:
-        return cache[key]
+    key = file_key(path, st)
+    known = cache.get(key) if cache is not None else None
+    if known is not None:
+        return known
     try:
         digest = sha256_file(path)
     except OSError as exc:
@@ -244,23 +249,24 @@ def scan_folder(
     return result
 
 
-def scan_paths(paths: Sequence[str | os.PathLike[str]]) -> ScanResult:
+def scan_paths(paths: Sequence[str | os.PathLike[str]], *, hash_cache: HashCache | None = None) -> ScanResult:
     """Paintings from files and folders given on a command line.
 
     A folder is scanned like :func:`scan_folder`; a file's artist is the name of
     the folder it is in. Paths are taken in the given order; byte-identical
     files count once (the first one wins); missing paths are skipped with a
-    reason.
+    reason. ``hash_cache`` as in :func:`scan_folder` (the CLI passes
+    :func:`artsim.file_hashes.load_hashes`).
     """
     result = ScanResult()
     seen: dict[str, str] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            _scan_into(result, seen, path, True)
+            _scan_into(result, seen, path, True, hash_cache)
         elif path.exists() or path.is_symlink():
             artist = path.resolve().parent.name or "Unknown artist"
-            _add(result, seen, path, artist, None)
+            _add(result, seen, path, artist, None, hash_cache)
         else:
             result.skipped.append((str(path), "no such file or folder"))
     return result
@@ -269,4 +275,6 @@ def scan_paths(paths: Sequence[str | os.PathLike[str]]) -> ScanResult:
 def to_frame(paintings: Iterable[Painting]) -> pd.DataFrame:
     """One row per painting; columns are the :class:`Painting` fields, in order."""
     columns = [f.name for f in fields(Painting)]
+    import pandas as pd  # here: a scan alone (``artsim embed``) needs no pandas
+
     return pd.DataFrame([asdict(p) for p in paintings], columns=columns)

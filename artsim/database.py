@@ -16,15 +16,20 @@ without an error).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from artsim import config
 from artsim.errors import StoreError
+from artsim.files import atomic_write
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,6 +39,8 @@ __all__ = ["KEY", "Database", "quote"]
 KEY = "sha256"
 """The key column of keyed tables (vectors, thumbnails, images): the first row per key wins."""
 _IN_CHUNK = 500
+KEYS_DIR = ".artsim-keys"
+"""Folder of the key lists kept beside local tables (:meth:`Database.stored_keys`)."""
 
 
 def quote(value: str) -> str:
@@ -155,17 +162,92 @@ class Database:
     # ------------------------------------------------------------------ keyed tables (first row per key wins)
 
     def key_index(self, name: str, table: Any) -> dict[str, int]:
-        """sha256 -> row offset of its first row in ``table`` (named ``name``), cached per table version."""
+        """sha256 -> row offset of its first row in ``table`` (named ``name``), cached per table version.
+
+        Each rebuild also leaves the keys beside a local table (:meth:`stored_keys`).
+        """
         version = table.version
         cached = self._index.get(name)
         if cached is not None and cached[0] == version:
             return cached[1]
+        before = self.version_signature(name)
         keys = table.search().select([KEY]).limit(None).to_arrow()[KEY].to_pylist()
         index: dict[str, int] = {}
         for offset, key in enumerate(keys):
             index.setdefault(key, offset)
         self._index[name] = (version, index)
+        if before is not None and self.version_signature(name) == before:  # no commit while reading
+            self._save_keys(name, before, index)
         return index
+
+    # ------------------------------------------------------------------ key lists read without LanceDB
+
+    def _table_dir(self, name: str) -> Path | None:
+        """The folder of a local table (None for object storage)."""
+        if "://" in self.uri and not self.uri.startswith("file://"):
+            return None
+        return Path(self.uri.removeprefix("file://")) / f"{name}.lance"
+
+    def version_signature(self, name: str) -> str | None:
+        """A digest of table ``name``'s committed versions, read from its folder without LanceDB.
+
+        Every commit (append, delete, compaction, a re-created table) adds or
+        removes a manifest under ``_versions``, so the digest of the manifests'
+        names, sizes and mtimes changes with the table. None for object storage
+        or when the folder is not there or not laid out that way.
+        """
+        folder = self._table_dir(name)
+        if folder is None:
+            return None
+        try:
+            with os.scandir(folder / "_versions") as entries:
+                listing = sorted(
+                    (e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".manifest")
+                )
+        except OSError:
+            return None
+        return hashlib.sha256(repr(listing).encode()).hexdigest() if listing else None
+
+    def _keys_file(self, name: str) -> Path | None:
+        folder = self._table_dir(name)
+        return None if folder is None else folder.parent / KEYS_DIR / f"{name}.json"
+
+    def _save_keys(self, name: str, signature: str, keys: Any) -> None:
+        path = self._keys_file(name)
+        if path is None:
+            return
+        try:
+            atomic_write(path, json.dumps({"signature": signature, "keys": sorted(keys)}).encode())
+        except OSError:  # a read-only database: the key list only saves time
+            pass
+
+    def save_keys(self, name: str) -> None:
+        """Write table ``name``'s key list now (after a write: the next run then needs no LanceDB)."""
+        table = self.open(name)
+        if table is not None:
+            with self.lock:
+                self.key_index(name, table)
+
+    def stored_keys(self, name: str) -> frozenset[str] | None:
+        """Keys of table ``name`` from the list kept beside it, if still current; else None.
+
+        Imports no LanceDB (about 1 s): ``artsim embed`` on a folder whose vectors
+        are all stored answers from this. The list was written by a full read
+        of the keys at a version whose signature (:meth:`version_signature`) it
+        records; it is used only while the table's signature is the same, so
+        any commit since makes it None (and the caller reads the table).
+        """
+        path = self._keys_file(name)
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            signature, keys = data["signature"], data["keys"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        if not isinstance(keys, list) or signature != self.version_signature(name):
+            return None
+        return frozenset(k for k in keys if isinstance(k, str))
 
     def first_rows(self, name: str, keys: Sequence[str], column: str) -> dict[str, Any]:
         """key -> ``column`` of its first row in table ``name``, for the ``keys`` present.

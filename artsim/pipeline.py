@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from artsim.embedding.base import Embedder
     from artsim.store import EmbeddingStore
 
-__all__ = ["CHUNK", "DEFAULT_BATCH_SIZE", "EmbedResult", "embed_with_cache"]
+__all__ = ["CHUNK", "DEFAULT_BATCH_SIZE", "EmbedResult", "all_stored", "embed_with_cache"]
 
 CHUNK = 32
 """Paintings embedded between two looks at the store and written in one append (a crash loses at most these)."""
@@ -114,6 +114,29 @@ class EmbedResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+def all_stored(store: EmbeddingStore, paintings: Sequence[Painting], fingerprint: str) -> bool:
+    """Whether every painting has a vector under ``fingerprint``, known without importing LanceDB.
+
+    Reads the key list kept beside a local table (:meth:`artsim.database.Database.stored_keys`,
+    valid only while the table has not changed since it was written). False means
+    "not known this way": ask the store (:func:`embed_with_cache`).
+    """
+    from artsim.store import table_name
+
+    keys = store.db.stored_keys(table_name(fingerprint))
+    return keys is not None and all(p.sha256 in keys for p in paintings)
+
+
+def _save_keys(store: EmbeddingStore, fingerprint: str) -> None:
+    """Leave the key list beside the table, so the next all-cached run needs no LanceDB (best effort)."""
+    from artsim.store import table_name
+
+    try:
+        store.db.save_keys(table_name(fingerprint))
+    except Exception:  # noqa: BLE001 - only a speed-up for the next run
+        pass
+
+
 def embed_with_cache(
     store: EmbeddingStore,
     paintings: Sequence[Painting],
@@ -182,6 +205,7 @@ def embed_with_cache(
             store.compact(fp)
         except StoreError:  # a concurrent writer's commit won the race; the last one to finish compacts
             pass
+        _save_keys(store, fp)
     ok = [p for p in paintings if p.sha256 in vectors]
     state.report(total - state.done)
     return EmbedResult(

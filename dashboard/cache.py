@@ -135,13 +135,25 @@ def _folder_signature(root: str) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _hash_cache(root: str) -> dict:
-    """Per-process digests of the folder's files, so a changed folder re-reads only what changed."""
-    return {}
+    """Digests of the folder's files, so a changed folder re-reads only what changed.
+
+    Starts from the digests saved by earlier runs (:mod:`artsim.file_hashes`): a
+    restarted server does not re-hash an unchanged folder.
+    """
+    from artsim.file_hashes import load_hashes
+
+    return load_hashes()
 
 
 @st.cache_data(show_spinner="Reading the collection…", max_entries=8)
 def _scan(root: str, signature: str) -> tuple[list[Painting], list[tuple[str, str]]]:
-    result = scan_folder(root, hash_cache=_hash_cache(root))
+    from artsim.file_hashes import save_hashes
+
+    hashes = _hash_cache(root)
+    known = len(hashes)
+    result = scan_folder(root, hash_cache=hashes)
+    if len(hashes) != known:
+        save_hashes(hashes)
     return result.paintings, result.skipped
 
 

@@ -74,3 +74,30 @@ def test_storage_modules_import_no_model_runtime():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_key_list_beside_a_table_is_used_only_while_the_table_is_unchanged(tmp_path):
+    db = Database(str(tmp_path / "db"))
+    table = db.open_or_create("things", SCHEMA)
+    table.add(_rows(["a", "b"]))
+    assert db.stored_keys("things") is None  # no full read yet: nothing known without LanceDB
+    assert db.first_rows("things", ["a"], "n") == {"a": 0}  # a read builds the index and leaves the list
+    assert db.stored_keys("things") == {"a", "b"}
+    assert Database(db.uri).stored_keys("things") == {"a", "b"}  # another process reads the same list
+    Database(db.uri).open("things").add(_rows(["c"]))  # another writer commits
+    assert db.stored_keys("things") is None  # stale: the caller must ask the table
+    db.save_keys("things")
+    assert db.stored_keys("things") == {"a", "b", "c"}
+    db.compact("things", keep=timedelta(milliseconds=1))  # compaction commits too
+    assert db.stored_keys("things") is None
+    assert Database("s3://bucket/db").stored_keys("things") is None  # object storage: never from a list
+
+
+def test_a_damaged_key_list_reads_as_unknown(tmp_path):
+    db = Database(str(tmp_path / "db"))
+    db.open_or_create("things", SCHEMA).add(_rows(["a"]))
+    db.save_keys("things")
+    path = tmp_path / "db" / ".artsim-keys" / "things.json"
+    assert path.is_file() and db.table_names() == ["things"]  # the list is no table
+    path.write_text("{not json")
+    assert db.stored_keys("things") is None

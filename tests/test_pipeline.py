@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -449,3 +451,30 @@ def test_work_lock_lets_one_holder_in_at_a_time(tmp_path):
     t.start()
     t.join()
     assert outcome == [False, True]
+
+
+def test_an_all_cached_folder_is_known_without_lancedb_and_a_changed_file_is_embedded_again(tmp_path):
+    """``all_stored`` answers from the key list a run leaves; new bytes under the same name miss it."""
+    from artsim.collection import scan_paths
+    from artsim.file_hashes import load_hashes, save_hashes
+    from artsim.pipeline import all_stored
+
+    folder = tmp_path / "paintings" / "A0"
+    make_images(folder, 4, size=(40, 30))
+    store, emb = EmbeddingStore(str(tmp_path / "db")), PixelEmbedder(white_raises=None)
+    hashes: dict = {}
+    scan = scan_paths([tmp_path / "paintings"], hash_cache=hashes).paintings
+    assert not all_stored(store, scan, emb.fingerprint)  # nothing stored yet
+    assert embed_with_cache(store, scan, emb).new == 4
+    assert all_stored(EmbeddingStore(store.uri), scan, emb.fingerprint)  # a new process: from the key list
+    save_hashes(hashes, tmp_path / "hashes.json", now_ns=time.time_ns() + 10**11)
+    changed = folder / "img001.png"
+    st = os.stat(changed)
+    Image.new("RGB", (40, 30), (250, 10, 10)).save(changed)  # same path, new bytes, mtime put back
+    os.utime(changed, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rescan = scan_paths([tmp_path / "paintings"], hash_cache=load_hashes(tmp_path / "hashes.json")).paintings
+    assert {p.sha256 for p in rescan} - {p.sha256 for p in scan} == {sha256_file(changed)}
+    assert not all_stored(EmbeddingStore(store.uri), rescan, emb.fingerprint)
+    again = embed_with_cache(EmbeddingStore(store.uri), rescan, emb)
+    assert (again.new, again.cached) == (1, 3)
+    assert all_stored(EmbeddingStore(store.uri), rescan, emb.fingerprint)  # the run left the list current
