@@ -26,12 +26,14 @@ without re-fitting, so the map does not move when a painting is added.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
+from sklearn.metrics.pairwise import euclidean_distances
 
 from artsim.similarity import normalize_rows
 
@@ -41,6 +43,12 @@ UMAP_MIN_N = 5
 #: Above this many paintings UMAP runs on a PCA reduction to UMAP_PCA_DIMS.
 UMAP_PCA_MIN_N = 2000
 UMAP_PCA_DIMS = 50
+#: Up to this many paintings UMAP gets its exact Euclidean distances from one BLAS
+#: product (``metric="precomputed"``), fit and ``transform`` alike. umap-learn's own
+#: exact route (below 4,096 points) hands its numba distance to scikit-learn, which
+#: calls it once per pair from Python: ~8 million calls for a 4,000-point fit, 20
+#: million per 5,000 paintings placed. Above, umap-learn's approximate index.
+UMAP_EXACT_MAX_N = 4095
 
 
 def _prepare(X: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
@@ -66,6 +74,7 @@ class _UMAPModel:
     mean: np.ndarray | None
     reducer: Any  # umap.UMAP
     pre_pca: PCA | None = None
+    train: np.ndarray | None = None  # (s, d') fitted points when the reducer takes distances
 
     def transform(self, Y: np.ndarray) -> np.ndarray:
         Yp = _prepare(Y, self.mean)
@@ -73,7 +82,11 @@ class _UMAPModel:
             return np.zeros((0, 3))
         if self.pre_pca is not None:
             Yp = self.pre_pca.transform(Yp)
-        return np.asarray(self.reducer.transform(Yp), dtype=np.float64)
+        if self.train is not None:
+            Yp = euclidean_distances(Yp, self.train)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*precomputed metric.*", category=UserWarning)
+            return np.asarray(self.reducer.transform(Yp), dtype=np.float64)
 
 
 @dataclass
@@ -187,18 +200,22 @@ def fit_projection(
         Xp = pre.fit_transform(Xp)
         notes.append(f"UMAP ran on the first {UMAP_PCA_DIMS} principal components ({n} paintings).")
     # Euclidean distance between unit vectors ranks neighbours exactly as cosine does.
+    train = Xp if n <= UMAP_EXACT_MAX_N else None
     reducer = umap.UMAP(
-        n_components=3, n_neighbors=nn, min_dist=md, random_state=seed, metric="euclidean"
+        n_components=3, n_neighbors=nn, min_dist=md, random_state=seed,
+        metric="euclidean" if train is None else "precomputed",
     )
     with warnings.catch_warnings():
         # "n_jobs value 1 overridden to 1 by setting random_state": expected, we want determinism
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
-        coords = np.asarray(reducer.fit_transform(Xp), dtype=np.float64)
+        warnings.filterwarnings("ignore", message=".*precomputed metric.*", category=UserWarning)
+        fit_on = Xp if train is None else euclidean_distances(train)
+        coords = np.asarray(reducer.fit_transform(fit_on), dtype=np.float64)
     return Projection(
         coords,
         "umap",
         None,
-        _UMAPModel(mean, reducer, pre),
+        _UMAPModel(mean, reducer, pre, train),
         note=" ".join(notes) or None,
         params={"n_neighbors": nn, "min_dist": md, "seed": seed, "pre_pca": pre is not None},
     )
@@ -206,7 +223,16 @@ def fit_projection(
 
 #: Above this many paintings a map is fitted on a seeded sample of this size and
 #: the other paintings are placed with ``transform`` (:func:`fit_projection_sampled`).
-PROJECTION_FIT_MAX_N = 5000
+#: 4,000 stays under umap-learn's 4,096 points for exact neighbours: the fit then
+#: builds no approximate index (pynndescent: ~50 s more numba compilation per
+#: process, which the server's warm-up does not cover) and ``transform`` finds a
+#: painting's neighbours in the sample by one distance matrix per chunk.
+PROJECTION_FIT_MAX_N = 4000
+#: UMAP epochs when ``transform`` places the paintings outside the sample:
+#: umap-learn's own number for more than 10,000 new points (it takes 100 for a
+#: smaller batch, i.e. per chunk here: 3x the time, placements no more faithful;
+#: benchmarks/README.md, "Scale").
+UMAP_TRANSFORM_EPOCHS = 30
 
 
 def fit_projection_sampled(
@@ -218,7 +244,7 @@ def fit_projection_sampled(
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     center: bool = False,
-    chunk: int = 10_000,
+    chunk: int = 5_000,
 ) -> Projection:
     """:func:`fit_projection` for large collections: fit on a sample, place the rest with ``transform``.
 
@@ -226,8 +252,11 @@ def fit_projection_sampled(
     the map is fitted on a seeded random sample of ``max_fit_n`` paintings (UMAP's
     cost grows faster than linearly; a fit on 50,000 takes minutes) and every
     other painting is placed in it by ``transform``, ``chunk`` rows at a time
-    (bounded memory). With ``center`` the sample's mean is the centre, as for
-    uploads placed in a fitted map.
+    (bounded memory: a UMAP chunk is a ``chunk x max_fit_n`` distance matrix), a
+    UMAP with ``UMAP_TRANSFORM_EPOCHS`` epochs (kept for later ``transform`` calls,
+    e.g. uploads). With ``center`` the sample's mean is the centre, as for
+    uploads placed in a fitted map. Above ``UMAP_PCA_MIN_N`` paintings in the
+    sample, UMAP runs on the sample's first ``UMAP_PCA_DIMS`` principal components.
 
     Parameters
     ----------
@@ -236,18 +265,24 @@ def fit_projection_sampled(
     Returns
     -------
     Projection with coords (n, 3) in the order of ``X``; ``params["fit_sample"]``
-    holds the (s,) sorted indices fitted (all of them when n <= max_fit_n) and
-    ``note`` says that the rest were placed.
+    holds the (s,) sorted indices fitted (all of them when n <= max_fit_n),
+    ``params["fit_s"]`` and ``params["transform_s"]`` the seconds each step took
+    (for benchmarks), and ``note`` says that the rest were placed.
     """
     X = np.asarray(X)
     n = X.shape[0] if X.ndim == 2 else 0
+    t0 = time.perf_counter()
     if n <= max_fit_n:
         proj = fit_projection(X, method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, center=center)
-        proj.params["fit_sample"] = np.arange(n)
+        proj.params.update(fit_sample=np.arange(n), fit_s=time.perf_counter() - t0, transform_s=0.0)
         return proj
     sample = np.sort(np.random.default_rng(seed).choice(n, size=max(1, int(max_fit_n)), replace=False))
     proj = fit_projection(X[sample], method, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, center=center)
+    t1 = time.perf_counter()
     rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
+    if proj.method == "umap":
+        # umap-learn runs n_epochs // 3 epochs in transform (sklearn's public set_params)
+        proj.model.reducer.set_params(n_epochs=3 * UMAP_TRANSFORM_EPOCHS)
     coords = np.empty((n, 3))
     coords[sample] = proj.coords
     for start in range(0, rest.size, max(1, int(chunk))):
@@ -263,5 +298,5 @@ def fit_projection_sampled(
         proj.explained_variance_ratio,
         proj.model,
         note=" ".join(filter(None, [proj.note, note])),
-        params={**proj.params, "fit_sample": sample},
+        params={**proj.params, "fit_sample": sample, "fit_s": t1 - t0, "transform_s": time.perf_counter() - t1},
     )

@@ -9,7 +9,7 @@ import pytest
 from scipy.cluster.hierarchy import dendrogram, linkage, to_tree
 
 from artsim.clustering import cluster_collection, top_levels
-from artsim.projection import fit_projection, fit_projection_sampled
+from artsim.projection import UMAP_TRANSFORM_EPOCHS, fit_projection, fit_projection_sampled
 
 
 def _vectors(n: int, d: int = 24, groups: int = 6, seed: int = 0) -> np.ndarray:
@@ -29,6 +29,21 @@ def test_sampled_pca_is_a_fit_on_the_sample_plus_transform(center):
     rest = np.setdiff1d(np.arange(300), sample)
     np.testing.assert_allclose(proj.coords[rest], ref.transform(X[rest]), atol=1e-5)
     assert "sample of 120 of the 300" in proj.note
+
+
+@pytest.mark.slow  # UMAP: numba compiles its kernels on a process's first fit
+def test_sampled_umap_is_a_fit_on_the_sample_plus_transform_and_deterministic():
+    X = _vectors(150)
+    got = fit_projection_sampled(X, "umap", max_fit_n=60, seed=3, n_neighbors=8)
+    again = fit_projection_sampled(X, "umap", max_fit_n=60, seed=3, n_neighbors=8)
+    np.testing.assert_array_equal(got.coords, again.coords)
+    sample = got.params["fit_sample"]
+    ref = fit_projection(X[sample], "umap", seed=3, n_neighbors=8)
+    np.testing.assert_allclose(got.coords[sample], ref.coords)
+    ref.model.reducer.set_params(n_epochs=3 * UMAP_TRANSFORM_EPOCHS)  # what the sampled fit places the rest with
+    rest = np.setdiff1d(np.arange(150), sample)
+    np.testing.assert_allclose(got.coords[rest], ref.transform(X[rest]), atol=1e-9)
+    assert got.method == "umap" and "sample of 60 of the 150" in got.note
 
 
 def test_sampled_projection_is_exact_below_the_threshold():
