@@ -57,6 +57,7 @@ st.caption(f"{n} step{'s' if n != 1 else ''} · {'yours, editable' if owner else
 
 
 def _edit(action: str, index: int, offset: int = 0) -> None:
+    st.session_state["tour_building"] = True  # the builder stays open while its owner edits
     try:
         if action == "move":
             tp.tours().move(tour.id, owner, index, offset)
@@ -72,7 +73,8 @@ def _edit(action: str, index: int, offset: int = 0) -> None:
 
 
 if owner:
-    with st.expander("Build this tour", icon=":material/edit:", expanded=n == 0):
+    with st.expander("Build this tour", icon=":material/edit:",
+                     expanded=n == 0 or st.session_state.get("tour_building", False)):
         st.caption("Students' link (read-only): send this one.")
         st.code(tp.app_url(tp.URL_PATH, {"tour": tour.id}), language=None, wrap_lines=True)
         st.caption("Your edit link: keep it private, it lets whoever has it change the tour.")

@@ -8,6 +8,7 @@ to ``test-artifacts/browser/``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_fixtures import jpeg_bytes, make_collection
+from artsim.export import read_csv_bytes
+from tests.app_fixtures import ARTISTS, jpeg_bytes, make_collection
 
 pytestmark = pytest.mark.browser
 
@@ -105,15 +107,30 @@ def browser():
         browser.close()
 
 
-def _settle(page) -> None:
-    """Wait until Streamlit has finished the current run and no background embedding is shown."""
+#: Resolves true once Streamlit is idle (no run, no status widget, no stale element left, no
+#: embedding progress bar; the Tour page's step bar is not one) and the DOM has not changed for ``quietMs`` (figures drawn);
+#: false after ``maxMs``. A click sets the app's script state to "rerunRequested" at once, so a
+#: rerun about to start is never taken for idle.
+SETTLE_JS = """([quietMs, maxMs]) => new Promise(resolve => {
+  const busy = () => !document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    || document.querySelector('[data-testid="stStatusWidget"], [data-testid="stElementContainer"][data-stale="true"]')
+    || [...document.querySelectorAll('[data-testid="stProgress"]')].some(p => p.textContent.includes('Embedding'));
+  const deadline = Date.now() + maxMs;
+  let timer = null;
+  const done = ok => { observer.disconnect(); clearTimeout(timer); resolve(ok); };
+  const check = () => Date.now() > deadline ? done(false) : busy() ? restart() : done(true);
+  const restart = () => { clearTimeout(timer); timer = setTimeout(check, quietMs); };
+  const observer = new MutationObserver(restart);
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  restart();
+})"""
+
+
+def _settle(page, quiet_ms: int = 250) -> None:
+    """Wait until Streamlit has finished the current run (and any background embedding) and the page is still."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    quiet = "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stProgress\"]')"
-    for _ in range(10):  # quiet, and still quiet a moment later (the progress fragment redraws itself)
-        page.wait_for_function(quiet, timeout=300_000)  # a first model load: minutes on a busy machine
-        page.wait_for_timeout(1000)
-        if page.evaluate(quiet):
-            break
+    # a first model load takes minutes on a busy machine (the progress fragment redraws meanwhile)
+    assert page.evaluate(SETTLE_JS, [quiet_ms, 300_000]), "the page never settled"
 
 
 def _shot(page, name: str) -> None:
@@ -142,11 +159,83 @@ def _no_exception(page) -> None:
 
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_journey_through_every_page_and_a_share_link(server, browser):
+def _export_the_selection_as_csv(page, root: Path) -> None:
+    """Issue 14.2/14.6: the sidebar's export gives the selection as CSV; read it back."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Export").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Selection as CSV (9 paintings)").click()
+    assert download.value.suggested_filename == "artsim-efficientnet-lite0-9.csv"
+    table = read_csv_bytes(Path(download.value.path()).read_bytes())
+    files = sorted((root / "gallery").glob("*/*.jpg"))
+    assert sorted(table["sha256"]) == sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
+    assert sorted(zip(table["artist"], table["title"], strict=True)) == sorted(
+        (artist, f"Study {i + 1}") for artist in ARTISTS for i in range(3))
+    assert set(table["model"]) == {"efficientnet-lite0"} and len({len(v) for v in table["vector"]}) == 1
+    _shot(page, "03b-export-selection-csv")
+
+
+def _build_a_tour_and_take_it(page, browser) -> None:
+    """Issue 14.5/14.6: a teacher builds a 2-step tour; its link plays it read-only with next/previous."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Tour").click()
+    page.get_by_role("heading", name="Tour").wait_for()
+    _settle(page)
+    page.get_by_role("textbox", name="Title").fill("Week 3: who looks like whom?")
+    page.get_by_role("button", name="Start a tour").click()
+    page.get_by_text("send this one").wait_for(timeout=60_000)
+    _settle(page)
+    steps = (("Similarity", "Which two paintings look most alike?"), ("Clustering", "Why does Ward group these?"))
+    for i, (target, caption) in enumerate(steps):
+        _choose(page, "Page", target)
+        _settle(page)
+        box = page.get_by_role("textbox", name="Caption or question")
+        box.fill(caption)
+        box.press("Control+Enter")  # a text area sends its value on blur or Ctrl+Enter
+        _settle(page)
+        page.get_by_role("button", name="Add step").click()
+        page.get_by_text(f"{i + 1}. {target}: {caption}").wait_for(timeout=60_000)
+        _settle(page)
+    page.get_by_text("2 steps · yours, editable").wait_for()
+    _no_exception(page)
+    _shot(page, "12-tour-built")
+    builder = page.locator('[data-testid="stExpander"]', has_text="send this one")
+    link = builder.locator('[data-testid="stCode"]').first.inner_text().strip()
+    assert "/tour?tour=" in link and "edit" not in link, link
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    student = fresh.new_page()
+    student.goto(link, wait_until="domcontentloaded")
+    student.get_by_text("Step 1 of 2").wait_for(timeout=120_000)
+    _settle(student)
+    student.get_by_text("2 steps · read-only").wait_for()
+    student.get_by_text(steps[0][1]).wait_for()
+    assert student.get_by_text("Build this tour").count() == 0 and student.get_by_text("Add step").count() == 0
+    assert student.get_by_role("button", name="Previous").is_disabled()
+    _no_exception(student)
+    _shot(student, "13-tour-step-1-read-only")
+    student.get_by_role("button", name="Next").click()
+    student.get_by_text("Step 2 of 2").wait_for(timeout=60_000)
+    _settle(student)
+    student.get_by_text(steps[1][1]).wait_for()
+    assert student.get_by_role("button", name="Next").is_disabled() and "step=2" in student.url
+    _shot(student, "14-tour-step-2")
+    student.get_by_role("button", name="Previous").click()
+    student.get_by_text("Step 1 of 2").wait_for(timeout=60_000)
+    _settle(student)
+    student.get_by_role("link", name="Open this view: Similarity").click()
+    student.get_by_role("heading", name="Similarity").wait_for(timeout=60_000)
+    _settle(student)
+    assert "tour=" in student.url and "step=1" in student.url
+    _no_exception(student)
+    _shot(student, "15-tour-step-1-opened")
+    fresh.close()
+
+
+def test_journey_through_every_page_and_a_share_link(server, browser, server_env):
+    server_root = server_env[1]
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     # A fresh server's first request is a deep link (regression: it used to skip the router).
@@ -175,8 +264,22 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     _no_exception(page)
     _shot(page, "02-similarity")
 
-    # "Why are these two similar?": the first nearest painting's link opens the pair's explanation
-    page.get_by_role("link", name="why?").first.click()
+    # "Why are these two similar?" (issue 13.4): the nearest strip has a link per painting, and a click
+    # on a heatmap cell (row 1, column 8: two paintings) offers one for that cell's pair.
+    page.get_by_role("link", name="why?").nth(4).wait_for(timeout=60_000)
+    assert page.get_by_role("link", name="why?").count() == 5
+    cells = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    x, y = cells["x"] + cells["width"] * 7.5 / 9, cells["y"] + cells["height"] * 0.5 / 9
+    page.mouse.move(x, y)
+    hover = page.locator(".js-plotly-plot .hoverlayer").first
+    assert "cosine similarity" in hover.text_content() and "why are these two similar" in hover.text_content()
+    page.mouse.click(x, y)
+    pair_link = page.get_by_role("link", name="Why are these two similar?")
+    pair_link.wait_for(timeout=60_000)
+    _settle(page)
+    _no_exception(page)
+    _shot(page, "02a-similarity-heatmap-cell-why")
+    pair_link.click()
     page.get_by_role("heading", name="Why are these two similar?").wait_for(timeout=60_000)
     page.wait_for_url("**/explain?**", timeout=30_000)
     assert "a=" in page.url and "b=" in page.url
@@ -195,6 +298,8 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     assert page.get_by_text("Cluster 1").count() >= 1
     _no_exception(page)
     _shot(page, "03-clustering-ward")
+    _export_the_selection_as_csv(page, server_root)
+    _build_a_tour_and_take_it(page, browser)
 
     page.get_by_role("link", name="Projection").click()
     page.get_by_role("heading", name="Projection").wait_for()
@@ -276,6 +381,54 @@ def test_journey_through_every_page_and_a_share_link(server, browser):
     student.get_by_text("Dee Yellow (2)").wait_for(timeout=60_000)
     _shot(student, "10-shared-collection-gallery")
     reader.close()
+    context.close()
+
+
+#: Every page by its navigation title and heading (the Map page: only "opens without exception").
+NARROW_PAGES = (
+    ("Gallery", "Gallery"), ("Similarity", "Similarity"), ("Clustering", "Clustering"),
+    ("Projection", "Projection"), ("Map", None), ("Walk", "Walk between paintings"),
+    ("Compare models", "Compare models"), ("Why similar?", "Why are these two similar?"), ("Tour", "Tour"),
+    ("Add paintings", "Add paintings"),
+)
+#: Per page: every Plotly figure and iframe whose box leaves its element container, and whether
+#: anything scrolls sideways (the document or Streamlit's main area).
+OVERFLOW_JS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.js-plotly-plot .main-svg, iframe')) {
+    const box = el.getBoundingClientRect();
+    const holder = el.closest('[data-testid="stElementContainer"]');
+    if (!holder || box.width === 0) continue;
+    const c = holder.getBoundingClientRect();
+    if (box.left < c.left - 1 || box.right > c.right + 1) out.push(`${el.className.baseVal ?? el.tagName}: `
+      + `${Math.round(box.left)}-${Math.round(box.right)} outside ${Math.round(c.left)}-${Math.round(c.right)}`);
+  }
+  for (const el of [document.documentElement, document.querySelector('[data-testid="stMain"]'),
+                    document.querySelector('[data-testid="stAppViewContainer"]')]) {
+    if (el && el.scrollWidth > el.clientWidth + 1) out.push(`${el.dataset?.testid ?? el.tagName} scrolls sideways: `
+      + `${el.scrollWidth} > ${el.clientWidth}`);
+  }
+  return out;
+}"""
+
+
+def test_every_page_at_1024_px_has_nothing_clipped(server, browser):
+    """Issue 9: every page at 1,024 px wide: screenshots, no figure wider than its container, no sideways scroll."""
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(server, wait_until="domcontentloaded")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    problems = {}
+    for i, (title, heading) in enumerate(NARROW_PAGES):
+        nav.get_by_role("link", name=title).click()
+        if heading is not None:
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+        _settle(page)
+        _no_exception(page)
+        _shot(page, f"20-1024px-{i:02d}-{title.lower().replace(' ', '-').strip('?')}")
+        if found := page.evaluate(OVERFLOW_JS):
+            problems[title] = found
+    assert not problems, problems
     context.close()
 
 

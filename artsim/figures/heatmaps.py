@@ -66,7 +66,8 @@ def _labelled_layout(raw: list[str], names: list[str]) -> dict[str, Any]:
                   "tickfont": font, "type": "category", "automargin": True, "showticklabels": n <= X_LABEL_MAX_N},
         "yaxis": {"tickmode": "array", "tickvals": names, "ticktext": y_text, "tickfont": font,
                   "autorange": "reversed", "type": "category", "automargin": True},
-        "height": int(max(380, (190 if n <= X_LABEL_MAX_N else 60) + row_px * n)),
+        # a few rows still get a matrix a reader can point at (about 300 px tall)
+        "height": int(max(380, (190 if n <= X_LABEL_MAX_N else 60) + max(row_px * n, 300))),
     }
 
 
