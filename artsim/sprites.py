@@ -35,6 +35,10 @@ __all__ = ["CELL", "MAX_SIDE", "SpriteAtlas", "atlas_for", "atlas_name", "cell_s
 CELL = 64
 #: Largest atlas side: WebGL's usual MAX_TEXTURE_SIZE floor on desktop (SwiftShader included).
 MAX_SIDE = 8192
+#: Pixel budget of an atlas: past it cells shrink. The browser decodes the atlas and uploads
+#: it as one texture; at 5,000 paintings 64 px cells (21 MP) took ~1.9 s of the first draw in
+#: software WebGL, 40 px cells (8 MP) keep a thumbnail sharp up to ~6x zoom at that density.
+MAX_PIXELS = 8_000_000
 #: Largest thumbnail decoded (pixels): stored thumbnails are ~160 px, far under it.
 MAX_THUMB_PIXELS = 1024 * 1024
 #: JPEG quality of the atlas (thumbnails are small: artefacts would show first on flat paint).
@@ -68,10 +72,11 @@ class SpriteAtlas:
         return buf.getvalue()
 
 
-def cell_size(n: int, cell: int = CELL, max_side: int = MAX_SIDE) -> int:
-    """The cell side for ``n`` thumbnails: ``cell``, smaller when a square grid would pass ``max_side``."""
+def cell_size(n: int, cell: int = CELL, max_side: int = MAX_SIDE, max_pixels: int = MAX_PIXELS) -> int:
+    """The cell side for ``n`` thumbnails: ``cell``, smaller when a square grid would pass
+    ``max_side`` or the atlas ``max_pixels``."""
     columns = max(1, math.ceil(math.sqrt(max(n, 1))))
-    return max(1, min(cell, max_side // columns))
+    return max(1, min(cell, max_side // columns, math.isqrt(max_pixels // max(n, 1))))
 
 
 def _decode(data: bytes | None, cell: int) -> np.ndarray | None:
@@ -96,7 +101,7 @@ def pack(thumbnails: Sequence[bytes | None], cell: int = CELL) -> SpriteAtlas:
     Parameters
     ----------
     thumbnails : n encoded thumbnails (None or b'' = missing).
-    cell : the wanted cell side; smaller when ``n`` cells would not fit :data:`MAX_SIDE`.
+    cell : the wanted cell side; smaller when ``n`` cells would pass :data:`MAX_SIDE` or :data:`MAX_PIXELS`.
 
     Returns
     -------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -52,10 +53,14 @@ def test_large_thumbnails_shrink_into_the_cell_keeping_aspect():
     np.testing.assert_array_equal(atlas.boxes[0], [0, 0, 64, 32])
 
 
-def test_cells_shrink_to_keep_the_atlas_a_texture():
-    assert sprites.cell_size(5000) == 64  # 71 x 71 cells of 64 px: 4,544 px
-    assert sprites.cell_size(20000) == sprites.MAX_SIDE // 142
-    assert sprites.cell_size(20000) * 142 <= sprites.MAX_SIDE
+def test_cells_shrink_to_keep_the_atlas_a_small_texture():
+    assert sprites.cell_size(45) == sprites.cell_size(1900) == 64
+    assert sprites.cell_size(5000) == 40  # 71 x 71 cells of 40 px: 2,840 px, 8 MP
+    assert sprites.cell_size(5000, max_pixels=10**9) == 64
+    assert sprites.cell_size(20000, max_pixels=10**9) == sprites.MAX_SIDE // 142  # 142 columns fit the side
+    for n in (2, 500, 5000, 50_000):
+        cell, columns = sprites.cell_size(n), math.ceil(math.sqrt(n))
+        assert n * cell**2 <= sprites.MAX_PIXELS and cell * columns <= sprites.MAX_SIDE
 
 
 def test_atlas_is_built_once_and_read_back(tmp_path, images):
