@@ -147,7 +147,8 @@ BREAKDOWN = """() => {
   const end = xs => xs.length ? Math.max(...xs.map(r => r.responseEnd)) : NaN;
   const first = document.querySelector('[data-testid="stMain"] [data-testid="stImage"] img');
   return {html: nav ? nav.responseEnd : NaN, dom: nav ? nav.domContentLoadedEventEnd : NaN,
-          js: end(js), js_n: js.length, ws_first: window.__wsFirst || NaN,
+          js: end(js), js_n: js.length, ws_first: window.__wsFirst || NaN, ws_last: window.__wsLast || NaN,
+          ws_n: window.__wsCount || 0, ws_kb: (window.__wsBytes || 0) / 1024, img_dom: window.__imgInDom || NaN,
           img_first: imgs.length ? Math.min(...imgs.map(r => r.responseEnd)) : NaN, img_n: imgs.length,
           shown: performance.now()};
 }"""
@@ -157,7 +158,17 @@ WS_SCRIPT = """
   window.WebSocket = function (...args) {
     const ws = new Orig(...args);
     window.__wsOpen = performance.now();
-    ws.addEventListener('message', () => { if (!window.__wsFirst) window.__wsFirst = performance.now(); });
+    window.__wsBytes = 0; window.__wsCount = 0;
+    ws.addEventListener('message', (e) => {
+      const now = performance.now();
+      if (!window.__wsFirst) window.__wsFirst = now;
+      window.__wsLast = now; window.__wsCount += 1;
+      window.__wsBytes += e.data.byteLength || e.data.size || e.data.length || 0;
+    });
+    new MutationObserver(() => {
+      if (!window.__imgInDom && document.querySelector('[data-testid="stMain"] [data-testid="stImage"] img'))
+        window.__imgInDom = performance.now();
+    }).observe(document, {subtree: true, childList: true});
     return ws;
   };
   window.WebSocket.prototype = Orig.prototype;
@@ -191,9 +202,10 @@ def first_view(
 
 def describe(breakdown: dict) -> str:
     """A first view's browser timings as one line (ms from navigation start)."""
-    keys = ("html", "dom", "js", "ws_first", "img_first", "shown")
+    keys = ("html", "dom", "js", "ws_first", "img_dom", "shown", "ws_last")
     return " ".join(f"{k}={breakdown.get(k, float('nan')):.0f}" for k in keys) + (
-        f" (js files {breakdown.get('js_n')}, images {breakdown.get('img_n')})")
+        f" (js files {breakdown.get('js_n')}, image requests {breakdown.get('img_n')}, "
+        f"websocket messages {breakdown.get('ws_n')}, {breakdown.get('ws_kb', float('nan')):.0f} KB)")
 
 
 def settle(page, t0: float, *, quiet_ms: int = 300, timeout_s: float = 300) -> float:

@@ -149,11 +149,6 @@ for note in notes:
 st.session_state["view_notes"] = []
 cache.sync_query_params(view)
 
-with st.sidebar:
-    with st.expander("Share this view", icon=":material/link:"):
-        st.code(cache.share_url(), language=None, wrap_lines=True)
-        st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
-
 # ----------------------------------------------------------------------------- data
 result, job = embedding.embedding_now(paintings, model)
 if job is not None:
@@ -176,7 +171,15 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     embedding=job is not None,
 )
 loading.empty()
-export_panel.sidebar()
-tour_panel.sidebar(nav.url_path)
-nav.run()
-startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet
+try:
+    nav.run()
+finally:
+    # The share, export and tour panels go out after the page: a first view's thumbnails
+    # reach the browser before them (and before the code blocks' syntax highlighter, 1.5 MB).
+    with st.sidebar:
+        with st.expander("Share this view", icon=":material/link:"):
+            st.code(cache.share_url(), language=None, wrap_lines=True)
+            st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
+    export_panel.sidebar()
+    tour_panel.sidebar(nav.url_path)
+    startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet
