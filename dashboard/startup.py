@@ -2,10 +2,11 @@
 and the UMAP warm-up.
 
 **Imports ahead.** At server start a thread imports what the router and the
-Gallery need (LanceDB, pandas, the cached layer): about 1-2 s on 2 cores,
-spent while the first browser is still loading Streamlit's front end. A
-script run that needs one of those modules meanwhile waits for that import
-(Python's import lock), so nothing is imported twice.
+Gallery need (LanceDB, pandas, the cached layer) and opens the store's vector
+and thumbnail tables with their key indexes (:func:`open_store`): about 1-2 s
+on 2 cores, spent while the first browser is still loading Streamlit's front
+end. A script run that needs one of those modules meanwhile waits for that
+import (Python's import lock), so nothing is imported twice.
 
 **UMAP warm-up.** UMAP's first fit in a process compiles numba kernels (27-60 s
 on 2 cores). A background thread launches ``python -m dashboard.startup`` at the
@@ -142,6 +143,32 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
     return failed
 
 
+def open_store() -> None:
+    """Open the app's store handle (the one ``dashboard.cache.store`` shares) and its vector and
+    thumbnail tables with their key indexes, so the first view reads rows at once (best effort)."""
+    try:
+        from artsim import config
+        from artsim.store import EMBEDDINGS_PREFIX, THUMBNAILS_TABLE
+        from dashboard import cache
+
+        db = cache.store(config.db_uri()).db
+        if not db.uri.startswith(("s3://", "gs://", "az://")) and not os.path.isdir(db.uri):
+            return  # nothing stored yet: do not create the database here
+        for name in db.table_names():
+            if name.startswith(EMBEDDINGS_PREFIX) or name == THUMBNAILS_TABLE:
+                table = db.open(name)
+                if table is not None:
+                    with db.lock:
+                        db.key_index(name, table)
+    except Exception:  # noqa: BLE001 - only a head start; the page reports a real failure
+        pass
+
+
+def _preload() -> None:
+    preload()
+    open_store()
+
+
 def _warm(delay_s: float = 0.0) -> None:
     if delay_s:
         wait_for_quiet(delay_s)
@@ -152,8 +179,7 @@ def _warm(delay_s: float = 0.0) -> None:
             [sys.executable, "-m", "dashboard.startup"],
             env=env, check=False, timeout=600,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: os.nice(WARMUP_NICE),  # noqa: PLW1509 - no threads in the child yet
-        )
+        )  # no preexec_fn: LanceDB is loaded by now, so no fork() (vfork/posix_spawn); the child renices itself
         wait_for_quiet(WARMUP_LATEST_S)  # the in-process import holds the GIL: not during a view
         _tiny_fit()  # loads the cached kernels into this process
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
@@ -181,12 +207,13 @@ def start_warmup(delay_s: float = 0.0) -> bool:
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """``st.App`` lifespan: set numba's cache folder, import ahead, queue the warm-up, then serve."""
     configure_numba()
-    threading.Thread(target=preload, name="artsim-preload", daemon=True).start()
+    threading.Thread(target=_preload, name="artsim-preload", daemon=True).start()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
         start_warmup(delay_s=WARMUP_LATEST_S)
     yield
 
 
 if __name__ == "__main__":  # the compiling child (see the module notes)
+    os.nice(WARMUP_NICE)
     configure_numba()
     _tiny_fit()
