@@ -15,12 +15,14 @@ Two drawings of the same map:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 #: Most paintings drawn as thumbnails; more are drawn as dots.
 MAX_THUMBNAILS = 600
@@ -77,6 +79,15 @@ def thumbnail_map(
     return fig
 
 
+class CompactDeck(pdk.Deck):
+    """A ``pydeck.Deck`` whose JSON has no indentation: pydeck indents by two spaces, a third
+    of a 5,000-icon spec that Streamlit sends on every rerun."""
+
+    def to_json(self) -> str:
+        """The spec as compact JSON (same content as ``pydeck.Deck.to_json``)."""
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
 def thumb_share(n: int) -> float:
     """A thumbnail's size as a share of the map's extent: smaller as paintings crowd in (~0.5/sqrt(n))."""
     return float(min(THUMB_SHARE, max(THUMB_SHARE_MIN, 0.5 / math.sqrt(max(n, 1)))))
@@ -103,8 +114,9 @@ def deck_map(
 
     Returns
     -------
-    pydeck.Deck with one pickable ``IconLayer`` (id :data:`LAYER_ID`); a row of its
-    data carries ``i``, the painting's index in ``coords``.
+    CompactDeck (a pydeck.Deck) with one pickable ``IconLayer`` (id :data:`LAYER_ID`); a row of its data is
+    ``{"p": [x, y], "t": hover text, "c": icon name}``, the icon name being the painting's
+    index in ``coords`` (as text).
     """
     coords = np.asarray(coords, dtype=np.float64)
     boxes = np.asarray(boxes, dtype=np.int64)
@@ -115,23 +127,22 @@ def deck_map(
     span = float((hi - lo).max()) or 1.0
     size = span * thumb_share(n)
     drawn = np.flatnonzero(boxes[:, 2] > 0)
-    data = [
-        {"i": int(i), "x": float(coords[i, 0]), "y": float(coords[i, 1]), "tip": str(hover[i]), "icon": str(i)}
-        for i in drawn
-    ]
+    # Short keys and positions rounded to 1e-6 of the extent: the spec travels on every rerun.
+    xy = np.round(coords, max(0, 6 - math.floor(math.log10(span)))).tolist()
+    data = [{"p": xy[i], "t": str(hover[i]), "c": str(i)} for i in drawn]
     mapping = {str(i): {"x": int(boxes[i, 0]), "y": int(boxes[i, 1]), "width": int(boxes[i, 2]),
                         "height": int(boxes[i, 3])} for i in drawn}
     # A quoted string stays a string in pydeck (a bare ".jpg" path would be read from disk and inlined).
     layer = pdk.Layer(
         "IconLayer", data, id=LAYER_ID, pickable=True, icon_atlas=f"'{atlas_url}'", icon_mapping=mapping,
-        get_icon="icon", get_position=["x", "y"], get_size=size, size_units="'common'", size_min_pixels=3,
+        get_icon="c", get_position="p", get_size=size, size_units="'common'", size_min_pixels=3,
         auto_highlight=True, highlight_color=[255, 200, 0, 160],
     )
     # Fit the larger extent (plus a thumbnail) into the chart's height: 1 common unit = 2**zoom pixels.
     zoom = math.log2(0.9 * height / (span + size))
     view_state = pdk.ViewState(target=[float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2), 0.0],
                                zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
-    return pdk.Deck(
+    return CompactDeck(
         layers=[layer], views=[pdk.View(type="OrthographicView", controller=True, flipY=False)],
-        initial_view_state=view_state, map_style=None, tooltip={"text": "{tip}"}, height=height,
+        initial_view_state=view_state, map_style=None, tooltip={"text": "{t}"}, height=height,
     )

@@ -48,7 +48,7 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
     name = layer["iconAtlas"].rsplit("/", 1)[1]
     atlas = np.asarray(Image.open(Path(env["ARTSIM_HOME"]) / sprite_route.PREFIX / name))
     assert atlas.shape == (3 * 64, 3 * 64, 3)  # 9 thumbnails in 3 x 3 cells of 64 px
-    assert [d["tip"].split("\n")[0] for d in layer["data"]] == [
+    assert [d["t"].split("\n")[0] for d in layer["data"]] == [
         f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
     assert not at.subheader  # nothing selected yet
     # what the browser sends after a click on row 4 and a shift-click on row 1 (and a bogus row)

@@ -8,6 +8,7 @@ import json
 import math
 
 import numpy as np
+import pydeck as pdk
 import pytest
 from PIL import Image
 from starlette.requests import Request
@@ -102,14 +103,17 @@ def test_deck_spec_positions_icons_and_plain_hover():
     coords = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
     boxes = np.array([[0, 0, 30, 20], [0, 0, 0, 0], [64, 0, 5, 9]])
     hover = ["<b>A</b>\nline 2", "B & C", "D"]
-    spec = json.loads(deck_map(coords, hover, "/sprites/x.jpg", boxes, height=600).to_json())
+    deck = deck_map(coords, hover, "/sprites/x.jpg", boxes, height=600)
+    spec = json.loads(deck.to_json())
+    assert spec == json.loads(pdk.Deck.to_json(deck))  # compact, same content as pydeck's
     layer = spec["layers"][0]
     assert layer["@@type"] == "IconLayer" and layer["id"] == LAYER_ID and layer["pickable"]
     assert layer["iconAtlas"] == "/sprites/x.jpg"  # a URL, not the file inlined
-    assert [d["i"] for d in layer["data"]] == [0, 2]  # painting 1 has no thumbnail
-    np.testing.assert_array_equal([[d["x"], d["y"]] for d in layer["data"]], coords[[0, 2]])
-    assert [d["tip"] for d in layer["data"]] == [hover[0], hover[2]]  # as given: deck.gl shows it as text
-    assert layer["getPosition"] == "@@=[x, y]" and layer["getIcon"] == "@@=icon" and layer["sizeUnits"] == "common"
+    assert [d["c"] for d in layer["data"]] == ["0", "2"]  # painting 1 has no thumbnail
+    np.testing.assert_array_equal([d["p"] for d in layer["data"]], coords[[0, 2]])
+    assert [d["t"] for d in layer["data"]] == [hover[0], hover[2]]  # as given: deck.gl shows it as text
+    assert deck._tooltip == {"text": "{t}"}  # deck.gl's text tooltip: no markup
+    assert layer["getPosition"] == "@@=p" and layer["getIcon"] == "@@=c" and layer["sizeUnits"] == "common"
     assert layer["iconMapping"] == {"0": {"x": 0, "y": 0, "width": 30, "height": 20},
                                     "2": {"x": 64, "y": 0, "width": 5, "height": 9}}
     assert layer["getSize"] == pytest.approx(2.0 * thumb_share(3))
@@ -140,3 +144,10 @@ def test_plotly_dots_past_the_cap():
     n = MAX_THUMBNAILS + 1
     fig = thumbnail_map(np.random.default_rng(0).normal(size=(n, 2)), ["x"] * n, ["data:x"] * n)
     assert len(fig.layout.images) == 0 and len(fig.data[0].x) == n
+
+
+def test_positions_keep_six_digits_of_the_extent():
+    coords = np.random.default_rng(1).normal(size=(50, 2)) * 1234.5
+    spec = json.loads(deck_map(coords, ["x"] * 50, "/x.jpg", np.tile([0, 0, 4, 4], (50, 1))).to_json())
+    got = np.array([d["p"] for d in spec["layers"][0]["data"]])
+    assert np.abs(got - coords).max() <= 0.5e-3 * 1.0001  # extent ~ 1e4: 3 decimals
