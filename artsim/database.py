@@ -162,22 +162,16 @@ class Database:
     # ------------------------------------------------------------------ keyed tables (first row per key wins)
 
     def key_index(self, name: str, table: Any) -> dict[str, int]:
-        """sha256 -> row offset of its first row in ``table`` (named ``name``), cached per table version.
-
-        Each rebuild also leaves the keys beside a local table (:meth:`stored_keys`).
-        """
+        """sha256 -> row offset of its first row in ``table`` (named ``name``), cached per table version."""
         version = table.version
         cached = self._index.get(name)
         if cached is not None and cached[0] == version:
             return cached[1]
-        before = self.version_signature(name)
         keys = table.search().select([KEY]).limit(None).to_arrow()[KEY].to_pylist()
         index: dict[str, int] = {}
         for offset, key in enumerate(keys):
             index.setdefault(key, offset)
         self._index[name] = (version, index)
-        if before is not None and self.version_signature(name) == before:  # no commit while reading
-            self._save_keys(name, before, index)
         return index
 
     # ------------------------------------------------------------------ key lists read without LanceDB
@@ -221,21 +215,35 @@ class Database:
         except OSError:  # a read-only database: the key list only saves time
             pass
 
-    def save_keys(self, name: str) -> None:
-        """Write table ``name``'s key list now (after a write: the next run then needs no LanceDB)."""
+    def save_keys(self, name: str) -> bool:
+        """Leave table ``name``'s key list beside it (:meth:`stored_keys`); True when one is current.
+
+        Called at the end of an embedding run, not on every read (a list of 50,000
+        keys is 3 MB). Written only when no commit happened while the keys were
+        read (the table's signature is the same before and after).
+        """
+        if self.stored_keys(name) is not None:
+            return True
         table = self.open(name)
-        if table is not None:
-            with self.lock:
-                self.key_index(name, table)
+        if table is None:
+            return False
+        with self.lock:
+            before = self.version_signature(name)
+            index = self.key_index(name, table)
+            if before is None or self.version_signature(name) != before:
+                return False
+            self._save_keys(name, before, index)
+        return self.stored_keys(name) is not None
 
     def stored_keys(self, name: str) -> frozenset[str] | None:
         """Keys of table ``name`` from the list kept beside it, if still current; else None.
 
         Imports no LanceDB (about 1 s): ``artsim embed`` on a folder whose vectors
-        are all stored answers from this. The list was written by a full read
-        of the keys at a version whose signature (:meth:`version_signature`) it
-        records; it is used only while the table's signature is the same, so
-        any commit since makes it None (and the caller reads the table).
+        are all stored answers from this. The list was written by
+        :meth:`save_keys` from a full read of the keys at a version whose
+        signature (:meth:`version_signature`) it records; it is used only while
+        the table's signature is the same, so any commit since makes it None
+        (and the caller reads the table).
         """
         path = self._keys_file(name)
         if path is None:

@@ -205,7 +205,7 @@ def embed_with_cache(
             store.compact(fp)
         except StoreError:  # a concurrent writer's commit won the race; the last one to finish compacts
             pass
-        _save_keys(store, fp)
+    _save_keys(store, fp)
     ok = [p for p in paintings if p.sha256 in vectors]
     state.report(total - state.done)
     return EmbedResult(

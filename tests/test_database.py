@@ -80,17 +80,19 @@ def test_the_key_list_beside_a_table_is_used_only_while_the_table_is_unchanged(t
     db = Database(str(tmp_path / "db"))
     table = db.open_or_create("things", SCHEMA)
     table.add(_rows(["a", "b"]))
-    assert db.stored_keys("things") is None  # no full read yet: nothing known without LanceDB
-    assert db.first_rows("things", ["a"], "n") == {"a": 0}  # a read builds the index and leaves the list
+    assert db.stored_keys("things") is None  # no list yet: nothing known without LanceDB
+    assert db.first_rows("things", ["a"], "n") == {"a": 0}  # a read alone leaves no list (3 MB at 50,000)
+    assert db.stored_keys("things") is None
+    assert db.save_keys("things")  # the end of an embedding run
     assert db.stored_keys("things") == {"a", "b"}
     assert Database(db.uri).stored_keys("things") == {"a", "b"}  # another process reads the same list
     Database(db.uri).open("things").add(_rows(["c"]))  # another writer commits
     assert db.stored_keys("things") is None  # stale: the caller must ask the table
-    db.save_keys("things")
-    assert db.stored_keys("things") == {"a", "b", "c"}
+    assert db.save_keys("things") and db.stored_keys("things") == {"a", "b", "c"}
     db.compact("things", keep=timedelta(milliseconds=1))  # compaction commits too
     assert db.stored_keys("things") is None
     assert Database("s3://bucket/db").stored_keys("things") is None  # object storage: never from a list
+    assert not db.save_keys("nothing")
 
 
 def test_a_damaged_key_list_reads_as_unknown(tmp_path):
