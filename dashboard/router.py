@@ -37,6 +37,7 @@ if "view" not in st.session_state:  # a new visitor: say something while the lib
     loading.caption("Loading the collection…")
 
 # Everything below may import the library; nothing here imports a model.
+startup.wait_preloaded()  # the server's start-up thread may be importing the same modules
 from dataclasses import replace  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 

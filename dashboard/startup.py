@@ -49,6 +49,7 @@ COLD_COMPILE_S = (30, 60)
 _lock = threading.Lock()
 _state: dict[str, Any] = {"status": "idle", "since": None}
 _activity: dict[str, Any] = {"last": 0.0, "served": threading.Event()}
+_preload: dict[str, Any] = {"started": False, "imported": threading.Event()}
 
 
 def numba_cache_dir() -> Path:
@@ -164,9 +165,29 @@ def open_store() -> None:
         pass
 
 
-def _preload() -> None:
-    preload()
+def _run_preload() -> None:
+    try:
+        preload()
+    finally:
+        _preload["imported"].set()
     open_store()
+
+
+def start_preload() -> None:
+    """Import ahead and open the store in a background thread (once per process)."""
+    with _lock:
+        if _preload["started"]:
+            return
+        _preload["started"] = True
+    threading.Thread(target=_run_preload, name="artsim-preload", daemon=True).start()
+
+
+def wait_preloaded(timeout_s: float = 60.0) -> None:
+    """Wait for the imports started by :func:`start_preload`, if any (the router calls this before
+    its own imports: two threads importing the same modules at once could meet a circular
+    import half-initialised)."""
+    if _preload["started"]:
+        _preload["imported"].wait(timeout_s)
 
 
 def _warm(delay_s: float = 0.0) -> None:
@@ -207,7 +228,7 @@ def start_warmup(delay_s: float = 0.0) -> bool:
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """``st.App`` lifespan: set numba's cache folder, import ahead, queue the warm-up, then serve."""
     configure_numba()
-    threading.Thread(target=_preload, name="artsim-preload", daemon=True).start()
+    start_preload()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
         start_warmup(delay_s=WARMUP_LATEST_S)
     yield
