@@ -153,7 +153,7 @@ def _decode(im: Image.Image, fp: BinaryIO, name: str, max_side: int, draft_side:
     out = reduce_to(rgb, max_side, resample)
     if turn in TRANSPOSE:
         out = out.transpose(TRANSPOSE[turn])
-    return out  # may be ``im`` itself, decoded: no copy (1-2 ms of a 10 ms load)
+    return im.copy() if out is im else out
 
 
 def load_image(
@@ -228,13 +228,10 @@ def _load_from(fp: BinaryIO, name: str, max_side: int, draft: int, resample: Ima
         raise ImageError(name, "file is empty")
     fp.seek(0)
     im = _open(fp, head, name)
-    out = None
     try:
-        out = _decode(im, fp, name, max_side, draft, resample)
-        return out
+        return _decode(im, fp, name, max_side, draft, resample)
     finally:
-        if out is not im:  # returned as is: its pixels are loaded, its file is the caller's to close
-            im.close()
+        im.close()
 
 
 def sha256_bytes(data: bytes) -> str:
