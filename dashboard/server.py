@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-#: First path segments Streamlit itself serves (assets, websocket, media, components, static files).
-RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth", "oauth2callback"})
+#: First path segments Streamlit itself serves (assets, websocket, media, components, static files),
+#: and the map's sprite atlases (``dashboard.sprite_route``).
+RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth", "oauth2callback", "sprites"})
 #: Longest unknown path echoed back in ``notfound`` (characters).
 NOTFOUND_MAX = 200
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from artsim import sprites
 from artsim.thumbmap import LAYER_ID, MAX_THUMBNAILS, deck_map, thumb_share, thumbnail_map
 from dashboard import sprite_route
+from dashboard.server import redirect_target
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -97,6 +98,8 @@ def test_route_serves_atlases_cached_for_good_and_nothing_else(tmp_path, monkeyp
     (tmp_path / "secret.jpg").write_bytes(b"x")
     for bad in ("../secret.jpg", name + ".npy", "0" * 24 + ".jpg"):
         assert _get({"name": bad})[0] == 404
+    # opened as a page, an atlas is served, not redirected to "page not found"
+    assert redirect_target(f"/sprites/{name}") is None and redirect_target(f"/app/sprites/{name}", "/app") is None
 
 
 def test_deck_spec_positions_icons_and_plain_hover():
