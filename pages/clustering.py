@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim import clustering, figures
-from artsim.figures.treetop import tree_top_figure
+from artsim.figures.treetop import branch_labels, tree_top_figure
 from artsim.markup import md
 from artsim.viewstate import K_RANGE
 from dashboard import cache, export_panel, notices
@@ -79,6 +79,14 @@ else:
         ),
         key="dendrogram", name="dendrogram",
     )
+    branches = branch_labels(top, sample_labels)
+    pick = st.selectbox(
+        "Open a branch", range(len(branches)), format_func=lambda b: f"Branch {b + 1}: {branches[b]}",
+        key="branch_widget", help="The sampled paintings under one branch of the tree, top to bottom as drawn.",
+    )
+    rows = result.sample[top.members[pick]]
+    st.caption(f"{rows.size:,} sampled paintings under this branch (it stands for ≈{round(top.sizes[pick]):,}).")
+    st.dataframe(ctx.frame.iloc[rows][["artist", "title"]], hide_index=True, width="stretch")
 
 st.subheader(f"{k} clusters")
 table = pd.DataFrame(

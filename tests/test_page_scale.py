@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from scipy.cluster.hierarchy import dendrogram
+from scipy.cluster.hierarchy import dendrogram, to_tree
 
 from artsim import ann
 from artsim.clustering import TOP_LEVELS_P, cluster_collection
@@ -91,6 +91,13 @@ def test_clustering_shows_the_top_of_a_sampled_tree_with_branch_sizes(scale_env,
     assert len(expanders) == view.k
     got = sorted(int(re.search(r": (\d+) paintings", label).group(1)) for label in expanders)
     assert got == sorted(np.bincount(ref.labels).tolist()) and sum(got) == N
+    # drill-down: the paintings under one branch are the sampled leaves under that node of the tree
+    b = int(np.argmax(counts))  # the largest branch
+    at.selectbox(key="branch_widget").set_value(b).run()
+    node = to_tree(ref.Z, rd=True)[1][truncated["leaves"][b]]
+    want = at.session_state["artsim_context"].frame["title"].to_numpy()[ref.sample[node.pre_order()]]
+    shown = at.dataframe[0].value
+    assert list(shown["title"]) == list(want) and len(want) == counts[b] > 1
 
 
 def test_walk_uses_the_ann_index_above_the_threshold(scale_env, monkeypatch):
