@@ -48,6 +48,8 @@ labels = [f"{a} – {t}" for a, t in zip(frame["artist"], frame["title"], strict
 credits = [str(c) for c in (frame["license"] if "license" in frame else [""] * n)]
 hover = [f"{label}\n{credit}" if credit else label for label, credit in zip(labels, credits, strict=True)]
 coords = proj.coords[:, :2]
+# Chart keys follow the paintings shown: a selection (row numbers) never outlives its map.
+map_key = cache.digest(shas)[:10]
 
 mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get, default="thumbnails",
                             key="atlas_mode") or "thumbnails"
@@ -60,7 +62,7 @@ st.caption(
 if mode == "thumbnails":
     atlas, boxes = cache.sprite_atlas(tuple(shas))
     deck = deck_map(coords, hover, f"{base_url_path()}/{PREFIX}/{atlas}", boxes)
-    event = st.pydeck_chart(deck, key="atlas_deck", on_select="rerun", selection_mode="multi-object", height=640)
+    event = st.pydeck_chart(deck, key=f"atlas_deck_{map_key}", on_select="rerun", selection_mode="multi-object", height=640)
     drawn = np.flatnonzero(boxes[:, 2] > 0)  # the layer's rows: paintings with a thumbnail
     rows = ((event or {}).get("selection") or {}).get("indices", {}).get(LAYER_ID) or []  # from the browser: checked
     picked = [int(drawn[r]) for r in rows if isinstance(r, int) and 0 <= r < drawn.size]
@@ -70,7 +72,7 @@ else:
     palette = figures.artist_colors(p.artist for p in ctx.paintings)
     fig = thumbnail_map(coords, hover, [""] * n, [palette.get(a, "#888888") for a in frame["artist"]],
                         axis_titles=proj.axis_titles()[:2])
-    event = st.plotly_chart(fig, key="atlas", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    event = st.plotly_chart(fig, key=f"atlas_dots_{map_key}", on_select="rerun", selection_mode=("points", "box", "lasso"))
     rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
     picked = [int(i) for i in rows if isinstance(i, int) and 0 <= i < n]
 

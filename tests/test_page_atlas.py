@@ -16,7 +16,7 @@ from PIL import Image
 
 from artsim import viewstate
 from artsim.thumbmap import LAYER_ID
-from dashboard import sprite_route
+from dashboard import cache, sprite_route
 from tests.app_fixtures import app_environment
 from tests.test_app import open_in
 
@@ -52,7 +52,8 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
         f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
     assert not at.subheader  # nothing selected yet
     # what the browser sends after a click on row 4 and a shift-click on row 1 (and a bogus row)
-    at.session_state["atlas_deck"] = {"selection": {"indices": {LAYER_ID: [4, 1, 99]}, "objects": {}}}
+    key = cache.digest(list(ctx.frame["sha256"]))[:10]
+    at.session_state[f"atlas_deck_{key}"] = {"selection": {"indices": {LAYER_ID: [4, 1, 99]}, "objects": {}}}
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "2 selected"
@@ -75,9 +76,9 @@ def test_dots_mode_selects_by_box_or_lasso(env, monkeypatch):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "scattergl" and not spec["layout"].get("images")
     # what the browser sends after a lasso around paintings 0 and 3 (and a bogus index)
-    at.session_state["atlas"] = {"selection": {"points": [], "point_indices": [3, 0, 99], "box": [], "lasso": []}}
+    ctx = at.session_state["artsim_context"]
+    at.session_state[f"atlas_dots_{cache.digest(list(ctx.frame['sha256']))[:10]}"] = {"selection": {"points": [], "point_indices": [3, 0, 99], "box": [], "lasso": []}}
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "2 selected"
-    ctx = at.session_state["artsim_context"]
     assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[i] for i in (0, 3)]
