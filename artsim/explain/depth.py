@@ -117,6 +117,7 @@ def depth_figure(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         barmode="group", yaxis={"title": {"text": "nearest-neighbour artist accuracy"}, "tickformat": ".0%"},
         xaxis={"title": {"text": "view (shallow → deep, then Gram style features)"}},
-        margin={"t": 20}, height=380, legend={"orientation": "h"},
+        # the legend above the bars: below them it overlapped the axis title
+        margin={"t": 40}, height=400, legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
     )
     return fig
