@@ -21,8 +21,10 @@ O(n^2) in memory and time (the condensed distances alone are 4 n^2 bytes:
 1.6 GB at n = 20,000), so for n > ``LINKAGE_MAX_N`` the app calls
 :func:`cluster_collection`, which builds the tree on a seeded random sample of
 ``LINKAGE_MAX_N`` paintings, cuts it, and gives every other painting the cluster
-whose mean direction it is most similar to. The dendrogram then shows the
-sample; the cluster colours cover every painting.
+whose mean direction it is most similar to. The Clustering page then shows the
+tree's top branches (:func:`top_levels`) with the paintings each stands for; the
+cluster colours and lists cover every painting. The app's threshold is
+:func:`linkage_max_n` (``ARTSIM_LARGE_N`` moves it for tests and demos).
 """
 
 from __future__ import annotations
