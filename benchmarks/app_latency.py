@@ -314,7 +314,8 @@ def main() -> None:
     ap.add_argument("--first-views", action="store_true",
                     help="first views only (no reruns, UMAP or payloads): for quick A/B runs")
     ap.add_argument("--skip-cold", action="store_true",
-                    help="embed with `artsim embed` first instead of timing a cold start (cold_first_view_s=nan)")
+                    help="embed with `artsim embed` first instead of timing a cold start (cold_first_view_s=nan; "
+                         "the first visit is still made, untimed)")
     args = ap.parse_args()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -340,12 +341,12 @@ def main() -> None:
             if args.skip_cold:
                 embed_all()
             t0 = server.start()
-            if not args.skip_cold:
-                try:
-                    cold, ctx = first_view(browser, server.base, t0, timeout_s=args.cold_timeout)
-                    ctx.close()
-                except PlaywrightTimeout:
-                    print(f"cold start: no first view within {args.cold_timeout} s", flush=True)
+            try:  # with --skip-cold an untimed first visitor, so the next ones meet a running server
+                first, ctx = first_view(browser, server.base, t0, timeout_s=args.cold_timeout)
+                ctx.close()
+                cold = first if not args.skip_cold else cold
+            except PlaywrightTimeout:
+                print(f"cold start: no first view within {args.cold_timeout} s", flush=True)
             visitors = []
             for _ in range(args.repeat):
                 info: dict = {}
