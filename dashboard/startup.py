@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority).
-WARMUP_NICE = 19
+WARMUP_NICE = 10
 #: The warm-up starts once no script has run for this long after a first view (seconds).
 QUIET_S = 2.0
 #: ... or this long after the server started, whether or not anyone came (seconds).
