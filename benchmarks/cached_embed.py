@@ -31,7 +31,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-HEAVY = ("torch", "torchvision", "timm", "onnxruntime")
+HEAVY = ("torch", "torchvision", "timm", "onnxruntime", "lancedb")
 
 
 def main(argv: list[str] | None = None) -> int:
