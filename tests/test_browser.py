@@ -120,12 +120,12 @@ SETTLE_JS = """([quietMs, maxMs]) => new Promise(resolve => {
     || [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].some(c => !c.querySelector('.main-svg'))
     || [...document.querySelectorAll('iframe')].some(f => {
          try { return f.contentDocument.readyState !== 'complete'; } catch (e) { return false; } });
-  const deadline = Date.now() + maxMs;
   let timer = null;
-  const done = ok => { observer.disconnect(); clearTimeout(timer); resolve(ok); };
-  const check = () => Date.now() > deadline ? done(false) : busy() ? restart() : done(true);
+  const done = ok => { observer.disconnect(); clearTimeout(timer); clearTimeout(deadline); resolve(ok); };
+  const check = () => busy() ? restart() : done(true);
   const restart = () => { clearTimeout(timer); timer = setTimeout(check, quietMs); };
   const observer = new MutationObserver(restart);
+  const deadline = setTimeout(() => done(false), maxMs);  // even if the DOM never stops changing
   observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
   restart();
 })"""
