@@ -3,7 +3,9 @@
 Readable at any size: up to ``LABEL_MAX_N`` rows every row is labelled (the
 figure grows with the rows; the matrix fills the width it is given), above
 that a coloured artist band runs along both axes, with the artist's name on
-hover. All names are escaped (:mod:`artsim.figures.text`).
+hover. All names are escaped (:mod:`artsim.figures.text`). Up to ``PICK_MAX_N``
+rows :func:`add_pair_picker` makes each cell clickable (Plotly selects no heatmap
+cell), and :func:`picked_pair` reads the clicked pair back.
 """
 
 from __future__ import annotations
