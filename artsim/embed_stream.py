@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from artsim.embedding.runtime import cpu_threads
 from artsim.failures import SETUP_ERRORS, decode_reason, model_reason
 from artsim.images import load_image, thumbnail_jpeg
 
@@ -289,6 +288,8 @@ def embed_paintings(
         Iterate it for ``(paintings, vectors (n, dim) float32, thumbnails)`` batches
         in input order; ``.skipped`` lists ``(path, reason)`` of files that failed.
     """
+    from artsim.embedding.runtime import cpu_threads  # here: storage modules import no model package
+
     cores = cpu_threads()
     workers = max(1, min(workers or cores, 2 * cores))
     return EmbedStream(paintings, embedder, batch_size=batch_size, workers=workers, progress=progress,
