@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from artsim.collection import Painting
 
@@ -46,3 +48,25 @@ def split_artists(
     kept = tuple(a for a in wanted if a in present)
     unknown = [a for a in wanted if a not in present]
     return (kept or None), unknown
+
+
+def artist_pair_rows(artists: Sequence[str], a: str, b: str, limit: int) -> np.ndarray:
+    """Rows of the paintings by artists ``a`` and ``b`` (a drill-down from the artist heatmap).
+
+    Parameters
+    ----------
+    artists : n artist names, one per painting.
+    a, b : the two artists (the same name twice: one artist's paintings).
+    limit : most rows returned; past it each artist keeps an equal share of its
+        paintings, evenly spaced in collection order (deterministic, so a share
+        link shows the same ones).
+
+    Returns
+    -------
+    (m,) sorted row indices, m <= limit; empty when neither artist is present.
+    """
+    names = np.asarray([str(x) for x in artists], dtype=object)
+    groups = [np.flatnonzero(names == name) for name in dict.fromkeys((str(a), str(b)))]
+    share = max(1, int(limit) // max(1, len(groups)))
+    kept = [g if len(g) <= share else g[np.linspace(0, len(g) - 1, share).round().astype(int)] for g in groups]
+    return np.sort(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.intp)

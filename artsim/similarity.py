@@ -74,13 +74,15 @@ def normalize_rows(
     return out
 
 
-def cosine_similarity_matrix(X: np.ndarray, *, center: bool = False) -> np.ndarray:
+def cosine_similarity_matrix(X: np.ndarray, *, center: bool = False, mean: np.ndarray | None = None) -> np.ndarray:
     """Pairwise cosine similarity of the rows of ``X``.
 
     Parameters
     ----------
     X : (n, d) feature vectors, one per painting.
     center : subtract the mean vector first (see the module docstring).
+    mean : (d,) the vector ``center`` subtracts (default: the mean of ``X``); a collection's
+        mean keeps a subset's similarities equal to the collection's (a drill-down).
 
     Returns
     -------
@@ -88,7 +90,7 @@ def cosine_similarity_matrix(X: np.ndarray, *, center: bool = False) -> np.ndarr
     A zero vector has similarity 0 to every other painting (never NaN).
     Equals ``1 - squareform(pdist(X, "cosine"))`` for non-zero rows.
     """
-    Xn = normalize_rows(X, center=center, dtype=np.float64)
+    Xn = normalize_rows(X, center=center, mean=mean, dtype=np.float64)
     S = Xn @ Xn.T
     np.clip(S, -1.0, 1.0, out=S)
     S = (S + S.T) / 2  # exact symmetry despite BLAS rounding

@@ -32,7 +32,7 @@ NOTE_NAMES_MAX = 5
 PARAM_VALUE_MAX = 10_000
 _KIND_WORDS = {int: "a whole number", float: "a number"}
 # Parameters other features or Streamlit itself put in the URL; kept, never reported.
-PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit", "sel"})
+PASSTHROUGH_PARAMS = frozenset({"edit", "painting", "embed", "embed_options", "walk_from", "walk_to", "walk_k", "a", "b", "notfound", "ci", "tour", "step", "tour_edit", "sel", "artist_a", "artist_b"})
 #: Parameters a page reads and writes itself (a walk's ends, a pair to explain): the router
 #: keeps them in the URL as they are and does not treat a change of them as a new link.
 PAGE_PARAMS = PASSTHROUGH_PARAMS - {"edit", "embed", "embed_options", "tour_edit"}  # edit tokens leave the URL

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import zlib
 
+import numpy as np
 import streamlit as st
 
-from artsim import clustering, figures, similarity
+from artsim import clustering, figures, selection, similarity
 from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
 from artsim.markup import md
@@ -45,8 +46,15 @@ else:
 artists = ctx.frame["artist"].tolist()
 labels = [f"{a} – {t}" for a, t in zip(artists, ctx.frame["title"], strict=True)]
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
-thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
 shas = ctx.frame["sha256"].tolist()
+
+
+def thumbs_of(rows) -> dict[int, str]:
+    """Data URIs of the thumbnails of ``rows`` only (a large collection's would be hundreds of MB)."""
+    rows = [int(r) for r in rows]
+    return dict(zip(rows, cache.thumbnail_uris(tuple(shas[r] for r in rows)), strict=True))
+
+
 small = n <= similarity.PAINTING_LEVEL_MAX_N  # the n x n matrix is built (pairs, nearest, leaf order)
 
 if level == "paintings" and n > MAX_HEATMAP_N:
@@ -88,6 +96,39 @@ else:
                "Diagonal: mean similarity among one artist's paintings (blank with a single painting).")
     intervals.show(center)
 
+    st.subheader("Drill down: two artists, painting by painting")
+    names = list(by_artist.index)
+
+    def _artist_from_url(param: str, default: int) -> int:
+        value = str(st.query_params.get(param, ""))[:200]
+        return names.index(value) if value in names else default
+
+    def _artist_to_url(param: str, widget_key: str) -> None:
+        st.query_params[param] = names[st.session_state[widget_key]]
+
+    left, right = st.columns(2)
+    ia = left.selectbox("Artist", range(len(names)), index=_artist_from_url("artist_a", 0),
+                        format_func=names.__getitem__, key="artist_a_widget",
+                        on_change=_artist_to_url, args=("artist_a", "artist_a_widget"))
+    ib = right.selectbox("and artist", range(len(names)), index=_artist_from_url("artist_b", min(1, len(names) - 1)),
+                         format_func=names.__getitem__, key="artist_b_widget",
+                         on_change=_artist_to_url, args=("artist_b", "artist_b_widget"))
+    rows = selection.artist_pair_rows(artists, names[ia], names[ib], MAX_HEATMAP_N)
+    block = similarity.cosine_similarity_matrix(
+        ctx.vectors[rows], center=center, mean=ctx.vectors.mean(axis=0, dtype=np.float64) if center else None,
+    )
+    sub_artists = [artists[i] for i in rows]
+    export_panel.chart(
+        figures.similarity_heatmap(block, [labels[i] for i in rows], artists=sub_artists,
+                                   colors=figures.artist_colors(p.artist for p in ctx.paintings)),
+        key="heatmap_drill", name="similarity-artist-pair",
+    )
+    total = sum(a in (names[ia], names[ib]) for a in artists)
+    st.caption(
+        f"{len(rows)} paintings" + (f" of {total} (evenly spaced in each artist's list)" if total > len(rows) else "")
+        + (", centred on the whole collection's mean vector, as above." if center else ".")
+    )
+
 st.subheader("Most similar pairs across artists")
 if not small:
     st.caption(f"Shown for selections of up to {similarity.PAINTING_LEVEL_MAX_N} paintings.")
@@ -96,6 +137,7 @@ else:
     if pairs.empty:
         st.caption("Only one artist selected: no cross-artist pairs.")
     else:
+        thumbs = thumbs_of([*pairs["i"], *pairs["j"]])
         st.dataframe(
             {
                 "A": [thumbs[i] for i in pairs["i"]],
@@ -120,6 +162,7 @@ near = (
     similarity.nearest(S, choice, k=k_near, works=works) if small
     else similarity.nearest_from_vectors(ctx.vectors, choice, k=k_near, works=works, center=center)
 )
+thumbs = thumbs_of([choice, *near["j"]])
 cols = st.columns(1 + len(near))
 with cols[0]:
     if thumbs[choice]:

@@ -140,6 +140,20 @@ def test_similarity_page_heatmap_in_leaf_order_and_artist_level(app):
     heat = plotly_specs(app)[0]["data"][0]
     assert array(heat["z"]).shape == (3, 3) and sorted(heat["x"]) == sorted(ARTISTS)
     assert app.query_params["level"] == "artists"
+    # Drill-down to one artist pair: their paintings' cosines, equal to the matrix's block.
+    ctx = app.session_state["artsim_context"]
+    names = sorted(set(ctx.frame["artist"]))
+    app.selectbox(key="artist_b_widget").set_value(2).run()
+    assert app.query_params["artist_b"] == names[2]
+    drill = plotly_specs(app)[1]["data"][0]
+    rows = np.flatnonzero(ctx.frame["artist"].isin([names[0], names[2]]))
+    X = ctx.vectors.astype(np.float64)
+    if app.toggle(key="center_widget").value:  # centred on the whole selection's mean, as the heatmap above
+        X = X - X.mean(axis=0)
+    X = X[rows] / np.linalg.norm(X[rows], axis=1, keepdims=True)
+    got = array(drill["z"])
+    assert got.shape == (6, 6)
+    assert np.allclose(np.sort(got, axis=None), np.sort(X @ X.T, axis=None), atol=1e-6)
 
 
 def test_clustering_page_follows_linkage_and_k(app):

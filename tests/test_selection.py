@@ -54,3 +54,16 @@ def test_unknown_sub_paths_are_redirected_to_the_app():
                    "/clustering/static/js/index.js"):
         assert redirect_target(served) is None, served
     assert len(redirect_target("/a/" + "b" * 10_000)) < 260
+
+
+def test_artist_pair_rows_takes_both_artists_then_an_even_share_past_the_limit():
+    from artsim.selection import artist_pair_rows
+
+    artists = ["A", "B", "A", "C", "B", "A"]
+    assert artist_pair_rows(artists, "A", "B", 100).tolist() == [0, 1, 2, 4, 5]
+    assert artist_pair_rows(artists, "A", "A", 100).tolist() == [0, 2, 5]
+    assert artist_pair_rows(artists, "A", "Z", 100).tolist() == [0, 2, 5]
+    assert artist_pair_rows(artists, "Y", "Z", 100).tolist() == []
+    many = ["A"] * 50 + ["B"] * 10
+    rows = artist_pair_rows(many, "A", "B", 20)
+    assert len(rows) == 20 and sum(r < 50 for r in rows) == 10 and rows[0] == 0 and 49 in rows

@@ -177,3 +177,11 @@ def test_similarity_to_places_uploads_in_collection_frame(data):
     ref = 1 - squareform(pdist(np.vstack([Xc, Y - X.mean(0)]), "cosine"))[23:, :23]
     np.testing.assert_allclose(T, ref, atol=1e-12)
     np.testing.assert_allclose(similarity_to(X, X[:3]), cosine_similarity_matrix(X)[:3], atol=1e-12)
+
+
+def test_a_subset_centred_on_the_collection_mean_equals_the_full_matrix_block():
+    X = np.random.default_rng(3).normal(size=(12, 5))
+    rows = [1, 4, 7, 8]
+    full = cosine_similarity_matrix(X, center=True)
+    block = cosine_similarity_matrix(X[rows], center=True, mean=X.mean(axis=0))
+    np.testing.assert_allclose(block, full[np.ix_(rows, rows)], atol=1e-12)
