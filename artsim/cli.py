@@ -145,7 +145,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         _err(f"skipped {path}: {reason}")
     print(report.summary())
-    from artsim.ann import ensure_indexes
+    from artsim.ann_index import ensure_indexes
 
     ensure_indexes(EmbeddingStore(args.db))  # a table past ann.ANN_MIN_ROWS gets its ANN index, once
     return EXIT_PARTIAL if report.skipped else EXIT_OK
