@@ -9,7 +9,10 @@ import time
 from artsim.collection import scan_paths
 from artsim.file_hashes import RACY_NS, file_key, load_hashes, save_hashes
 
-LATER = time.time_ns() + 10 * RACY_NS  # a save long after the files were written: nothing is racy
+
+def later() -> int:
+    """A save long after the files were written: nothing is racy (read at the test's run, not at import)."""
+    return time.time_ns() + 10 * RACY_NS
 
 
 def _painting(folder, name="a.jpg", data=b"\xff\xd8\xff\xe0 first version"):
@@ -25,7 +28,7 @@ def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(tmp_path):
     hashes: dict = {}
     first = scan_paths([tmp_path / "p"], hash_cache=hashes).paintings
     assert [p.sha256 for p in first] == [hashlib.sha256(path.read_bytes()).hexdigest()]
-    assert save_hashes(hashes, cache_file, now_ns=LATER) == 1
+    assert save_hashes(hashes, cache_file, now_ns=later()) == 1
     known = load_hashes(cache_file)
     assert known == hashes
     # a digest from the file is used as is: a next run does not read the file

@@ -58,8 +58,8 @@ def test_export_panel_offers_the_selection_and_a_citation(env, monkeypatch):
     assert back["sha256"].tolist() == ctx.frame["sha256"].tolist()
     assert (back["model"] == "efficientnet-lite0").all() and back["fingerprint"].str.len().min() > 0
     np.testing.assert_array_equal(np.stack(back["vector"]), ctx.vectors)
-    # every figure on the page has its HTML button
-    assert [b.proto.label for b in at.main.get("download_button")] == ["Figure as HTML"]
+    # every figure on the page (the artist heatmap, the artist-pair drill-down) has its HTML button
+    assert [b.proto.label for b in at.main.get("download_button")] == ["Figure as HTML"] * 2
 
 
 HOSTILE = "Which two look alike? <script>alert(1)</script> **not bold** [x](javascript:alert(1))"
