@@ -207,6 +207,21 @@ def _warm(delay_s: float = 0.0) -> None:
         _state["status"] = "failed"
         return
     _state["status"] = "ready"
+    wait_for_quiet(WARMUP_LATEST_S)
+    import_model_runtime()
+
+
+def import_model_runtime() -> None:
+    """Import torch and the model libraries, after the first view and the UMAP warm-up.
+
+    Importing them is most of what the first explanation or upload costs on a server
+    whose vectors are all cached (about 3 s here, against 0.1 s to build the model
+    afterwards); the first view never waits for it (issue 9.2).
+    """
+    with contextlib.suppress(Exception):  # a missing library only means the import happens on use
+        import timm  # noqa: F401
+        import torch  # noqa: F401
+        import torchvision.models  # noqa: F401
 
 
 def start_warmup(delay_s: float = 0.0) -> bool:
