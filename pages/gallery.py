@@ -12,6 +12,8 @@ from dashboard import cache
 
 PER_ROW = 6
 FIRST = 12  # thumbnails shown per artist before "show all"
+SHOW_ALL_MAX = 240  # "show all" stops here: more is a page the browser cannot carry
+ARTISTS_PER_PAGE = 30  # artists drawn at once in a large collection
 SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: they could end the link
 
 ctx = cache.context()
@@ -50,7 +52,6 @@ if shared_licence:
         + (f" (except {others} painting{'s' * (others != 1)}, whose licence is given below)" if others else "")
         + "."
     )
-thumbs = cache.thumbnail_uris(tuple(ctx.frame["sha256"]))
 
 
 def credit(row: pd.Series) -> str:
@@ -81,7 +82,23 @@ def grid(group: pd.DataFrame) -> None:
             st.caption(credit(row))
 
 
-for artist, group in ctx.frame.groupby("artist", sort=True):
-    st.subheader(f"{md(artist)} ({len(group)})")
-    show_all = len(group) > FIRST and st.toggle(f"Show all {len(group)}", key=f"all_{artist}")
-    grid(group if show_all else group.iloc[:FIRST])
+groups = list(ctx.frame.groupby("artist", sort=True))
+if len(groups) > ARTISTS_PER_PAGE:  # a large collection: a page of artists at a time
+    pages = -(-len(groups) // ARTISTS_PER_PAGE)
+    page_no = int(st.number_input(f"Artists, page (of {pages}; {ARTISTS_PER_PAGE} artists a page)",
+                                  min_value=1, max_value=pages, value=1, key="gallery_artist_page"))
+    groups = groups[(page_no - 1) * ARTISTS_PER_PAGE: page_no * ARTISTS_PER_PAGE]
+sections = []
+for artist, group in groups:
+    box = st.container()
+    box.subheader(f"{md(artist)} ({len(group)})")
+    show_all = len(group) > FIRST and box.toggle(f"Show {min(len(group), SHOW_ALL_MAX)} of {len(group)}"
+                                                 if len(group) > SHOW_ALL_MAX else f"Show all {len(group)}",
+                                                 key=f"all_{artist}")
+    sections.append((box, group.iloc[:SHOW_ALL_MAX] if show_all else group.iloc[:FIRST]))
+# Thumbnails of the shown paintings only (a whole large collection's would be hundreds of MB).
+shown = [index for _, rows in sections for index in rows.index]
+thumbs = dict(zip(shown, cache.thumbnail_uris(tuple(ctx.frame.loc[shown, "sha256"])), strict=True))
+for box, rows in sections:
+    with box:
+        grid(rows)

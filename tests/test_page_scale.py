@@ -111,3 +111,14 @@ def test_walk_uses_the_ann_index_above_the_threshold(scale_env, monkeypatch):
     frame = at.session_state["artsim_context"].frame
     want = [f"{frame['artist'].iloc[i]} – {frame['title'].iloc[i]}" for i in ref.steps]
     assert texts == want and shas[ref.steps[-1]] == shas[N - 1]
+
+
+def test_gallery_draws_the_first_of_each_artist_and_only_their_thumbnails(scale_env, monkeypatch):
+    """Regression: the Gallery made a data URI for every painting of the collection, shown or not."""
+    env, _ = scale_env
+    first, per_artist = 12, N // ARTISTS  # pages/gallery.py shows 12 an artist until "Show all"
+    at = open_in(env, monkeypatch, "gallery", paintings=N)
+    assert len(at.image) == ARTISTS * first
+    at.toggle(key="all_Painter 0").set_value(True).run()
+    assert len(at.image) == (ARTISTS - 1) * first + per_artist
+    assert all(img.proto.imgs[0].url.startswith("data:image/jpeg;base64,") for img in at.image)
