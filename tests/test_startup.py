@@ -55,11 +55,3 @@ def test_the_warm_up_waits_for_a_served_view_then_for_quiet(monkeypatch):
     startup.script_started()
     assert not startup.wait_for_quiet(latest_s=0.05, quiet_s=30, poll_s=0.01)  # a run just started: not quiet
 
-
-def test_the_model_libraries_are_imported_ahead_when_asked(tmp_path):
-    """After the warm-up the server imports torch and timm, so a first explanation costs the model build only."""
-    code = ("import sys; from dashboard import startup; before = 'torch' in sys.modules; "
-            "startup.import_model_runtime(); print(before, 'torch' in sys.modules, 'timm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "ARTSIM_HOME": str(tmp_path)})
-    assert out.stdout.split() == ["False", "True", "True"], out.stderr
