@@ -206,11 +206,8 @@ def _gradient(width: int, height: int) -> Image.Image:
     return Image.fromarray(arr, "RGB")
 
 
-def test_large_jpeg_uses_draft_and_reduces_to_max_side(monkeypatch):
-    big = _gradient(4000, 3000)
-    data = _encode(big, "JPEG", quality=90)
-
-    # Spy (not a stub) on Pillow's JPEG decoder: record the size it actually decodes at.
+def _decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """Spy (not a stub) on Pillow's JPEG decoder: the sizes it actually decodes at, as they happen."""
     decoded: list[tuple[int, int]] = []
     original_load = JpegImagePlugin.JpegImageFile.load
 
@@ -219,6 +216,14 @@ def test_large_jpeg_uses_draft_and_reduces_to_max_side(monkeypatch):
         return original_load(self)
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy_load)
+    return decoded
+
+
+def test_large_jpeg_uses_draft_and_reduces_to_max_side(monkeypatch):
+    big = _gradient(4000, 3000)
+    data = _encode(big, "JPEG", quality=90)
+
+    decoded = _decoded_sizes(monkeypatch)
     out = load_image(data)
     # libjpeg decodes at 1/4 scale (still >= 512 on both sides), not at 4000x3000.
     assert decoded and set(decoded) == {(1000, 750)}
@@ -231,14 +236,7 @@ def test_large_jpeg_uses_draft_and_reduces_to_max_side(monkeypatch):
 def test_draft_side_below_max_side_decides_the_scale(monkeypatch):
     # The embedders' fast path: draft to 2x the model's side (448), keep 8x (1792) only as a cap.
     data = _encode(_gradient(4000, 3000), "JPEG", quality=90)
-    decoded: list[tuple[int, int]] = []
-    original_load = JpegImagePlugin.JpegImageFile.load
-
-    def spy_load(self):
-        decoded.append(self.size)
-        return original_load(self)
-
-    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy_load)
+    decoded = _decoded_sizes(monkeypatch)
     out = load_image(data, max_side=1792, draft_side=448)
     assert set(decoded) == {(1000, 750)}  # 1/4 scale: both sides >= 448; 1/8 (500x375) would not be
     assert out.size == (1000, 750)  # under the cap: no second resample
