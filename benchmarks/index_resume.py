@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -61,11 +60,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=64)
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="artsim-index-"))
-    try:
-        measure(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="artsim-index-", ignore_cleanup_errors=True) as tmp:
+        measure(args, Path(tmp))
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> None:

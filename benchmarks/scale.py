@@ -39,7 +39,6 @@ import hashlib
 import os
 import pickle
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -201,11 +200,8 @@ def main() -> None:
     ap.add_argument("--exact-graph-max", type=int, default=10_000, help="largest n for the exact k-NN graph baseline")
     ap.add_argument("--ray-limit", type=float, default=600.0, help="seconds allowed for the Ray run")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="artsim-scale-"))
-    try:
-        measure(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="artsim-scale-", ignore_cleanup_errors=True) as tmp:
+        measure(args, Path(tmp))
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> None:

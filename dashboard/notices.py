@@ -28,3 +28,15 @@ def stop_if_no_paintings(verb: str) -> None:
         icon=":material/photo_library:",
     )
     st.stop()
+
+
+_NUMBERS = {2: "two", 3: "three"}
+
+
+def stop_unless_selected(minimum: int, verb: str) -> None:
+    """:func:`stop_if_no_paintings`, then, with fewer than ``minimum`` paintings selected, ask for more and stop."""
+    stop_if_no_paintings(verb)
+    if len(cache.context().frame) < minimum:
+        st.info(f"Select at least {_NUMBERS.get(minimum, minimum)} paintings (sidebar) to {verb} them.",
+                icon=":material/arrow_back:")
+        st.stop()

@@ -34,10 +34,7 @@ view = ctx.view
 st.title("Map of paintings")
 
 n = len(ctx.frame)
-notices.stop_if_no_paintings("map")
-if n < 3:
-    st.info("Select at least three paintings (sidebar) to map them.", icon=":material/arrow_back:")
-    st.stop()
+notices.stop_unless_selected(3, "map")
 
 proj = cache.fitted_projection(  # same key as the Projection page: one fit for both
     cache.digest([ctx.key, *ctx.frame["sha256"]]), view.projection, int(view.seed), int(view.neighbors), float(view.min_dist), view.center, ctx.vectors,

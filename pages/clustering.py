@@ -17,10 +17,7 @@ view = ctx.view
 st.title("Clustering")
 
 n = len(ctx.frame)
-notices.stop_if_no_paintings("cluster")
-if n < 3:
-    st.info("Select at least three paintings (sidebar) to cluster them.", icon=":material/arrow_back:")
-    st.stop()
+notices.stop_unless_selected(3, "cluster")
 
 left, mid, right = st.columns([1, 1, 1])
 method = left.selectbox(

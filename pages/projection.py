@@ -13,10 +13,7 @@ view = ctx.view
 st.title("Projection")
 
 n = len(ctx.frame)
-notices.stop_if_no_paintings("project")
-if n < 3:
-    st.info("Select at least three paintings (sidebar) to project them.", icon=":material/arrow_back:")
-    st.stop()
+notices.stop_unless_selected(3, "project")
 
 c1, c2, c3 = st.columns(3)
 method = c1.radio(

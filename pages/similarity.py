@@ -18,10 +18,7 @@ view = ctx.view
 st.title("Similarity")
 
 n = len(ctx.frame)
-notices.stop_if_no_paintings("compare")
-if n < 2:
-    st.info("Select at least two paintings (sidebar) to compare them.", icon=":material/arrow_back:")
-    st.stop()
+notices.stop_unless_selected(2, "compare")
 
 left, right = st.columns([1, 1])
 level = left.radio(
