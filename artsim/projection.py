@@ -8,8 +8,8 @@ fast at n = 20,000); coordinates come back as float64.
 
 * PCA (scikit-learn): the three directions of greatest variance; the axes
   carry their share of variance (``explained_variance_ratio``).
-* UMAP (umap-learn, imported lazily: ~2 s to import and ~7 s of numba
-  compilation on the first fit in a process): a neighbourhood-preserving
+* UMAP (umap-learn, imported lazily through :mod:`artsim.umap_kernels`, which
+  keeps every numba kernel in numba's disk cache): a neighbourhood-preserving
   layout. ``random_state=seed`` makes it deterministic (and single-threaded).
   Above ``UMAP_PCA_MIN_N`` paintings with more than ``UMAP_PCA_DIMS`` features,
   the vectors are first reduced to ``UMAP_PCA_DIMS`` principal components
@@ -36,6 +36,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics.pairwise import euclidean_distances
 
 from artsim.similarity import normalize_rows
+from artsim.umap_kernels import import_umap
 
 METHODS = ("pca", "umap")
 #: Fewest paintings UMAP is run on (its spectral initialisation fails below 5).
@@ -185,7 +186,7 @@ def fit_projection(
         proj.note = " ".join(notes) or None
         return proj
 
-    import umap  # lazy: ~2 s import, numba compile on first fit
+    umap = import_umap()  # lazy: ~2 s import; numba compiles on a first fit unless its disk cache has the kernels
 
     nn = int(min(max(int(n_neighbors), 2), n - 1))
     if nn != int(n_neighbors):

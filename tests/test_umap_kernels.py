@@ -1,0 +1,58 @@
+"""umap-learn's kernels go to numba's disk cache: a second process loads them instead of compiling."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from artsim import umap_kernels
+
+#: The kernels that umap-learn does not mark ``cache=True`` and a small fit compiles: most of
+#: its 9 s first fit here (issue 9.3: a restart must not pay again).
+UNCACHED_UPSTREAM = ("_nb_optimize_layout_euclidean_single_epoch", "smooth_knn_dist", "compute_membership_strengths")
+
+FIT_AND_REPORT = """
+import json, sys
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+from artsim.projection import fit_projection
+v = np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32)
+fit_projection(v, "umap", seed=0, n_neighbors=10, min_dist=0.1, center=True).transform(v[:3])
+report = {}
+for name, module in list(sys.modules.items()):
+    if module is not None and name.split(".")[0] == "umap":
+        for attr, obj in vars(module).items():
+            if isinstance(obj, Dispatcher) and obj.overloads:
+                s = obj.stats
+                report[attr] = [sum(s.cache_hits.values()), sum(s.cache_misses.values())]
+print(json.dumps(report))
+"""
+
+
+def test_import_gives_every_umap_and_pynndescent_kernel_a_disk_cache():
+    umap = umap_kernels.import_umap()
+    from numba.core.dispatcher import Dispatcher
+
+    kernels = [obj for name, module in list(sys.modules.items())
+               if module is not None and name.split(".")[0] in umap_kernels.PACKAGES
+               for obj in vars(module).values() if isinstance(obj, Dispatcher)]
+    assert umap.UMAP is not None and len(kernels) > 50
+    assert [k.py_func.__name__ for k in kernels if k.stats.cache_path is None] == []
+
+
+def test_a_second_process_loads_the_fit_kernels_from_disk(tmp_path):
+    """Two processes on one cache folder: the second compiles none of the kernels upstream leaves uncached."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))}
+
+    def fit() -> dict[str, list[int]]:
+        out = subprocess.run([sys.executable, "-c", FIT_AND_REPORT], env=env, capture_output=True, text=True,
+                             check=True, timeout=600)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    fit()  # fills the cache (or finds it filled by an earlier process of this test run)
+    second = fit()
+    for name in UNCACHED_UPSTREAM:
+        hits, misses = second[name]
+        assert misses == 0 and hits >= 1, (name, second[name])
