@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import subprocess
+import sys
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +22,55 @@ from PIL import Image
 # source and CPU, so a stale entry is never used. The app itself keeps its cache under
 # ARTSIM_HOME (dashboard/startup.py), which tests/test_startup.py checks.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "test-artifacts" / "numba-cache"))
+#: Held (exclusively) by the run's one UMAP compile; a test that fits UMAP waits on it.
+UMAP_WARMUP_LOCK = Path(os.environ["NUMBA_CACHE_DIR"]) / "warmup.lock"
+UMAP_WARMUP = (
+    "import numpy as np; from artsim.projection import fit_projection; "
+    "v = np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32); "
+    "fit_projection(v, 'umap', seed=0, n_neighbors=10, min_dist=0.1).transform(v[:3])"
+)
+_warmup: list[subprocess.Popen] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile UMAP's kernels once, in a child, while the workers collect the tests.
+
+    In a fresh clone numba's cache is empty and UMAP's first fit compiles for about 25 s
+    of CPU; two workers (and a server) reaching UMAP at once would each compile the same
+    kernels. The child holds :data:`UMAP_WARMUP_LOCK` until it exits; the tests that fit
+    UMAP ask for :func:`umap_compiled`, which waits for it, then load the kernels.
+    """
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller started it
+        return
+    UMAP_WARMUP_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(UMAP_WARMUP_LOCK, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # passed to the child: the lock lasts as long as it runs
+        _warmup.append(subprocess.Popen([sys.executable, "-c", UMAP_WARMUP], pass_fds=(fd,),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    finally:
+        os.close(fd)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for proc in _warmup:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def umap_compiled() -> None:
+    """Wait (up to 10 min) for the run's UMAP compile to finish, so this process loads its kernels."""
+    with open(UMAP_WARMUP_LOCK, "a+") as lock:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # the test compiles for itself
+                time.sleep(0.2)
 
 _NOISE_MODES = {"RGB", "RGBA", "L", "LA", "P", "CMYK"}
 

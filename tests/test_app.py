@@ -169,6 +169,7 @@ def test_clustering_page_follows_linkage_and_k(app):
     assert len(titles) == 3 and all("(3)" in t and t.count("(") == 1 for t in titles), titles
 
 
+@pytest.mark.usefixtures("umap_compiled")
 def test_projection_page_pca_then_umap(app):
     open_page(app, "projection")
     assert not app.exception, app.exception

@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-import torchvision
 from PIL import Image
 
 PY = sys.executable
@@ -51,26 +49,27 @@ def mixed_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def weights_file(tmp_path: Path) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path / "w.pth"
-    torch.save(torchvision.models.resnet50(weights=None).state_dict(), path)
-    return path
+def weights_file(resnet50_state_file: Path) -> Path:
+    """A ResNet-50 state dict (seed 0, written once per session: tests/conftest.py)."""
+    return resnet50_state_file
 
 
-def test_embed_names_bad_files_then_reports_all_cached(mixed_folder, weights_file, cli_env, tmp_path):
+def test_embed_offline_falls_back_names_bad_files_then_reports_all_cached(mixed_folder, cli_env, tmp_path):
+    """No ResNet-50 weights and no network: the default model falls back to efficientnet-lite0 and says
+    so; every bad file is named; a second run finds everything cached and writes the same vectors."""
     out = tmp_path / "e.parquet"
-    first = run_cli("embed", str(mixed_folder), "--weights", str(weights_file), "--out", str(out), env=cli_env)
+    first = run_cli("embed", str(mixed_folder), "--out", str(out), env=cli_env)
     assert first.returncode == 1, first.stderr
+    assert "efficientnet-lite0" in first.stderr and "Traceback" not in first.stderr
     for name in ("notes.jpg", "empty.png", "cut.jpg"):
         assert any(line.startswith("skipped ") and name in line for line in first.stderr.splitlines()), first.stderr
     assert first.stdout.strip().splitlines()[-1] == "embedded 4 new, 0 cached, 3 skipped"
     frame = pd.read_parquet(out)
     assert list(frame.columns) == ["sha256", "path", "artist", "title", "model", "vector"]
     assert len(frame) == 4 and set(frame["artist"]) == {"Anna Ancher", "Peder Krøyer"}
-    assert all(len(v) == 2048 for v in frame["vector"]) and set(frame["model"]) == {"resnet50"}
+    assert all(len(v) == 1280 for v in frame["vector"]) and set(frame["model"]) == {"efficientnet-lite0"}
 
-    second = run_cli("embed", str(mixed_folder), "--weights", str(weights_file), "--out", str(out), env=cli_env)
+    second = run_cli("embed", str(mixed_folder), "--out", str(out), env=cli_env)
     assert second.stdout.strip().splitlines()[-1] == "embedded 0 new, 4 cached, 3 skipped"
     again = pd.read_parquet(out)
     np.testing.assert_array_equal(np.stack(again["vector"]), np.stack(frame["vector"]))
@@ -81,13 +80,6 @@ def test_resnet50_without_weights_offline_exits_2_with_the_fix(mixed_folder, cli
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "resnet50-11ad3fa6.pth" in result.stderr and "ARTSIM_WEIGHTS" in result.stderr
-
-
-def test_no_model_offline_falls_back_to_efficientnet_and_says_so(mixed_folder, cli_env):
-    result = run_cli("embed", str(mixed_folder / "Peder Krøyer"), env=cli_env)
-    assert result.returncode == 0, result.stderr
-    assert "efficientnet-lite0" in result.stderr
-    assert result.stdout.strip().endswith("embedded 2 new, 0 cached, 0 skipped")
 
 
 def test_weights_status_points_at_the_file(weights_file, cli_env):

@@ -8,6 +8,8 @@ from sklearn.decomposition import PCA
 
 from artsim.projection import UMAP_MIN_N, fit_projection
 
+pytestmark = pytest.mark.usefixtures("umap_compiled")  # UMAP's kernels: compiled once per test run
+
 
 @pytest.fixture
 def X():

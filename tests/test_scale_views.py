@@ -32,6 +32,7 @@ def test_sampled_pca_is_a_fit_on_the_sample_plus_transform(center):
 
 
 @pytest.mark.slow  # UMAP: numba compiles its kernels on a process's first fit
+@pytest.mark.usefixtures("umap_compiled")
 def test_sampled_umap_is_a_fit_on_the_sample_plus_transform_and_deterministic():
     X = _vectors(150)
     got = fit_projection_sampled(X, "umap", max_fit_n=60, seed=3, n_neighbors=8)

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from artsim import umap_kernels
 
 #: The kernels that umap-learn does not mark ``cache=True`` and a small fit compiles: most of
@@ -42,6 +44,7 @@ def test_import_gives_every_umap_and_pynndescent_kernel_a_disk_cache():
     assert [k.py_func.__name__ for k in kernels if k.stats.cache_path is None] == []
 
 
+@pytest.mark.usefixtures("umap_compiled")
 def test_a_second_process_loads_the_fit_kernels_from_disk(tmp_path):
     """Two processes on one cache folder: the second compiles none of the kernels upstream leaves uncached."""
     env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))}
