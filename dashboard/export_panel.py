@@ -20,6 +20,11 @@ import streamlit as st
 from artsim import export, viewstate
 from dashboard import cache
 
+#: Session keys: the sidebar's "Share this view" and "Export" panels are open. Both draw their
+#: content only once opened: a code block makes the browser load Streamlit's syntax highlighter
+#: (1.5 MB of JavaScript) and the buttons their own code, none of which a first view needs.
+SHARE_OPEN, EXPORT_OPEN = "share_open", "export_open"
+
 
 def _file_stem(text: str) -> str:
     """A safe file-name stem (letters, digits, ``-`` and ``_`` only)."""
@@ -42,6 +47,15 @@ def _later(build: Callable[[], bytes]) -> Callable[[], bytes]:
     return build
 
 
+def share() -> None:
+    """The sidebar's "Share this view" panel: the share link, with a copy icon."""
+    panel = st.sidebar.expander("Share this view", icon=":material/link:", key=SHARE_OPEN, on_change="rerun")
+    if panel.open:
+        with panel:
+            st.code(cache.share_url(), language=None, wrap_lines=True)
+            st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
+
+
 def sidebar() -> None:
     """The sidebar's "Export" expander: selection as CSV and Parquet, and a citation line."""
     ctx = cache.context()
@@ -49,7 +63,10 @@ def sidebar() -> None:
     if picked:  # the Map page's selection, carried by the share link (``sel``)
         ctx = replace(ctx, frame=ctx.frame.iloc[picked], vectors=ctx.vectors[picked])
     n = len(ctx.frame)
-    with st.sidebar.expander("Export", icon=":material/download:"):
+    panel = st.sidebar.expander("Export", icon=":material/download:", key=EXPORT_OPEN, on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         if n == 0:
             st.caption("Nothing selected to export.")
             return

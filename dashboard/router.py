@@ -175,12 +175,9 @@ loading.empty()
 try:
     nav.run()
 finally:
-    # The share, export and tour panels go out after the page: a first view's thumbnails
-    # reach the browser before them (and before the code blocks' syntax highlighter, 1.5 MB).
-    with st.sidebar:
-        with st.expander("Share this view", icon=":material/link:"):
-            st.code(cache.share_url(), language=None, wrap_lines=True)
-            st.caption("Copy the link (icon at the right): it reopens exactly this view, read-only.")
+    # The share, export and tour panels go out after the page (the first two draw their
+    # content only once opened: dashboard/export_panel.py).
+    export_panel.share()
     export_panel.sidebar()
     tour_panel.sidebar(nav.url_path)
     startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet

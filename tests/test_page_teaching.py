@@ -43,8 +43,29 @@ def test_artist_intervals_follow_the_share_link(env, monkeypatch):
     assert not any(c.value.startswith("How to read this") for c in at.caption)
 
 
+def _open_panels(at: AppTest) -> AppTest:
+    """Open the sidebar's share and export panels (a click on each sets its session key)."""
+    at.session_state[export_panel.SHARE_OPEN] = True
+    at.session_state[export_panel.EXPORT_OPEN] = True
+    return at.run()
+
+
+def test_share_and_export_panels_draw_their_content_only_once_opened(env, monkeypatch):
+    """A first view carries no code block and no download button (the browser would load their
+    JavaScript, the syntax highlighter's 1.5 MB among it); opened, the panels show them."""
+    at = _open(env, monkeypatch, "gallery")
+    labels = [e.label for e in at.sidebar.expander]
+    assert "Share this view" in labels and "Export" in labels
+    assert not at.sidebar.code and not at.sidebar.get("download_button")
+    _open_panels(at)
+    assert not at.exception, at.exception
+    share, citation = (c.value for c in at.sidebar.code)
+    assert share.endswith("?model=efficientnet-lite0") and citation.startswith("artsim view of 9 paintings")
+    assert len(at.sidebar.get("download_button")) == 2
+
+
 def test_export_panel_offers_the_selection_and_a_citation(env, monkeypatch):
-    at = _open(env, monkeypatch, "similarity", level="artists")
+    at = _open_panels(_open(env, monkeypatch, "similarity", level="artists"))
     buttons = at.sidebar.get("download_button")
     labels = [b.proto.label for b in buttons]
     assert labels == ["Selection as CSV (9 paintings)", "Selection as Parquet (vectors as float32)"]
@@ -114,4 +135,5 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     owner = _open(env, monkeypatch, "tour", tour=tour_id, tour_edit=token)
     assert "yours, editable" in owner.caption[0].value
     assert "tour_edit" not in owner.query_params
-    assert all(token not in c.value for c in owner.sidebar.code)  # share link and citation
+    _open_panels(owner)
+    assert len(owner.sidebar.code) == 2 and all(token not in c.value for c in owner.sidebar.code)  # share, citation
