@@ -18,6 +18,11 @@ Starts ``streamlit run streamlit_app.py`` on a free 127.0.0.1 port with a fresh
   rerun (a colour change); ``plotly_js_fetches`` counts plotly.js downloads
   over the whole visit (the 3-D map should fetch it once).
 
+Baseline, same run and browser: a new visitor's first view of a bare Streamlit
+page (a title and one thumbnail, nothing else), the floor that Streamlit's own
+front end sets on this machine; printed with the ratio of artsim's new visitor
+to it (``--no-baseline`` skips it).
+
 With ``--screenshots`` it saves every page at 1,024 and 1,400 px wide into
 ``test-artifacts/app_latency/``. The last line is exactly
 ``n=<N> new_visitor_first_view_s=<..> warm_first_view_s=<..> cold_first_view_s=<..>
@@ -105,11 +110,22 @@ def generate_collection(src: Path, dest: Path, n: int, seed: int = 0) -> Path:
     return dest
 
 
+#: The baseline: a bare Streamlit page with a title and one thumbnail-sized JPEG.
+BARE_APP = """import base64, io
+import streamlit as st
+from PIL import Image
+buf = io.BytesIO()
+Image.new("RGB", (160, 200), (180, 140, 90)).save(buf, "JPEG")
+st.title("Gallery")
+st.image("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode(), width=160)
+"""
+
+
 class Server:
     """``streamlit run`` on a free port; ``start`` returns the process start time."""
 
-    def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log, self.proc, self.base = env, log, None, ""
+    def __init__(self, env: dict[str, str], log: Path, script: Path = ROOT / "streamlit_app.py"):
+        self.env, self.log, self.proc, self.base, self.script = env, log, None, "", script
         self.healthy_s = float("nan")
 
     def start(self) -> float:
@@ -117,7 +133,7 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(self.script),
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,  # noqa: SIM115
@@ -198,6 +214,25 @@ def first_view(
     if breakdown is not None:
         breakdown.update(page.evaluate(BREAKDOWN))
     return elapsed, ctx
+
+
+def bare_streamlit_first_view(browser, tmp: Path, env: dict[str, str], repeat: int) -> float:
+    """Median new-visitor first view of :data:`BARE_APP` on its own server (after one untimed visit)."""
+    script = tmp / "bare_app.py"
+    script.write_text(BARE_APP)
+    server = Server(env, tmp / "bare.log", script=script)
+    server.start()
+    try:
+        _, ctx = first_view(browser, server.base, time.monotonic())
+        ctx.close()
+        times = []
+        for _ in range(max(1, repeat)):
+            elapsed, ctx = first_view(browser, server.base, time.monotonic())
+            ctx.close()
+            times.append(elapsed)
+        return statistics.median(times)
+    finally:
+        server.stop()
 
 
 def describe(breakdown: dict) -> str:
@@ -313,6 +348,7 @@ def main() -> None:
                     help="measure the new visitor and the warm restart this many times (median reported)")
     ap.add_argument("--first-views", action="store_true",
                     help="first views only (no reruns, UMAP or payloads): for quick A/B runs")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the bare Streamlit page's first view")
     ap.add_argument("--skip-cold", action="store_true",
                     help="embed with `artsim embed` first instead of timing a cold start (cold_first_view_s=nan; "
                          "the first visit is still made, untimed)")
@@ -338,6 +374,7 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            bare = float("nan") if args.no_baseline else bare_streamlit_first_view(browser, tmp, env, args.repeat)
             if args.skip_cold:
                 embed_all()
             t0 = server.start()
@@ -374,6 +411,9 @@ def main() -> None:
             visitor, warm = statistics.median(visitors), statistics.median(warms)
             print(f"first views: cold {cold:.2f} s, new visitor {visitor:.2f} s, warm restart {warm:.2f} s",
                   flush=True)
+            if bare == bare:  # measured
+                print(f"baseline: bare Streamlit page (title + one image), new visitor {bare:.2f} s (median of "
+                      f"{args.repeat}); artsim's new visitor is {visitor / bare:.2f}x that", flush=True)
             if not args.first_views:
                 reruns, payloads, umap_first, plotly_fetches = measure_reruns(browser, server.base, t2)
                 print("reruns (s): " + " ".join(f"{r:.2f}" for r in reruns))
