@@ -16,7 +16,7 @@ from PIL import Image
 
 from artsim import viewstate
 from artsim.thumbmap import LAYER_ID
-from dashboard import cache, sprite_route
+from dashboard import cache, export_panel, sprite_route
 from tests.app_fixtures import app_environment
 from tests.test_app import open_in
 
@@ -63,6 +63,8 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
     # the share link and the sidebar's export hold the selection
     shas = [ctx.frame["sha256"].iloc[i] for i in (1, 4)]
     assert at.query_params["sel"] == viewstate.selection_param(shas)
+    at.session_state[export_panel.EXPORT_OPEN] = True  # a click on the sidebar's "Export"
+    at.run()
     assert at.sidebar.get("download_button")[0].proto.label == "Selection as CSV (2 paintings)"
     # a new session opened at that link shows the same selection
     other = open_in(env, monkeypatch, "atlas", sel=viewstate.selection_param(shas))
