@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) browser-deps lint
-	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile
+	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/embed_throughput.py --images ../shared/gallery

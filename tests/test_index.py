@@ -69,7 +69,7 @@ def test_sigkill_mid_run_then_rerun_finishes_without_duplicates(tmp_path):
     """A real model (EfficientNet-Lite0, fp32) in a subprocess, killed after its first stored chunk."""
     from artsim.embedding import get_embedder
 
-    shas = make_images(tmp_path / "imgs", 60)
+    shas = make_images(tmp_path / "imgs", 32)
     db = str(tmp_path / "db")
     fingerprint = get_embedder("efficientnet-lite0", precision="fp32").fingerprint
     env = {**os.environ, "ARTSIM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
