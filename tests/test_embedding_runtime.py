@@ -151,3 +151,11 @@ def test_cuda_autocast_close_to_cpu_fp32(gallery_batch):
     fp32 = get_embedder("efficientnet-lite0", precision="fp32")  # the GPU without autocast
     assert fp32.runtime == rt.CUDA and fp32.precision == "fp32"
     assert cosines(vectors, fp32.embed_arrays(batch)).min() >= 0.99
+
+
+@pytest.mark.parametrize(("limit", "expected"), [("", 4), ("1", 1), ("3", 3), ("64", 4), ("0", 4), ("two", 4)])
+def test_cpu_threads_is_the_affinity_capped_by_omp_num_threads(monkeypatch, limit, expected):
+    """Thread pools (decoding, ONNX Runtime) follow OMP_NUM_THREADS, as torch does, never above the cores."""
+    monkeypatch.setattr(rt.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", limit)
+    assert rt.cpu_threads() == expected

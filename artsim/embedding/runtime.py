@@ -100,11 +100,19 @@ def choose(precision: str) -> tuple[str, str]:
 
 
 def cpu_threads() -> int:
-    """Cores this process may use (its affinity mask where the OS has one)."""
+    """Cores this process may use: its affinity mask (where the OS has one), capped by
+    ``OMP_NUM_THREADS`` when that is set to a positive number.
+
+    ``OMP_NUM_THREADS`` is the usual limit for numeric libraries (torch reads it too): a
+    container whose CPU quota is below the host's core count, or parallel test workers
+    sharing the cores, set it so that threads are not oversubscribed.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(cores, int(limit)) if limit.isdigit() and int(limit) > 0 else cores
 
 
 def onnx_path(name: str, weights_digest: str, side: int) -> Path:
