@@ -12,12 +12,15 @@ import (Python's import lock), so nothing is imported twice.
 on 2 cores). A background thread launches ``python -m dashboard.startup`` at the
 lowest CPU priority: a child process that fits a tiny UMAP and fills numba's
 on-disk cache under ``ARTSIM_HOME/numba`` (so a restart does not compile again).
-Then the thread loads those kernels into the server process with one more tiny
-fit. A child, not the thread itself, does the compiling because compiling holds
-the GIL for tens of seconds and would slow every page of the first visitors.
-The warm-up waits until a first view has been served and no script has run
-for :data:`QUIET_S` (or :data:`WARMUP_LATEST_S` after start at the latest), so
-that it never takes the CPU from a first view.
+Every kernel goes to that cache, including those umap-learn leaves uncached
+(:mod:`artsim.umap_kernels`). Then the thread loads the kernels into the server
+process with one more tiny fit (0.1 s after the 2 s import). A child, not the
+thread itself, does the compiling because compiling holds the GIL for tens of
+seconds and would slow every page of the first visitors. The child starts once
+a first view has been served and no script has run for :data:`QUIET_S` (or
+:data:`WARMUP_LATEST_S` after start at the latest); the in-process steps, which
+hold the GIL, wait for such a quiet moment up to :data:`IN_PROCESS_LATEST_S`, so
+that they never hold up a visitor's page.
 
 Everything here imports only the standard library at module level: the
 server imports this before it serves anything.
@@ -35,12 +38,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-#: Niceness of the compiling child (0 = normal, 19 = lowest priority).
-WARMUP_NICE = 10
+#: Niceness of the compiling child (0 = normal, 19 = lowest priority): it takes only idle CPU.
+WARMUP_NICE = 19
 #: The warm-up starts once no script has run for this long after a first view (seconds).
 QUIET_S = 2.0
 #: ... or this long after the server started, whether or not anyone came (seconds).
 WARMUP_LATEST_S = 20.0
+#: The in-process steps (loading the cached kernels, importing torch) hold the GIL for seconds:
+#: they wait for a quiet server up to this long (seconds). A UMAP asked for meanwhile imports
+#: what it needs itself (about 2 s once the kernels are in numba's disk cache).
+IN_PROCESS_LATEST_S = 600.0
 #: What the server imports ahead of its first visitor (see the module notes).
 PRELOAD = ("lancedb", "pandas", "artsim.store", "artsim.collection", "dashboard.cache", "dashboard.embedding")
 #: What a cold UMAP compilation costs here, for the wait message (seconds, 2 cores).
@@ -201,13 +208,13 @@ def _warm(delay_s: float = 0.0) -> None:
             env=env, check=False, timeout=600,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # no preexec_fn: LanceDB is loaded by now, so no fork() (vfork/posix_spawn); the child renices itself
-        wait_for_quiet(WARMUP_LATEST_S)  # the in-process import holds the GIL: not during a view
-        _tiny_fit()  # loads the cached kernels into this process
+        wait_for_quiet(IN_PROCESS_LATEST_S)  # the in-process import holds the GIL: not during a view
+        _tiny_fit()  # loads the cached kernels into this process (0.1 s once imported)
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
         _state["status"] = "failed"
         return
     _state["status"] = "ready"
-    wait_for_quiet(WARMUP_LATEST_S)
+    wait_for_quiet(IN_PROCESS_LATEST_S)
     import_model_runtime()
 
 
