@@ -38,16 +38,14 @@ UMAP_WARMUP = (
 _warmup: list[subprocess.Popen] = []
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Compile UMAP's kernels once, in a child, while the workers collect the tests.
+def _start_umap_warmup() -> None:
+    """Compile UMAP's kernels once, in a child that holds :data:`UMAP_WARMUP_LOCK` until it exits.
 
     In a fresh clone numba's cache is empty and UMAP's first fit compiles for about 25 s
     of CPU; two workers (and a server) reaching UMAP at once would each compile the same
-    kernels. The child holds :data:`UMAP_WARMUP_LOCK` until it exits; the tests that fit
-    UMAP ask for :func:`umap_compiled`, which waits for it, then load the kernels.
+    kernels. The tests that fit UMAP ask for :func:`umap_compiled`, which waits for the
+    child, then load the kernels from the cache.
     """
-    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller started it
-        return
     UMAP_WARMUP_LOCK.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(UMAP_WARMUP_LOCK, os.O_RDWR | os.O_CREAT)
     try:
@@ -56,6 +54,12 @@ def pytest_configure(config: pytest.Config) -> None:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     finally:
         os.close(fd)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With pytest-xdist workers, the controller starts the UMAP compile while the workers collect."""
+    if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+        _start_umap_warmup()
 
 
 #: Test modules that start first, longest first. The browser journey is the longest module and
@@ -70,6 +74,9 @@ RUN_FIRST = ("test_browser.py", "test_index.py", "test_embedding_preprocess.py",
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(RUN_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(RUN_FIRST)))  # stable: the rest keep their order
+    # A run without workers starts the UMAP compile only when one of its tests needs it.
+    if not hasattr(config, "workerinput") and not _warmup and any("umap_compiled" in i.fixturenames for i in items):
+        _start_umap_warmup()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
