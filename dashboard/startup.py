@@ -82,7 +82,8 @@ def configure_numba() -> None:
 
 
 def status() -> str:
-    """'idle' (not started), 'warming', 'ready' or 'failed'."""
+    """'idle' (not started), 'warming' (the child compiles), 'compiled' (the kernels are in numba's
+    disk cache, not yet loaded here), 'ready' or 'failed'."""
     return _state["status"]
 
 
@@ -90,6 +91,8 @@ def wait_message() -> str:
     """What a UMAP request waits for now, in words, with a rough duration."""
     if status() == "ready":
         return "Projecting to 3-D with UMAP…"
+    if status() == "compiled":
+        return "Projecting to 3-D with UMAP (loading its compiled kernels: a few seconds the first time)…"
     if status() == "warming" and _state["since"] is not None:
         elapsed = int(time.monotonic() - _state["since"])
         return (
@@ -208,6 +211,7 @@ def _warm(delay_s: float = 0.0) -> None:
             env=env, check=False, timeout=600,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # no preexec_fn: LanceDB is loaded by now, so no fork() (vfork/posix_spawn); the child renices itself
+        _state["status"] = "compiled"
         wait_for_quiet(IN_PROCESS_LATEST_S)  # the in-process import holds the GIL: not during a view
         _tiny_fit()  # loads the cached kernels into this process (0.1 s once imported)
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles

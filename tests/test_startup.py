@@ -34,6 +34,8 @@ def test_the_wait_message_says_what_and_how_long(monkeypatch):
     monkeypatch.setitem(startup._state, "status", "warming")
     monkeypatch.setitem(startup._state, "since", 0.0)
     assert "started" in startup.wait_message() and "s ago" in startup.wait_message()
+    monkeypatch.setitem(startup._state, "status", "compiled")  # in the disk cache, not loaded here yet
+    assert "compiling" not in startup.wait_message() and "a few seconds" in startup.wait_message()
     monkeypatch.setitem(startup._state, "status", "ready")
     assert startup.wait_message() == "Projecting to 3-D with UMAP…"
 
