@@ -23,8 +23,8 @@ from PIL import Image
 # ARTSIM_HOME (dashboard/startup.py), which tests/test_startup.py checks.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "test-artifacts" / "numba-cache"))
 # Parallel workers share the cores: each worker (and every server or CLI it starts) gets its share
-# of compute threads. Without this, torch's and ONNX Runtime's thread pools (2 each here) spin-wait
-# against each other: the run took about 180 s instead of 155 s on 2 cores.
+# of compute threads. Without this, torch's and ONNX Runtime's thread pools (one thread per core
+# each) spin-wait against each other (figures: benchmarks/README.md, "Test run").
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
@@ -98,6 +98,7 @@ def umap_compiled() -> None:
                 if time.monotonic() > deadline:
                     return  # the test compiles for itself
                 time.sleep(0.2)
+
 
 _NOISE_MODES = {"RGB", "RGBA", "L", "LA", "P", "CMYK"}
 
