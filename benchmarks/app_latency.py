@@ -39,6 +39,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import socket
@@ -443,7 +444,7 @@ def main() -> None:
             visitor, warm = statistics.median(visitors), statistics.median(warms)
             print(f"first views: cold {cold:.2f} s, new visitor {visitor:.2f} s, warm restart {warm:.2f} s",
                   flush=True)
-            if bare == bare:  # measured
+            if not math.isnan(bare):
                 print(f"baseline: bare Streamlit page (title + one image), new visitor {bare:.2f} s (median of "
                       f"{args.repeat}); artsim's new visitor is {visitor / bare:.2f}x that", flush=True)
             if not args.first_views:
