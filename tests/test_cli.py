@@ -75,6 +75,17 @@ def test_embed_offline_falls_back_names_bad_files_then_reports_all_cached(mixed_
     np.testing.assert_array_equal(np.stack(again["vector"]), np.stack(frame["vector"]))
 
 
+def test_a_weights_file_means_resnet50(mixed_folder, weights_file, cli_env, tmp_path):
+    """``--weights`` alone picks ResNet-50 and loads that state dict (through torchvision's model)."""
+    out = tmp_path / "r.parquet"
+    result = run_cli("embed", str(mixed_folder / "Peder Krøyer"), "--weights", str(weights_file), "--out", str(out),
+                     env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "embedded 2 new, 0 cached, 0 skipped"
+    frame = pd.read_parquet(out)
+    assert set(frame["model"]) == {"resnet50"} and all(len(v) == 2048 for v in frame["vector"])
+
+
 def test_resnet50_without_weights_offline_exits_2_with_the_fix(mixed_folder, cli_env):
     result = run_cli("embed", str(mixed_folder), "--model", "resnet50", env=cli_env, timeout=60)
     assert result.returncode == 2
