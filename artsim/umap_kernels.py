@@ -15,29 +15,24 @@ of umap-learn compiles afresh.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
-import threading
 import warnings
 from types import ModuleType
 
 #: Packages whose numba kernels a UMAP fit compiles.
 PACKAGES = ("umap", "pynndescent")
 
-_lock = threading.Lock()
-_done: list[bool] = []
 
-
-def enable_disk_cache(packages: tuple[str, ...] = PACKAGES) -> int:
+def enable_disk_cache(packages: tuple[str, ...] = PACKAGES) -> None:
     """Turn numba's disk cache on for every kernel in the imported ``packages`` (signatures compiled
     from now on are saved; a kernel compiled eagerly at import keeps that compilation).
 
-    Returns the number of kernels. Kernels numba cannot cache (closures
-    over dynamic values) keep compiling as before; numba warns at save, and
-    :func:`import_umap` silences that warning.
+    Kernels numba cannot cache (closures over dynamic values) keep compiling as
+    before; numba warns at save, and :func:`import_umap` silences that warning.
     """
     from numba.core.dispatcher import Dispatcher
 
-    changed = 0
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".")[0] not in packages:
             continue
@@ -45,20 +40,21 @@ def enable_disk_cache(packages: tuple[str, ...] = PACKAGES) -> int:
             if isinstance(obj, Dispatcher):
                 with contextlib.suppress(RuntimeError):  # numba finds no folder for it: it compiles as before
                     obj.enable_caching()
-                    changed += 1
-    return changed
+
+
+@functools.cache
+def _cache_once() -> None:
+    """Once per process (two threads meeting here would only repeat harmless work)."""
+    from numba.core.errors import NumbaWarning
+
+    enable_disk_cache()
+    # "Cannot cache compiled function ... as it uses dynamic globals": that kernel compiles as before.
+    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
 
 
 def import_umap() -> ModuleType:
     """``import umap`` (about 2 s), with its kernels and pynndescent's cached on disk (once per process)."""
     import umap
 
-    with _lock:
-        if not _done:
-            enable_disk_cache()
-            # "Cannot cache compiled function ... as it uses dynamic globals": that kernel compiles as before.
-            from numba.core.errors import NumbaWarning
-
-            warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
-            _done.append(True)
+    _cache_once()
     return umap

@@ -58,14 +58,14 @@ def share() -> None:
 
 def sidebar() -> None:
     """The sidebar's "Export" expander: selection as CSV and Parquet, and a citation line."""
+    panel = st.sidebar.expander("Export", icon=":material/download:", key=EXPORT_OPEN, on_change="rerun")
+    if not panel.open:
+        return
     ctx = cache.context()
     picked = viewstate.selected_rows(st.query_params.get("sel"), list(ctx.frame["sha256"]))
     if picked:  # the Map page's selection, carried by the share link (``sel``)
         ctx = replace(ctx, frame=ctx.frame.iloc[picked], vectors=ctx.vectors[picked])
     n = len(ctx.frame)
-    panel = st.sidebar.expander("Export", icon=":material/download:", key=EXPORT_OPEN, on_change="rerun")
-    if not panel.open:
-        return
     with panel:
         if n == 0:
             st.caption("Nothing selected to export.")

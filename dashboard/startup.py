@@ -106,8 +106,10 @@ def wait_message() -> str:
     )
 
 
-def _tiny_fit() -> None:
-    """One small UMAP fit and transform through artsim's own code path (compiles or loads kernels)."""
+def warm_fit() -> None:
+    """One small UMAP fit and transform through artsim's own code path (compiles or loads kernels).
+
+    The compiling child runs it; so does the test run's one compile (tests/conftest.py)."""
     import numpy as np
 
     from artsim.projection import fit_projection
@@ -206,14 +208,15 @@ def _warm(delay_s: float = 0.0) -> None:
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     try:
-        subprocess.run(
+        child = subprocess.run(
             [sys.executable, "-m", "dashboard.startup"],
             env=env, check=False, timeout=600,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # no preexec_fn: LanceDB is loaded by now, so no fork() (vfork/posix_spawn); the child renices itself
-        _state["status"] = "compiled"
+        if child.returncode == 0:
+            _state["status"] = "compiled"
         wait_for_quiet(IN_PROCESS_LATEST_S)  # the in-process import holds the GIL: not during a view
-        _tiny_fit()  # loads the cached kernels into this process (0.1 s once imported)
+        warm_fit()  # loads the cached kernels into this process (0.1 s once imported)
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first map compiles
         _state["status"] = "failed"
         return
@@ -263,4 +266,4 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 if __name__ == "__main__":  # the compiling child (see the module notes)
     os.nice(WARMUP_NICE)
     configure_numba()
-    _tiny_fit()
+    warm_fit()

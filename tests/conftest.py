@@ -26,15 +26,12 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1]
 # of compute threads. Without this, torch's and ONNX Runtime's thread pools (one thread per core
 # each) spin-wait against each other (figures: benchmarks/README.md, "Test run").
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+    from artsim.embedding.runtime import cpu_threads
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_threads() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 #: Held (exclusively) by the run's one UMAP compile; a test that fits UMAP waits on it.
 UMAP_WARMUP_LOCK = Path(os.environ["NUMBA_CACHE_DIR"]) / "warmup.lock"
-UMAP_WARMUP = (
-    "import numpy as np; from artsim.projection import fit_projection; "
-    "v = np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32); "
-    "fit_projection(v, 'umap', seed=0, n_neighbors=10, min_dist=0.1).transform(v[:3])"
-)
+UMAP_WARMUP = "from dashboard import startup; startup.warm_fit()"  # the server's own warm-up fit
 _warmup: list[subprocess.Popen] = []
 
 

@@ -409,6 +409,11 @@ def test_journey_through_every_page_and_a_share_link(server, browser, server_env
     student.get_by_text("there is no page at /clustering/extra", exact=False).wait_for(timeout=60_000)
     student.get_by_role("link", name="Back to the Gallery").wait_for(timeout=30_000)
     _no_exception(student)
+    # A page script under its file name (pages/atlas.py is listed as /map): Streamlit's legacy
+    # pages/ discovery never routes it, the router answers.
+    student.goto(f"{server}/atlas", wait_until="domcontentloaded")
+    student.get_by_text("there is no page at /atlas", exact=False).wait_for(timeout=60_000)
+    _no_exception(student)
     reader.close()
     context.close()
 

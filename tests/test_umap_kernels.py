@@ -16,11 +16,9 @@ UNCACHED_UPSTREAM = ("_nb_optimize_layout_euclidean_single_epoch", "smooth_knn_d
 
 FIT_AND_REPORT = """
 import json, sys
-import numpy as np
 from numba.core.dispatcher import Dispatcher
-from artsim.projection import fit_projection
-v = np.random.default_rng(0).normal(size=(40, 32)).astype(np.float32)
-fit_projection(v, "umap", seed=0, n_neighbors=10, min_dist=0.1, center=True).transform(v[:3])
+from dashboard import startup
+startup.warm_fit()
 report = {}
 for name, module in list(sys.modules.items()):
     if module is not None and name.split(".")[0] == "umap":
