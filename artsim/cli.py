@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from artsim import __version__
-from artsim.embed_stream import DEFAULT_BATCH_SIZE
 from artsim.errors import ArtsimError
+from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE
 from artsim.progress import progress_callback
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
@@ -34,11 +34,11 @@ def _choose_model(requested: str | None) -> str:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from artsim.collection import scan_paths, to_frame
     from artsim.embedding import get_embedder
-    from artsim.file_hashes import load_hashes, save_hashes
-    from artsim.pipeline import all_stored, embed_with_cache
-    from artsim.store import EmbeddingStore
+    from artsim.indexing.pipeline import all_stored, embed_with_cache
+    from artsim.inputs.collection import scan_paths, to_frame
+    from artsim.store.file_hashes import load_hashes, save_hashes
+    from artsim.store.vectors import EmbeddingStore
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -103,7 +103,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_gallery_fetch(args: argparse.Namespace) -> int:
-    from artsim.fetch import fetch_gallery
+    from artsim.sources.fetch import fetch_gallery
 
     report = fetch_gallery(args.manifest, args.dest)
     for row, reason in report.failed:
@@ -117,8 +117,8 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from artsim.embedding import get_embedder
-    from artsim.indexing import index, is_url
-    from artsim.store import EmbeddingStore
+    from artsim.indexing.local import index, is_url
+    from artsim.store.vectors import EmbeddingStore
 
     missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
     if missing:
@@ -127,7 +127,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     model = args.model or ("resnet50" if args.weights else None)
     try:
         if args.ray is not None:
-            from artsim.ray_index import index_ray
+            from artsim.indexing.ray_index import index_ray
 
             report = index_ray(
                 args.sources, _choose_model(model), EmbeddingStore(args.db), address=args.ray or None,
@@ -145,7 +145,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         _err(f"skipped {path}: {reason}")
     print(report.summary())
-    from artsim.ann_index import ensure_indexes
+    from artsim.store.ann_index import ensure_indexes
 
     ensure_indexes(EmbeddingStore(args.db))  # a table past ann.ANN_MIN_ROWS gets its ANN index, once
     return EXIT_PARTIAL if report.skipped else EXIT_OK
@@ -155,7 +155,7 @@ def cmd_import_iiif(args: argparse.Namespace) -> int:
     import hashlib
 
     from artsim import config
-    from artsim.iiif import import_iiif
+    from artsim.sources.iiif import import_iiif
 
     dest = Path(args.out) if args.out else config.home() / "iiif" / hashlib.sha256(args.url.encode()).hexdigest()[:12]
     report = import_iiif(args.url, dest)
@@ -164,8 +164,8 @@ def cmd_import_iiif(args: argparse.Namespace) -> int:
     for where, note in report.notes:
         _err(f"note {where}: {note}")
     if args.collection and (report.imported or report.already_there):
-        from artsim.collection import scan_folder
-        from artsim.collections_db import Collections
+        from artsim.inputs.collection import scan_folder
+        from artsim.store.collections import Collections
 
         paintings = scan_folder(dest).paintings
         collections = Collections(args.db or config.db_uri())

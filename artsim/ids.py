@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import secrets
 
-#: Hierarchical clustering linkages the app offers (``artsim.clustering`` runs them).
+#: Hierarchical clustering linkages the app offers (``artsim.analysis.clustering`` runs them).
 LINKAGES = ("ward", "average", "complete", "single")
 
 
 def is_collection_id(value: str) -> bool:
-    """Whether ``value`` looks like an id ``artsim.collections_db`` makes (cheap check before any lookup)."""
+    """Whether ``value`` looks like an id ``artsim.store.collections`` makes (cheap check before any lookup)."""
     return 8 <= len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value)
 
 

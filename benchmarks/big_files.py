@@ -2,9 +2,9 @@
 
 Builds the corpus of tests/hostile_corpus.py plus a 447-megapixel, 250 MB
 baseline JPEG (textured, about 0.56 bytes per pixel like a high-quality scan)
-in a temp folder, then loads each file with :func:`artsim.images.load_image`
+in a temp folder, then loads each file with :func:`artsim.inputs.images.load_image`
 at the sizes the embedders ask for (232 px; 1792 px with a 448 px draft), and
-the 250 MB file once more through :func:`artsim.uploads.read_uploads` from
+the 250 MB file once more through :func:`artsim.inputs.uploads.read_uploads` from
 bytes, as an upload arrives. Baseline in the same run: plain Pillow
 (``Image.open(...).convert("RGB")`` then ``thumbnail``) where Pillow agrees to
 open the file.
@@ -30,8 +30,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artsim.errors import ImageError  # noqa: E402
-from artsim.images import load_image  # noqa: E402
-from artsim.uploads import read_uploads  # noqa: E402
+from artsim.inputs.images import load_image  # noqa: E402
+from artsim.inputs.uploads import read_uploads  # noqa: E402
 from tests.hostile_corpus import dense_jpeg, write_corpus  # noqa: E402
 
 

@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="artsim-cached-") as tmp:
         env = {**os.environ, "ARTSIM_HOME": os.path.join(tmp, "home"), "PYTHONPATH": str(ROOT)}
         os.environ.update(env)
-        from artsim.collection import scan_paths
         from artsim.embedding import get_embedder
-        from artsim.store import EmbeddingStore
+        from artsim.inputs.collection import scan_paths
+        from artsim.store.vectors import EmbeddingStore
 
         folder, db = Path(tmp, "paintings"), os.path.join(tmp, "db")
         rng = np.random.default_rng(0)

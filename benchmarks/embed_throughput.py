@@ -15,7 +15,7 @@ preprocessed gallery inputs, with the cosine of its vectors to eager torch fp32
 issue #12 defines it, the fastest faithful model-only rate on this machine,
 whatever ``--precision`` asks of artsim (``--precision fp32`` therefore shows how
 far forcing fp32 stays from what the machine allows).
-(c) artsim: :func:`artsim.pipeline.embed_with_cache` into a fresh LanceDB with the
+(c) artsim: :func:`artsim.indexing.pipeline.embed_with_cache` into a fresh LanceDB with the
 runtime artsim chooses for ``--precision``: threaded decode (JPEG draft to 2x the
 input side, one resample) + preprocess + thumbnails, batched inference, writes,
 compaction; decode alone (1 thread, and ``--workers`` threads); and the
@@ -52,10 +52,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artsim.collection import Painting, scan_folder  # noqa: E402
-from artsim.embed_stream import DEFAULT_BATCH_SIZE, _prepare, embed_paintings  # noqa: E402
 from artsim.embedding import get_embedder  # noqa: E402
 from artsim.embedding import runtime as rt  # noqa: E402
+from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE, _prepare, embed_paintings  # noqa: E402
+from artsim.inputs.collection import Painting, scan_folder  # noqa: E402
 
 
 def _rss_mb() -> float:
@@ -146,8 +146,8 @@ def run_artsim(paintings: list[Painting], embedder, bs: int, workers: int) -> tu
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from artsim.pipeline import embed_with_cache
-    from artsim.store import EmbeddingStore
+    from artsim.indexing.pipeline import embed_with_cache
+    from artsim.store.vectors import EmbeddingStore
 
     print(f"(c) artsim, runtime {embedder.runtime} ({embedder.runtime_reason}), batch {bs}, {workers} threads")
     sample = paintings[: min(len(paintings), 90)]

@@ -17,10 +17,10 @@ import argparse
 import statistics
 import time
 
-from artsim.collection import scan_folder
 from artsim.embedding import available_models, get_embedder
 from artsim.explain import MapCache, explain_pair
 from artsim.explain.maps import eager_model
+from artsim.inputs.collection import scan_folder
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from artsim.database import Database  # noqa: E402
 from artsim.embedding import get_embedder  # noqa: E402
-from artsim.store import table_name  # noqa: E402
+from artsim.store.database import Database  # noqa: E402
+from artsim.store.vectors import table_name  # noqa: E402
 
 
 def make_images(root: Path, n: int, side: int) -> None:

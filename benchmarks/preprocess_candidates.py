@@ -37,10 +37,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artsim.collection import scan_folder  # noqa: E402
 from artsim.embedding import get_embedder  # noqa: E402
 from artsim.embedding.runtime import TORCH_FP32  # noqa: E402
-from artsim.images import load_image, thumbnail_jpeg  # noqa: E402
+from artsim.inputs.collection import scan_folder  # noqa: E402
+from artsim.inputs.images import load_image, thumbnail_jpeg  # noqa: E402
 
 CANDIDATES = {"full": None, "full-reduce": None, "draft2x": 2, "draft1x": 1}
 FINE = ["adele_bloch_bauer_i", "the_kiss", "stacks_of_wheat", "water_lilies"]

@@ -32,15 +32,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from artsim.clustering import cluster_collection, leaf_order
-from artsim.figures import MAX_HEATMAP_N, dendrogram_figure, scatter3d, similarity_heatmap
-from artsim.projection import fit_projection
-from artsim.similarity import (
+from artsim.analysis.clustering import cluster_collection, leaf_order
+from artsim.analysis.projection import fit_projection
+from artsim.analysis.similarity import (
     PAINTING_LEVEL_MAX_N,
     artist_similarity,
     artist_similarity_from_vectors,
     cosine_similarity_matrix,
 )
+from artsim.figures import MAX_HEATMAP_N, dendrogram_figure, scatter3d, similarity_heatmap
 
 #: umap-learn computes exact neighbours below 4096 points and NN-descent above.
 UMAP_NNDESCENT_MIN_N = 4096

@@ -5,7 +5,7 @@ generated images (locally and through Ray).
 Analysis side (one process, vectors as the store holds them):
 
 * write: N float32 vectors (artist centres + noise) into a fresh store, then the ANN index
-  (``artsim.ann.ensure_index``; built once when indexing passes ``ANN_MIN_ROWS``).
+  (``artsim.store.ann.ensure_index``; built once when indexing passes ``ANN_MIN_ROWS``).
 * first view (``load_s``), from a fresh store handle: read every vector, the artist-level
   similarity (O(n d), no n x n matrix), the clustering (tree on a ``LINKAGE_MAX_N`` sample,
   everyone assigned) and its top levels, a PCA and a UMAP fitted on a
@@ -50,13 +50,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from artsim import ann  # noqa: E402
-from artsim.clustering import LINKAGE_MAX_N, cluster_collection, top_levels  # noqa: E402
-from artsim.collection import Painting  # noqa: E402
-from artsim.projection import PROJECTION_FIT_MAX_N, UMAP_PCA_DIMS, fit_projection, fit_projection_sampled  # noqa: E402
-from artsim.separation import DEFAULT_K, knn_graph  # noqa: E402
-from artsim.similarity import artist_similarity_from_vectors  # noqa: E402
-from artsim.store import EmbeddingStore  # noqa: E402
+from artsim.analysis.clustering import LINKAGE_MAX_N, cluster_collection, top_levels  # noqa: E402
+from artsim.analysis.projection import (  # noqa: E402
+    PROJECTION_FIT_MAX_N,
+    UMAP_PCA_DIMS,
+    fit_projection,
+    fit_projection_sampled,
+)
+from artsim.analysis.separation import DEFAULT_K, knn_graph  # noqa: E402
+from artsim.analysis.similarity import artist_similarity_from_vectors  # noqa: E402
+from artsim.inputs.collection import Painting  # noqa: E402
+from artsim.store import ann  # noqa: E402
+from artsim.store.vectors import EmbeddingStore  # noqa: E402
 
 FP = "scalebench"
 

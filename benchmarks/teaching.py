@@ -25,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from artsim import separation  # noqa: E402
-from artsim.artist_bootstrap import artist_intervals  # noqa: E402
-from artsim.similarity import artist_codes, normalize_rows  # noqa: E402
+from artsim.analysis import separation  # noqa: E402
+from artsim.analysis.artist_bootstrap import artist_intervals  # noqa: E402
+from artsim.analysis.similarity import artist_codes, normalize_rows  # noqa: E402
 
 GALLERY_COUNTS = [17, 6, 4, 4, 3, 3, 2, 2, 2, 1, 1]  # paintings per artist in ../shared/gallery (45)
 

@@ -19,7 +19,7 @@ Map page (``/map``) in Debian Chromium through Playwright:
   a hover tooltip and a click selection (``1 selected``) as checks.
 
 The baseline is the first version of the map (Plotly layout images, kept as
-``artsim.thumbmap.thumbnail_map``) as a standalone page in the same browser
+``artsim.figures.thumbmap.thumbnail_map``) as a standalone page in the same browser
 and run, measured the same way (first draw: Plotly's first layout plus two frames, page clock) at
 ``--baseline-n`` paintings (default 600, the old page's cap: past it drew dots).
 A screenshot goes to ``test-artifacts/thumb_map/``. Last line::
@@ -92,9 +92,9 @@ def collection(folder: Path, n: int, seed: int = 0) -> None:
 
 def fill_store(folder: Path, db: str) -> int:
     """Store a vector (clustered by artist) and the thumbnail of every painting; returns the count."""
-    from artsim.collection import scan_folder
     from artsim.embedding import get_embedder
-    from artsim.store import EmbeddingStore
+    from artsim.inputs.collection import scan_folder
+    from artsim.store.vectors import EmbeddingStore
 
     handle = get_embedder("efficientnet-lite0")
     paintings = scan_folder(folder).paintings
@@ -225,7 +225,7 @@ def _thumb(rng) -> str:
 
 def measure_baseline(browser, n: int, tmp: Path) -> dict:
     """The Plotly layout-image map of ``n`` paintings as a standalone page, measured like the app."""
-    from artsim import export, thumbmap
+    from artsim.figures import export, thumbmap
 
     rng = np.random.default_rng(0)
     thumbs = [_thumb(rng) for _ in range(64)]
@@ -265,7 +265,7 @@ def main() -> None:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 cold = first_visit(browser, server.base)
-                from artsim.store import EmbeddingStore
+                from artsim.store.vectors import EmbeddingStore
 
                 if len(EmbeddingStore(env["ARTSIM_DB"]).info()) != 1:
                     print("WARNING: the app embedded the paintings again (model fingerprint changed since filling)")

@@ -20,16 +20,16 @@ import pandas as pd
 import streamlit as st
 
 from artsim import config
-from artsim.collection import Painting, scan_folder
-from artsim.collections_db import CollectionInfo, Collections
 from artsim.embedding import available_models, default_model, get_embedder
-from artsim.listing import folder_signature
-from artsim.store import EmbeddingStore
+from artsim.inputs.collection import Painting, scan_folder
+from artsim.inputs.listing import folder_signature
+from artsim.store.collections import CollectionInfo, Collections
+from artsim.store.vectors import EmbeddingStore
 from artsim.viewstate import PAGE_PARAMS, ViewState
 from dashboard import startup
 
 if TYPE_CHECKING:  # imported where used: scipy/sklearn cost seconds a first view does not need
-    from artsim import clustering, projection
+    from artsim.analysis import clustering, projection
 
 CONTEXT_KEY = "artsim_context"
 
@@ -137,17 +137,17 @@ def _folder_signature(root: str) -> str:
 def _hash_cache(root: str) -> dict:
     """Digests of the folder's files, so a changed folder re-reads only what changed.
 
-    Starts from the digests saved by earlier runs (:mod:`artsim.file_hashes`): a
+    Starts from the digests saved by earlier runs (:mod:`artsim.store.file_hashes`): a
     restarted server does not re-hash an unchanged folder.
     """
-    from artsim.file_hashes import load_hashes
+    from artsim.store.file_hashes import load_hashes
 
     return load_hashes()
 
 
 @st.cache_data(show_spinner="Reading the collection…", max_entries=8)
 def _scan(root: str, signature: str) -> tuple[list[Painting], list[tuple[str, str]]]:
-    from artsim.file_hashes import save_hashes
+    from artsim.store.file_hashes import save_hashes
 
     hashes = _hash_cache(root)
     known = len(hashes)
@@ -179,21 +179,21 @@ def content_key(model: str, shas: list[str]) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def similarity_matrix(key: str, center: bool, _vectors: np.ndarray) -> np.ndarray:
     """Cosine similarities of the selection, keyed by content ``key``."""
-    from artsim import similarity
+    from artsim.analysis import similarity
 
     return similarity.cosine_similarity_matrix(_vectors, center=center)
 
 
 def clusters(key: str, method: str, k: int, center: bool, _vectors: np.ndarray) -> clustering.ClusterResult:
     """Hierarchical clustering of the selection (exact tree up to ``clustering.linkage_max_n()`` paintings)."""
-    from artsim import clustering
+    from artsim.analysis import clustering
 
     return _clusters(key, method, k, center, clustering.linkage_max_n(), _vectors)
 
 
 @st.cache_data(show_spinner="Clustering…", max_entries=32)
 def _clusters(key: str, method: str, k: int, center: bool, max_n: int, _vectors: np.ndarray) -> clustering.ClusterResult:
-    from artsim import clustering
+    from artsim.analysis import clustering
 
     return clustering.cluster_collection(_vectors, method, k, center=center, max_n=max_n, with_cophenetic=True)
 
@@ -201,14 +201,14 @@ def _clusters(key: str, method: str, k: int, center: bool, max_n: int, _vectors:
 @st.cache_resource(show_spinner="Linking each painting to its nearest…", max_entries=8)
 def neighbour_graph(key: str, k: int, center: bool, _vectors: np.ndarray, works: tuple[str, ...] | None):
     """k-nearest-neighbour graph of the selection for walks between paintings (a sparse matrix)."""
-    from artsim.separation import knn_graph
+    from artsim.analysis.separation import knn_graph
 
     return knn_graph(_vectors, k, center=center, works=works)
 
 
 def graph_from_index(model: str, n: int) -> bool:
-    """Whether the Walk graph of ``n`` paintings comes from the ANN index (:func:`artsim.ann.index_serves`)."""
-    from artsim.ann import index_serves
+    """Whether the Walk graph of ``n`` paintings comes from the ANN index (:func:`artsim.store.ann.index_serves`)."""
+    from artsim.store.ann import index_serves
 
     return index_serves(store(config.db_uri()), embedder(model).fingerprint, n)
 
@@ -218,7 +218,7 @@ def index_neighbour_graph(
     key: str, k: int, model: str, _shas: tuple[str, ...], _vectors: np.ndarray, works: tuple[str, ...] | None
 ):
     """:func:`neighbour_graph` of a large selection from the store's ANN index (raw vectors; ``key`` covers ``_shas``)."""
-    from artsim.ann import store_knn_graph
+    from artsim.store.ann import store_knn_graph
 
     return store_knn_graph(
         store(config.db_uri()), embedder(model).fingerprint, _shas, k, works=works, vectors=_vectors, min_rows=0
@@ -229,8 +229,8 @@ def index_neighbour_graph(
 def artist_intervals(
     key: str, center: bool, seed: int, replicates: int, artists: tuple[str, ...], _vectors: np.ndarray
 ) -> pd.DataFrame:
-    """Bootstrap intervals of every artist pair (:func:`artsim.artist_bootstrap.artist_intervals`), by content key."""
-    from artsim.artist_bootstrap import artist_intervals as intervals
+    """Bootstrap intervals of every artist pair (:func:`artsim.analysis.artist_bootstrap.artist_intervals`), by content key."""
+    from artsim.analysis.artist_bootstrap import artist_intervals as intervals
 
     return intervals(_vectors, artists, replicates=replicates, seed=seed, center=center)
 
@@ -240,7 +240,7 @@ def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
 ) -> projection.Projection:
     # identical to fit_projection up to PROJECTION_FIT_MAX_N paintings; above, fits a sample
-    from artsim import projection
+    from artsim.analysis import projection
 
     return projection.fit_projection_sampled(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
@@ -288,7 +288,7 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
 @st.cache_data(show_spinner="Packing the thumbnails into one image…", max_entries=8)
 def sprite_atlas(shas: tuple[str, ...]) -> tuple[str, np.ndarray]:
     """The map's sprite atlas of ``shas`` (file name under ``dashboard.sprite_route``, (n, 4) boxes)."""
-    from artsim.sprites import atlas_for
+    from artsim.figures.sprites import atlas_for
     from dashboard.sprite_route import folder
 
     return atlas_for(folder(), shas, store(config.db_uri()).thumbnails)

@@ -19,7 +19,7 @@ import streamlit as st
 from cachetools import LRUCache
 
 from artsim import config
-from artsim.collection import Painting, to_frame
+from artsim.inputs.collection import Painting, to_frame
 from dashboard import cache
 
 #: Finished results kept per process (one per model and set of paintings).
@@ -33,7 +33,7 @@ class EmbedJob:
     model: str
     total: int
     done: int = 0
-    result: object | None = None  # artsim.pipeline.EmbedResult once finished
+    result: object | None = None  # artsim.indexing.pipeline.EmbedResult once finished
     error: str | None = None
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -56,7 +56,7 @@ def _key(paintings: list[Painting], model: str) -> tuple[str, str, str]:
 
 def _from_store(paintings: list[Painting], model: str):
     """The stored part: an EmbedResult over the paintings the store has vectors for."""
-    from artsim.pipeline import EmbedResult
+    from artsim.indexing.pipeline import EmbedResult
 
     found = cache.store(config.db_uri()).get_vectors([p.sha256 for p in paintings], cache.embedder(model).fingerprint)
     have = [p for p in paintings if p.sha256 in found]
@@ -65,7 +65,7 @@ def _from_store(paintings: list[Painting], model: str):
 
 
 def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None:
-    from artsim.pipeline import embed_with_cache
+    from artsim.indexing.pipeline import embed_with_cache
 
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
@@ -80,7 +80,7 @@ def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None
         try:
             job.result = _from_store(paintings, job.model)
         except Exception:  # noqa: BLE001 - the store itself failed: nothing to show
-            from artsim.pipeline import EmbedResult
+            from artsim.indexing.pipeline import EmbedResult
 
             job.result = EmbedResult(vectors=np.zeros((0, 1), np.float32), paintings=[])
         have = {p.sha256 for p in job.result.paintings}

@@ -41,9 +41,11 @@ startup.wait_preloaded()  # the server's start-up thread may be importing the sa
 from dataclasses import replace  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from artsim import config, selection  # noqa: E402
+from artsim import config  # noqa: E402
+from artsim.inputs import selection  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
-from dashboard import cache, embedding, export_panel, tour_panel  # noqa: E402
+from dashboard import cache, embedding  # noqa: E402
+from dashboard.panels import export_panel, tour_panel  # noqa: E402
 
 
 def unknown_path() -> str | None:
@@ -176,7 +178,7 @@ try:
     nav.run()
 finally:
     # The share, export and tour panels go out after the page (the first two draw their
-    # content only once opened: dashboard/export_panel.py).
+    # content only once opened: dashboard/panels/export_panel.py).
     export_panel.share()
     export_panel.sidebar()
     tour_panel.sidebar(nav.url_path)

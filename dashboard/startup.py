@@ -13,7 +13,7 @@ on 2 cores). A background thread launches ``python -m dashboard.startup`` at the
 lowest CPU priority: a child process that fits a tiny UMAP and fills numba's
 on-disk cache under ``ARTSIM_HOME/numba`` (so a restart does not compile again).
 Every kernel goes to that cache, including those umap-learn leaves uncached
-(:mod:`artsim.umap_kernels`). Then the thread loads the kernels into the server
+(:mod:`artsim.analysis.umap_kernels`). Then the thread loads the kernels into the server
 process with one more tiny fit (0.1 s after the 2 s import). A child, not the
 thread itself, does the compiling because compiling holds the GIL for tens of
 seconds and would slow every page of the first visitors. The child starts once
@@ -49,7 +49,7 @@ WARMUP_LATEST_S = 20.0
 #: what it needs itself (about 2 s once the kernels are in numba's disk cache).
 IN_PROCESS_LATEST_S = 600.0
 #: What the server imports ahead of its first visitor (see the module notes).
-PRELOAD = ("lancedb", "pandas", "artsim.store", "artsim.collection", "dashboard.cache", "dashboard.embedding")
+PRELOAD = ("lancedb", "pandas", "artsim.store.vectors", "artsim.inputs.collection", "dashboard.cache", "dashboard.embedding")
 #: What a cold UMAP compilation costs here, for the wait message (seconds, 2 cores).
 COLD_COMPILE_S = (30, 60)
 
@@ -112,7 +112,7 @@ def warm_fit() -> None:
     The compiling child runs it; so does the test run's one compile (tests/conftest.py)."""
     import numpy as np
 
-    from artsim.projection import fit_projection
+    from artsim.analysis.projection import fit_projection
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(40, 32)).astype(np.float32)
@@ -161,7 +161,7 @@ def open_store() -> None:
     thumbnail tables with their key indexes, so the first view reads rows at once (best effort)."""
     try:
         from artsim import config
-        from artsim.store import EMBEDDINGS_PREFIX, THUMBNAILS_TABLE
+        from artsim.store.vectors import EMBEDDINGS_PREFIX, THUMBNAILS_TABLE
         from dashboard import cache
 
         db = cache.store(config.db_uri()).db

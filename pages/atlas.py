@@ -16,12 +16,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from artsim import export, figures, viewstate
-from artsim.images import load_image
-from artsim.thumbmap import LAYER_ID, deck_map, thumbnail_map
-from dashboard import cache, notices
+from artsim import figures, viewstate
+from artsim.figures import export
+from artsim.figures.thumbmap import LAYER_ID, deck_map, thumbnail_map
+from artsim.inputs.images import load_image
+from dashboard import cache
 from dashboard.server import base_url_path
 from dashboard.sprite_route import PREFIX
+from dashboard.widgets import notices
 
 #: Session key of the map's selection: the selected paintings' sha256, in map order.
 SELECTION_KEY = "map_selection"

@@ -6,11 +6,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import clustering, figures
+from artsim import figures
+from artsim.analysis import clustering
+from artsim.figures.markup import md
 from artsim.figures.treetop import branch_labels, tree_top_figure
-from artsim.markup import md
 from artsim.viewstate import K_RANGE
-from dashboard import cache, export_panel, notices
+from dashboard import cache
+from dashboard.panels import export_panel
+from dashboard.widgets import notices
 
 ctx = cache.context()
 view = ctx.view

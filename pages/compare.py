@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from artsim import comparison, figures
-from artsim.similarity import PAINTING_LEVEL_MAX_N
-from dashboard import cache, compare_cache, depths, export_panel, notices
+from artsim import figures
+from artsim.analysis import comparison
+from artsim.analysis.similarity import PAINTING_LEVEL_MAX_N
+from dashboard import cache
+from dashboard.panels import export_panel
+from dashboard.widgets import compare_cache, depths, notices
 
 ctx = cache.context()
 view = ctx.view

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import similarity
+from artsim.analysis import similarity
 from artsim.errors import ArtsimError
 from artsim.explain import explain_pair, explainable, painting_map
 from artsim.explain.figures import overlay_figure
-from artsim.markup import md
+from artsim.figures.markup import md
 from dashboard import cache
 
 ctx = cache.context()

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from artsim.markup import md
+from artsim.figures.markup import md
 from dashboard import cache
 
 PER_ROW = 6

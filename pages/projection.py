@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from artsim import figures, placement
+from artsim import figures
+from artsim.analysis import placement
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
-from dashboard import cache, map3d, notices
+from dashboard import cache
+from dashboard.widgets import map3d, notices
 
 ctx = cache.context()
 view = ctx.view

@@ -7,11 +7,15 @@ import zlib
 import numpy as np
 import streamlit as st
 
-from artsim import clustering, figures, selection, similarity
+from artsim import figures
+from artsim.analysis import clustering, similarity
 from artsim.explain import explainable
 from artsim.figures import MAX_HEATMAP_N
-from artsim.markup import md
-from dashboard import cache, export_panel, intervals, notices, why
+from artsim.figures.markup import md
+from artsim.inputs import selection
+from dashboard import cache
+from dashboard.panels import export_panel
+from dashboard.widgets import intervals, notices, why
 
 ctx = cache.context()
 view = ctx.view

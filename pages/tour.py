@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from artsim.markup import md
-from artsim.tours import MAX_CAPTION_CHARS, MAX_TITLE_CHARS, Step, TourError
-from dashboard import tour_panel as tp
+from artsim.figures.markup import md
+from artsim.store.tours import MAX_CAPTION_CHARS, MAX_TITLE_CHARS, Step, TourError
+from dashboard.panels import tour_panel as tp
 
 st.title("Tour")
 

@@ -7,12 +7,14 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from artsim import matching, upload_flow
-from artsim.collections_db import CollectionError
+from artsim.analysis import matching
 from artsim.explain import explainable
-from artsim.markup import md
-from artsim.uploads import UploadLimits, clean_artist, read_uploads
-from dashboard import cache, why
+from artsim.figures.markup import md
+from artsim.inputs import upload_flow
+from artsim.inputs.uploads import UploadLimits, clean_artist, read_uploads
+from artsim.store.collections import CollectionError
+from dashboard import cache
+from dashboard.widgets import why
 
 ctx = cache.context()
 view = ctx.view

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from artsim import separation
+from artsim.analysis import separation
 from artsim.explain import explainable
-from dashboard import cache, why
+from dashboard import cache
+from dashboard.widgets import why
 
 ctx = cache.context()
 view = ctx.view

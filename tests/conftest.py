@@ -162,6 +162,6 @@ def resnet50_state_file(tmp_path_factory) -> Path:
 @pytest.fixture()
 def collections(tmp_path: Path):
     """A collections database of its own, with its upload cache, under ``tmp_path``."""
-    from artsim.collections_db import Collections
+    from artsim.store.collections import Collections
 
     return Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")

@@ -1,4 +1,4 @@
-"""ANN search on the store (artsim.ann) against exact numpy / separation.knn_graph references."""
+"""ANN search on the store (artsim.store.ann) against exact numpy / separation.knn_graph references."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import hashlib
 import numpy as np
 import pytest
 
-from artsim import ann
-from artsim.collection import Painting
-from artsim.separation import knn_graph
-from artsim.store import EmbeddingStore, table_name
+from artsim.analysis.separation import knn_graph
+from artsim.inputs.collection import Painting
+from artsim.store import ann
+from artsim.store.vectors import EmbeddingStore, table_name
 
 N, D, ARTISTS, FP = 2000, 32, 40, "annsynth"
 

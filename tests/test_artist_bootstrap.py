@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artsim.artist_bootstrap import artist_intervals, bootstrap_replicates
-from artsim.similarity import artist_similarity_from_vectors
+from artsim.analysis.artist_bootstrap import artist_intervals, bootstrap_replicates
+from artsim.analysis.similarity import artist_similarity_from_vectors
 
 
 def _collection(seed: int = 0):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from artsim.export import read_csv_bytes
+from artsim.figures.export import read_csv_bytes
 from tests.app_fixtures import ARTISTS, jpeg_bytes, make_collection
 
 pytestmark = pytest.mark.browser

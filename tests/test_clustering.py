@@ -1,4 +1,4 @@
-"""artsim.clustering against scipy run directly on the same data."""
+"""artsim.analysis.clustering against scipy run directly on the same data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy.spatial.distance import pdist
 from sklearn.neighbors import NearestCentroid
 from sklearn.preprocessing import normalize
 
-from artsim.clustering import (
+from artsim.analysis.clustering import (
     LINKAGES,
     cluster_collection,
     cophenetic_correlation,

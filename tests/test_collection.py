@@ -1,4 +1,4 @@
-"""artsim.collection: folder scans, metadata, duplicates, untrusted files."""
+"""artsim.inputs.collection: folder scans, metadata, duplicates, untrusted files."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from artsim.collection import Painting, ScanResult, scan_folder, scan_paths, title_from_stem, to_frame
 from artsim.errors import ArtsimError
-from artsim.images import MAX_FILE_BYTES
+from artsim.inputs.collection import Painting, ScanResult, scan_folder, scan_paths, title_from_stem, to_frame
+from artsim.inputs.images import MAX_FILE_BYTES
 from tests.helpers import SHARED_GALLERY
 
 GALLERY = SHARED_GALLERY
@@ -229,7 +229,7 @@ def test_shared_gallery():
 def test_hash_cache_reads_only_new_or_changed_files(tmp_path):
     import os
 
-    from artsim.collection import scan_folder
+    from artsim.inputs.collection import scan_folder
 
     root = tmp_path / "c"
     (root / "Ann").mkdir(parents=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from artsim.collection import Painting
-from artsim.collections_db import CollectionError, Collections, is_collection_id
-from artsim.uploads import read_uploads
+from artsim.inputs.collection import Painting
+from artsim.inputs.uploads import read_uploads
+from artsim.store.collections import CollectionError, Collections, is_collection_id
 from tests.app_fixtures import jpeg_bytes
 
 
@@ -177,7 +177,7 @@ def test_rename_is_for_the_owner_only_and_cleans_the_name(collections):
 
 
 def test_the_database_comes_from_config_or_a_store(tmp_path, monkeypatch):
-    from artsim.store import EmbeddingStore
+    from artsim.store.vectors import EmbeddingStore
 
     monkeypatch.setenv("ARTSIM_DB", str(tmp_path / "fromenv"))
     assert Collections().db.uri == str(tmp_path / "fromenv")

@@ -1,4 +1,4 @@
-"""artsim.comparison: the Compare page's numbers, each against its library reference."""
+"""artsim.analysis.comparison: the Compare page's numbers, each against its library reference."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 from sklearn.metrics import adjusted_rand_score
 
-from artsim import comparison, similarity
-from artsim.comparison import comparable, compare_models
-from artsim.evaluation import loo_nn_accuracy
+from artsim.analysis import comparison, similarity
+from artsim.analysis.comparison import comparable, compare_models
+from artsim.analysis.evaluation import loo_nn_accuracy
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from artsim.collection import Painting
+from artsim.inputs.collection import Painting
 from dashboard import embedding
 
 

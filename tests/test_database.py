@@ -1,4 +1,4 @@
-"""artsim.database: the one LanceDB handle (open, create, list, keyed reads, compaction) and light imports."""
+"""artsim.store.database: the one LanceDB handle (open, create, list, keyed reads, compaction) and light imports."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import timedelta
 import pyarrow as pa
 import pytest
 
-from artsim.database import Database, quote
 from artsim.errors import StoreError
+from artsim.store.database import Database, quote
 
 SCHEMA = pa.schema([pa.field("sha256", pa.string()), pa.field("n", pa.int64()), pa.field("added", pa.timestamp("us"))])
 
@@ -67,7 +67,7 @@ def test_default_uri_and_quoting(tmp_path, monkeypatch):
 def test_storage_modules_import_no_model_runtime():
     """The app reaches a first view with every vector cached: no torch, timm, onnxruntime or model module."""
     code = (
-        "import sys, artsim.database, artsim.store, artsim.pipeline, artsim.collections_db;"
+        "import sys, artsim.store.database, artsim.store.vectors, artsim.indexing.pipeline, artsim.store.collections;"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'timm', 'onnxruntime', 'torchvision')"
         " or m.startswith('artsim.embedding')];"
         "print(heavy)"

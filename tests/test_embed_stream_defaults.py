@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from artsim.collection import Painting
-from artsim.embed_stream import embed_paintings
 from artsim.embedding.runtime import cpu_threads
+from artsim.indexing.embed_stream import embed_paintings
+from artsim.inputs.collection import Painting
 from tests.helpers import TinyEmbedder
 
 PAINTINGS = [Painting(sha256=str(i), path=f"/nonexistent/{i}.jpg", artist="A", title=str(i)) for i in range(3)]

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.collection import scan_folder
 from artsim.embedding import get_embedder
 from artsim.embedding.base import DRAFT_FACTOR, FULL_DECODE
 from artsim.embedding.runtime import TORCH_FP32
-from artsim.images import load_image
+from artsim.inputs.collection import scan_folder
+from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY
 
 pytestmark = pytest.mark.slow

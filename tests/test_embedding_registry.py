@@ -158,8 +158,8 @@ def test_weights_digest_is_remembered_by_path_size_mtime(tmp_path, monkeypatch):
 
 def test_all_cached_cli_embed_imports_no_model_runtime(tmp_path, make_image):
     """``artsim embed`` on a folder whose vectors are all stored: no torch, timm or onnxruntime."""
-    from artsim.collection import scan_paths
-    from artsim.store import EmbeddingStore
+    from artsim.inputs.collection import scan_paths
+    from artsim.store.vectors import EmbeddingStore
 
     for i in range(3):
         make_image(f"paintings/Artist {i % 2}/p{i}.png", size=(40, 30))

@@ -12,7 +12,7 @@ import pytest
 
 from artsim.embedding import get_embedder
 from artsim.embedding import runtime as rt
-from artsim.images import load_image
+from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY
 
 PAINTINGS = [

@@ -1,4 +1,4 @@
-"""artsim.evaluation against hand-computed answers and brute-force loops."""
+"""artsim.analysis.evaluation against hand-computed answers and brute-force loops."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from artsim.evaluation import clustering_agreement, loo_nn_accuracy, within_between
-from artsim.similarity import cosine_similarity_matrix
+from artsim.analysis.evaluation import clustering_agreement, loo_nn_accuracy, within_between
+from artsim.analysis.similarity import cosine_similarity_matrix
 
 # Six paintings as 2-D unit vectors at these angles (degrees), so the nearest
 # neighbour by cosine is the smallest angle difference:

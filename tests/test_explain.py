@@ -147,7 +147,7 @@ def random_resnet_weights(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def three_paintings(tmp_path_factory):
-    from artsim.collection import scan_folder
+    from artsim.inputs.collection import scan_folder
 
     root = make_collection(tmp_path_factory.mktemp("explain") / "gallery", per_artist=1)
     return scan_folder(root).paintings
@@ -175,7 +175,7 @@ def test_real_model_maps_sum_to_the_cosine_of_stored_vectors(model, random_resne
     """
     import torch
 
-    from artsim.similarity import cosine_similarity_matrix
+    from artsim.analysis.similarity import cosine_similarity_matrix
 
     embedder = _embedder(model, random_resnet_weights, monkeypatch)
     inputs = np.concatenate([_inputs(embedder, p) for p in three_paintings])
@@ -214,7 +214,7 @@ def test_explain_page_shows_both_maps_from_a_share_link(tmp_path, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from artsim.collection import scan_folder
+    from artsim.inputs.collection import scan_folder
 
     gallery = make_collection(tmp_path / "gallery", per_artist=2)
     for key, value in {

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from artsim.export import (
+from artsim.figures.export import (
     METADATA_COLUMNS,
     citation,
     figure_html,

@@ -1,4 +1,4 @@
-"""artsim.fetch against a local HTTP server on 127.0.0.1 (never the internet)."""
+"""artsim.sources.fetch against a local HTTP server on 127.0.0.1 (never the internet)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from PIL import Image
 
-from artsim import fetch, sources
+import artsim.sources.dispatch as sources
 from artsim.errors import FetchError
-from artsim.fetch import FetchReport, fetch_gallery, resolve_bases
-from artsim.http import make_session
-from artsim.images import load_image
-from artsim.manifest import ManifestRow, make_row, read_manifest, write_manifest
+from artsim.inputs.images import load_image
+from artsim.sources import fetch
+from artsim.sources.fetch import FetchReport, fetch_gallery, resolve_bases
+from artsim.sources.http import make_session
+from artsim.sources.manifest import ManifestRow, make_row, read_manifest, write_manifest
 from tests.local_http import reply as send
 from tests.local_http import serve
 
@@ -424,7 +425,7 @@ def test_resolve_bases_env(monkeypatch):
 
 def test_default_manifest_end_to_end_against_local_server(server, tmp_path, monkeypatch):
     """The real data/gallery.csv: every commons and Met row is fetched, the collection scanner reads it."""
-    from artsim.collection import scan_folder
+    from artsim.inputs.collection import scan_folder
 
     rows = read_manifest()
     colours = {}

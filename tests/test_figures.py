@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from scipy.cluster.hierarchy import dendrogram
 
-from artsim.clustering import cut, cut_height, linkage_matrix
-from artsim.evaluation import clustering_agreement, within_between
+from artsim.analysis.clustering import cut, cut_height, linkage_matrix
+from artsim.analysis.evaluation import clustering_agreement, within_between
+from artsim.analysis.projection import fit_projection
+from artsim.analysis.similarity import artist_similarity, cosine_similarity_matrix
 from artsim.figures import (
     CLUSTER_PALETTE,
     HIGHLIGHT_NAME,
@@ -30,8 +32,6 @@ from artsim.figures import (
     unique_labels,
     within_between_figure,
 )
-from artsim.projection import fit_projection
-from artsim.similarity import artist_similarity, cosine_similarity_matrix
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""artsim.file_hashes: digests kept on disk between runs, and what invalidates them."""
+"""artsim.store.file_hashes: digests kept on disk between runs, and what invalidates them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import hashlib
 import os
 import time
 
-from artsim.collection import scan_paths
-from artsim.file_hashes import RACY_NS, file_key, load_hashes, save_hashes
+from artsim.inputs.collection import scan_paths
+from artsim.store.file_hashes import RACY_NS, file_key, load_hashes, save_hashes
 
 
 def later() -> int:

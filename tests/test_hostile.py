@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.collection import Painting
-from artsim.embed_stream import EmbedStream
 from artsim.errors import ImageError
-from artsim.images import MAX_ASPECT, load_image
-from artsim.uploads import read_uploads
+from artsim.indexing.embed_stream import EmbedStream
+from artsim.inputs.collection import Painting
+from artsim.inputs.images import MAX_ASPECT, load_image
+from artsim.inputs.uploads import read_uploads
 from tests.helpers import TinyEmbedder
 from tests.hostile_corpus import write_corpus, zip_of
 

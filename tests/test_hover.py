@@ -1,4 +1,4 @@
-"""artsim.hover: the 3-D map's static folder (page, plotly.js, thumbnails) and the figure it is sent."""
+"""artsim.figures.hover: the 3-D map's static folder (page, plotly.js, thumbnails) and the figure it is sent."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly
 
-from artsim import hover
-from artsim.figures import scatter3d
+from artsim.figures import hover, scatter3d
 
 
 def test_prepare_assets_writes_page_and_plotly_once(tmp_path):

@@ -1,4 +1,4 @@
-"""artsim.http against a local server: caps, JSON, hash-checked downloads, the probe, proxies."""
+"""artsim.sources.http against a local server: caps, JSON, hash-checked downloads, the probe, proxies."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from artsim import http
 from artsim.errors import FetchError
+from artsim.sources import http
 from tests.local_http import LocalServer
 
 PAYLOAD = bytes(range(256)) * 300  # 76,800 bytes

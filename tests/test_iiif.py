@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from artsim.cli import main
-from artsim.collection import scan_folder
 from artsim.errors import FetchError
-from artsim.iiif import import_iiif
-from artsim.iiif.parse import artist_name, image_request, paintings, text
+from artsim.inputs.collection import scan_folder
+from artsim.sources.iiif import import_iiif
+from artsim.sources.iiif.parse import artist_name, image_request, paintings, text
 from tests.helpers import SHARED
 from tests.local_http import LocalServer
 
@@ -227,7 +227,7 @@ def test_cli_import_iiif(server, tmp_path, capsys):
 
 
 def test_cli_import_into_a_new_collection(server, tmp_path, capsys, monkeypatch):
-    from artsim.collections_db import Collections
+    from artsim.store.collections import Collections
 
     monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
     db = str(tmp_path / "db")

@@ -1,4 +1,4 @@
-"""artsim.images: safe decoding of untrusted files, every bad-input kind made synthetically."""
+"""artsim.inputs.images: safe decoding of untrusted files, every bad-input kind made synthetically."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from artsim import formats
 from artsim.errors import ImageError
-from artsim.formats import SVG_REASON
-from artsim.images import (
+from artsim.inputs import formats
+from artsim.inputs.formats import SVG_REASON
+from artsim.inputs.images import (
     IMAGE_SUFFIXES,
     load_image,
     sha256_bytes,

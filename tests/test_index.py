@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.database import Database
 from artsim.files import sha256_file
-from artsim.indexing import index, report_dir
-from artsim.store import EmbeddingStore, table_name
+from artsim.indexing.local import index, report_dir
+from artsim.store.database import Database
+from artsim.store.vectors import EmbeddingStore, table_name
 from tests.helpers import TinyEmbedder
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""data/gallery.csv and artsim.manifest: parsing, validation, derived columns."""
+"""data/gallery.csv and artsim.sources.manifest: parsing, validation, derived columns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from artsim.manifest import (
+from artsim.sources.manifest import (
     COLUMNS,
     SOURCE_TYPES,
     ManifestError,

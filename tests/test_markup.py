@@ -1,4 +1,4 @@
-"""artsim.markup.md: outside text renders as itself in Streamlit markdown (checked with a
+"""artsim.figures.markup.md: outside text renders as itself in Streamlit markdown (checked with a
 CommonMark renderer: markdown-it-py, which Streamlit's remark follows for escapes)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import string
 import pytest
 from markdown_it import MarkdownIt
 
-from artsim.markup import md, md_join
+from artsim.figures.markup import md, md_join
 
 HOSTILE = [
     "![pixel](https://evil.example/track.png)",

@@ -1,11 +1,11 @@
-"""artsim.matching: nearest paintings and best-match artist ranking, against direct numpy loops."""
+"""artsim.analysis.matching: nearest paintings and best-match artist ranking, against direct numpy loops."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from artsim.matching import match_uploads, nearest_artists, nearest_paintings
+from artsim.analysis.matching import match_uploads, nearest_artists, nearest_paintings
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Properties of the name cleaners (artsim.names) on generated text."""
+"""Properties of the name cleaners (artsim.inputs.names) on generated text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artsim.names import (
+from artsim.inputs.names import (
     MAX_ARTIST_CHARS,
     MAX_NAME_CHARS,
     MAX_TITLE_CHARS,

@@ -15,18 +15,19 @@ import pytest
 from PIL import Image
 
 from artsim import viewstate
-from artsim.thumbmap import LAYER_ID
-from dashboard import cache, export_panel, sprite_route
+from artsim.figures.thumbmap import LAYER_ID
+from dashboard import cache, sprite_route
+from dashboard.panels import export_panel
 from tests.app_fixtures import app_environment
 from tests.test_app import open_in
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from artsim.collection import scan_folder
     from artsim.embedding import get_embedder
-    from artsim.images import load_image, thumbnail_jpeg
-    from artsim.store import EmbeddingStore
+    from artsim.inputs.collection import scan_folder
+    from artsim.inputs.images import load_image, thumbnail_jpeg
+    from artsim.store.vectors import EmbeddingStore
 
     env = app_environment(tmp_path_factory.mktemp("atlas"))
     handle = get_embedder(env["ARTSIM_MODEL"])

@@ -19,12 +19,12 @@ import pytest
 from PIL import Image
 from scipy.cluster.hierarchy import dendrogram, to_tree
 
-from artsim import ann
-from artsim.clustering import TOP_LEVELS_P, cluster_collection
-from artsim.collection import scan_folder
+from artsim.analysis.clustering import TOP_LEVELS_P, cluster_collection
+from artsim.analysis.separation import DEFAULT_K, knn_graph, shortest_chain
 from artsim.embedding import get_embedder
-from artsim.separation import DEFAULT_K, knn_graph, shortest_chain
-from artsim.store import EmbeddingStore
+from artsim.inputs.collection import scan_folder
+from artsim.store import ann
+from artsim.store.vectors import EmbeddingStore
 from tests.test_app import open_in
 
 N, LARGE_N, ARTISTS = 300, 200, 6

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from artsim import export
-from artsim.artist_bootstrap import artist_intervals
-from artsim.markup import md
-from dashboard import export_panel
+from artsim.analysis.artist_bootstrap import artist_intervals
+from artsim.figures import export
+from artsim.figures.markup import md
+from dashboard.panels import export_panel
 from tests.app_fixtures import app_environment
 from tests.test_app import open_in, page
 

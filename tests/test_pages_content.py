@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from artsim.collections_db import Collections
+from artsim.store.collections import Collections
 from dashboard.cache import CONTEXT_KEY
 from tests.app_fixtures import make_collection
 from tests.test_app import APP, TIMEOUT, page, settle

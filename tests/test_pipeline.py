@@ -1,4 +1,4 @@
-"""artsim.embed_stream and artsim.pipeline: threaded decode, batched model, failures per file, store cache."""
+"""artsim.indexing.embed_stream and artsim.indexing.pipeline: threaded decode, batched model, failures per file, store cache."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.collection import Painting
-from artsim.embed_stream import LOAD_MAX_SIDE, THUMBNAIL_SIZE, embed_paintings
-from artsim.images import load_image, sha256_file
-from artsim.pipeline import EmbedResult, embed_with_cache
-from artsim.store import EmbeddingStore
+from artsim.indexing.embed_stream import LOAD_MAX_SIDE, THUMBNAIL_SIZE, embed_paintings
+from artsim.indexing.pipeline import EmbedResult, embed_with_cache
+from artsim.inputs.collection import Painting
+from artsim.inputs.images import load_image, sha256_file
+from artsim.store.vectors import EmbeddingStore
 from tests.helpers import TinyEmbedder
 from tests.writers import PixelEmbedder, make_images, write
 
@@ -365,7 +365,7 @@ def test_two_writer_processes_split_the_work_and_leave_one_compact_copy(tmp_path
 
     import lancedb
 
-    from artsim.store import table_name
+    from artsim.store.vectors import table_name
 
     paintings = make_images(tmp_path / "imgs", 48, seed=5)
     uri = str(tmp_path / "db")
@@ -395,8 +395,8 @@ def test_two_writer_processes_split_the_work_and_leave_one_compact_copy(tmp_path
 @pytest.mark.slow
 def test_all_cached_start_loads_no_model(tmp_path):
     """What the app does at start-up: a lazily built model is never loaded when every vector is cached."""
-    from artsim.collection import scan_folder
     from artsim.embedding import get_embedder
+    from artsim.inputs.collection import scan_folder
 
     for i, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
         (tmp_path / "gallery" / "Ann").mkdir(parents=True, exist_ok=True)
@@ -412,7 +412,7 @@ def test_all_cached_start_loads_no_model(tmp_path):
 
 
 def test_claims_exclude_a_live_owner_and_expire_with_a_dead_one(tmp_path):
-    from artsim.claims import Claim, claim_dir
+    from artsim.indexing.claims import Claim, claim_dir
 
     mine = Claim(tmp_path, ["fp", "a", "b"])
     assert mine.acquire() and mine.path.exists()
@@ -431,7 +431,7 @@ def test_claims_exclude_a_live_owner_and_expire_with_a_dead_one(tmp_path):
 
 
 def test_work_lock_lets_one_holder_in_at_a_time(tmp_path):
-    from artsim.claims import work_lock
+    from artsim.indexing.claims import work_lock
 
     outcome = []
 
@@ -455,9 +455,9 @@ def test_work_lock_lets_one_holder_in_at_a_time(tmp_path):
 
 def test_an_all_cached_folder_is_known_without_lancedb_and_a_changed_file_is_embedded_again(tmp_path):
     """``all_stored`` answers from the key list a run leaves; new bytes under the same name miss it."""
-    from artsim.collection import scan_paths
-    from artsim.file_hashes import load_hashes, save_hashes
-    from artsim.pipeline import all_stored
+    from artsim.indexing.pipeline import all_stored
+    from artsim.inputs.collection import scan_paths
+    from artsim.store.file_hashes import load_hashes, save_hashes
 
     folder = tmp_path / "paintings" / "A0"
     make_images(folder, 4, size=(40, 30))

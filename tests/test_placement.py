@@ -1,11 +1,11 @@
-"""artsim.placement: uploads placed into a fitted map without moving it."""
+"""artsim.analysis.placement: uploads placed into a fitted map without moving it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from artsim.placement import MIN_FIT, fit_rows, place
-from artsim.projection import fit_projection
+from artsim.analysis.placement import MIN_FIT, fit_rows, place
+from artsim.analysis.projection import fit_projection
 
 
 def test_fit_rows_leaves_uploads_out_unless_refit_or_too_few():

@@ -1,4 +1,4 @@
-"""artsim.projection: PCA against scikit-learn, UMAP determinism, tiny collections."""
+"""artsim.analysis.projection: PCA against scikit-learn, UMAP determinism, tiny collections."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from artsim.projection import UMAP_MIN_N, fit_projection
+from artsim.analysis.projection import UMAP_MIN_N, fit_projection
 
 pytestmark = pytest.mark.usefixtures("umap_compiled")  # UMAP's kernels: compiled once per test run
 

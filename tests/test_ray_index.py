@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from artsim.database import Database
-from artsim.indexing import index
-from artsim.store import EmbeddingStore, table_name
+from artsim.indexing.local import index
+from artsim.store.database import Database
+from artsim.store.vectors import EmbeddingStore, table_name
 from tests.test_index import make_images
 
 ray = pytest.importorskip("ray")
@@ -30,7 +30,7 @@ def local_ray():
 @pytest.mark.slow
 def test_ray_path_matches_local_path_and_reruns_add_nothing(local_ray, tmp_path, monkeypatch):
     from artsim.embedding import get_embedder
-    from artsim.ray_index import index_ray
+    from artsim.indexing.ray_index import index_ray
 
     monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
     shas = make_images(tmp_path / "imgs", 10)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.cluster.hierarchy import dendrogram, linkage, to_tree
 
-from artsim.clustering import cluster_collection, top_levels
-from artsim.projection import UMAP_TRANSFORM_EPOCHS, fit_projection, fit_projection_sampled
+from artsim.analysis.clustering import cluster_collection, top_levels
+from artsim.analysis.projection import UMAP_TRANSFORM_EPOCHS, fit_projection, fit_projection_sampled
 
 
 def _vectors(n: int, d: int = 24, groups: int = 6, seed: int = 0) -> np.ndarray:

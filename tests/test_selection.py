@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from artsim.collection import Painting
-from artsim.listing import folder_signature
-from artsim.selection import artists_of, merge_paintings, split_artists
+from artsim.inputs.collection import Painting
+from artsim.inputs.listing import folder_signature
+from artsim.inputs.selection import artists_of, merge_paintings, split_artists
 from dashboard.server import redirect_target
 
 
@@ -57,7 +57,7 @@ def test_unknown_sub_paths_are_redirected_to_the_app():
 
 
 def test_artist_pair_rows_takes_both_artists_then_an_even_share_past_the_limit():
-    from artsim.selection import artist_pair_rows
+    from artsim.inputs.selection import artist_pair_rows
 
     artists = ["A", "B", "A", "C", "B", "A"]
     assert artist_pair_rows(artists, "A", "B", 100).tolist() == [0, 1, 2, 4, 5]

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import shortest_path
 
-from artsim.separation import knn_graph, shortest_chain
+from artsim.analysis.separation import knn_graph, shortest_chain
 
 
 def _data(n: int, d: int = 6, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""artsim.similarity against scipy and hand-written loops on seeded data."""
+"""artsim.analysis.similarity against scipy and hand-written loops on seeded data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist, squareform
 
-from artsim.similarity import (
+from artsim.analysis.similarity import (
     artist_similarity,
     artist_similarity_from_vectors,
     cosine_similarity_matrix,

@@ -1,4 +1,4 @@
-"""artsim.store: LanceDB vectors and thumbnails keyed by (sha256, fingerprint), dedupe, concurrent writers."""
+"""artsim.store.vectors: LanceDB vectors and thumbnails keyed by (sha256, fingerprint), dedupe, concurrent writers."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from artsim.collection import Painting
 from artsim.errors import StoreError
-from artsim.store import EmbeddingStore, table_name
+from artsim.inputs.collection import Painting
+from artsim.store.vectors import EmbeddingStore, table_name
 
 # ---------------------------------------------------------------- fixtures and helpers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from artsim.tours import (
+from artsim.store.tours import (
     MAX_CAPTION_CHARS,
     MAX_PARAM_VALUE_CHARS,
     MAX_PARAMS,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from artsim import umap_kernels
+from artsim.analysis import umap_kernels
 
 #: The kernels that umap-learn does not mark ``cache=True`` and a small fit compiles: most of
 #: its 9 s first fit here (issue 9.3: a restart must not pay again).

@@ -1,4 +1,4 @@
-"""artsim.upload_flow: where a batch goes (own collection, or a new copy) and the report rows."""
+"""artsim.inputs.upload_flow: where a batch goes (own collection, or a new copy) and the report rows."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from artsim.collections_db import CollectionError
-from artsim.upload_flow import (
+from artsim.inputs.upload_flow import (
     DEFAULT_NAME,
     add_uploads,
     new_collection_name,
@@ -15,7 +14,8 @@ from artsim.upload_flow import (
     result_rows,
     summary,
 )
-from artsim.uploads import read_uploads
+from artsim.inputs.uploads import read_uploads
+from artsim.store.collections import CollectionError
 from tests.app_fixtures import jpeg_bytes
 
 

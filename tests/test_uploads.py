@@ -1,4 +1,4 @@
-"""artsim.uploads: a hostile-input suite, every file made synthetically here."""
+"""artsim.inputs.uploads: a hostile-input suite, every file made synthetically here."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.collection import Painting
 from artsim.errors import StoreError
-from artsim.uploads import (
+from artsim.inputs.collection import Painting
+from artsim.inputs.uploads import (
     MAX_ARTIST_CHARS,
     MAX_NAME_CHARS,
     UploadLimits,

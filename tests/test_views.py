@@ -82,7 +82,7 @@ def test_resnet_view_channels_match_the_modules():
 
 @pytest.fixture(scope="module")
 def paintings(tmp_path_factory):
-    from artsim.collection import scan_folder
+    from artsim.inputs.collection import scan_folder
 
     return scan_folder(make_collection(tmp_path_factory.mktemp("views") / "g", per_artist=1)).paintings
 
@@ -133,7 +133,7 @@ def test_efficientnet_views_one_pass_own_fingerprints_and_exact_features(paintin
 
 # ----------------------------------------------------------------------------- what each depth captures
 def test_depth_table_against_direct_pair_means_and_sorted_by_depth():
-    from artsim.evaluation import loo_nn_accuracy
+    from artsim.analysis.evaluation import loo_nn_accuracy
     from artsim.explain.depth import COLUMNS, depth_figure, depth_table
 
     rng = np.random.default_rng(3)

@@ -1,4 +1,4 @@
-"""artsim.zip_guard against the standard library's zipfile, on generated archives."""
+"""artsim.inputs.zip_guard against the standard library's zipfile, on generated archives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import zipfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artsim.zip_guard import ZipCaps, ZipRefused, declared_entries, member_name, open_archive, read_member
+from artsim.inputs.zip_guard import (
+    ZipCaps,
+    ZipRefused,
+    declared_entries,
+    member_name,
+    open_archive,
+    read_member,
+)
 
 BIG = ZipCaps(max_members=10_000, max_total_bytes=1 << 30, max_member_bytes=1 << 30, max_ratio=1e9)
 SETTINGS = settings(max_examples=120, deadline=None)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from artsim.collection import Painting
-from artsim.images import sha256_file
+from artsim.inputs.collection import Painting
+from artsim.inputs.images import sha256_file
 
 
 class PixelEmbedder:
@@ -60,8 +60,8 @@ def make_images(folder, n: int, seed: int = 0, size: tuple[int, int] = (90, 60))
 
 def write(uri: str, paintings: list[Painting], chunk: int, out: str) -> None:
     """Writer process: embed ``paintings`` into the store at ``uri``; write ``new cached`` to ``out``."""
-    from artsim.pipeline import embed_with_cache
-    from artsim.store import EmbeddingStore
+    from artsim.indexing.pipeline import embed_with_cache
+    from artsim.store.vectors import EmbeddingStore
 
     res = embed_with_cache(EmbeddingStore(uri), paintings, PixelEmbedder(white_raises=None), chunk=chunk)
     with open(out, "w") as fh:

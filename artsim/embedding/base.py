@@ -69,7 +69,7 @@ DRAFT_FACTOR = 2
 #: reduced once while loading, so a decode thread holds a bounded image.
 CAP_FACTOR = 8
 #: ``load_max_side`` / ``load_draft_side`` of the reference path: a full decode, no reduction
-#: (bounded by :mod:`artsim.images`' pixel caps).
+#: (bounded by :mod:`artsim.inputs.images`' pixel caps).
 FULL_DECODE = 1 << 16
 
 
@@ -77,7 +77,7 @@ class BaseEmbedder:
     """Shared batching and bookkeeping; subclasses set ``name``, ``dim``, ``fingerprint``,
     ``input_side`` and implement ``preprocess`` and ``_forward``.
 
-    Loading (read by the pipeline and passed to :func:`artsim.images.load_image`):
+    Loading (read by the pipeline and passed to :func:`artsim.inputs.images.load_image`):
     ``load_draft_side`` (JPEG draft keeps both sides at least this), ``load_max_side``
     (shorter side reduced to at most this) and ``load_resample`` (the filter of that
     reduction). The fast path drafts to ``DRAFT_FACTOR * input_side`` and lets

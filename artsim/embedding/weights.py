@@ -12,7 +12,7 @@ never a silent fall-through to the next source):
 A dead network fails fast: a reachability probe with a hard deadline
 (:data:`PROBE_TIMEOUT`, DNS included) runs before the download, and every socket
 operation of the download has a timeout (:data:`DOWNLOAD_TIMEOUT`). Both, the
-progress bar and the sha256 check are :mod:`artsim.http`'s.
+progress bar and the sha256 check are :mod:`artsim.sources.http`'s.
 ``ARTSIM_WEIGHTS_URL`` replaces the download URL (a mirror, or a local server in tests).
 """
 
@@ -131,7 +131,7 @@ def resolve_resnet50_weights(
         raise WeightsUnavailable(status.message)
     if not allow_download:
         raise WeightsUnavailable(how_to_fix("not in the torch cache and downloading is disabled"))
-    from artsim import http
+    from artsim.sources import http
 
     dest = Path(status.path)
     url = weights_url()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from artsim import evaluation, similarity
+from artsim.analysis import evaluation, similarity
 from artsim.embedding.views import VIEWS
 
 #: Column order of :func:`depth_table`.
@@ -66,7 +66,7 @@ def depth_table(
     Returns
     -------
     DataFrame with :data:`COLUMNS`, sorted by model then depth: ``accuracy`` and ``chance`` from
-    :func:`artsim.evaluation.loo_nn_accuracy`, ``within`` / ``between`` the mean cosine of
+    :func:`artsim.analysis.evaluation.loo_nn_accuracy`, ``within`` / ``between`` the mean cosine of
     same-artist / different-artist pairs and ``gap`` their difference (NaN when a kind has no pair).
     """
     n = len(artists)

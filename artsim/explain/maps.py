@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from artsim.errors import ArtsimError
-from artsim.images import load_image
+from artsim.inputs.images import load_image
 
 #: Shorter side an image is loaded at when the embedder names none (the pipeline's default).
 LOAD_MAX_SIDE = 256

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.cluster.hierarchy import dendrogram
 
-from artsim.clustering import cut_height, node_clusters
+from artsim.analysis.clustering import cut_height, node_clusters
 from artsim.figures.colors import ABOVE_CUT_COLOR, cluster_color
 from artsim.figures.text import plain, plain_all, shorten
 

@@ -2,7 +2,7 @@
 
 Above ``clustering.LINKAGE_MAX_N`` paintings the tree is built on a sample, and a
 dendrogram of its thousands of leaves is unreadable. This figure draws the last
-merges only (:func:`artsim.clustering.top_levels`, scipy's ``truncate_mode="lastp"``
+merges only (:func:`artsim.analysis.clustering.top_levels`, scipy's ``truncate_mode="lastp"``
 layout): each leaf is a branch, its marker sized by the paintings it stands for,
 coloured by the page's cut, with its most frequent artists on hover.
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from artsim.clustering import TreeTop
+from artsim.analysis.clustering import TreeTop
 from artsim.figures.colors import ABOVE_CUT_COLOR, cluster_color
 from artsim.figures.dendrogram import distance_name
 from artsim.figures.text import plain
