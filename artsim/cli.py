@@ -7,14 +7,36 @@ Exit codes: 0 all good, 1 some files were skipped, 2 usage or setup error
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from artsim import __version__
+from artsim import __version__, config, lazy
+from artsim.embedding import (
+    MODEL_NAMES,
+    available_models,
+    default_model,
+    get_embedder,
+    resnet50_weights_status,
+)
+from artsim.embedding.views import VIEW_NAMES
 from artsim.errors import ArtsimError
 from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE
 from artsim.progress import progress_callback
+
+# Each command's own modules, imported when that command runs: an all-cached `artsim embed`
+# imports neither LanceDB nor torch, and `artsim models` no HTTP client.
+pipeline = lazy.load("artsim.indexing.pipeline")
+local_index = lazy.load("artsim.indexing.local")
+ray_index = lazy.load("artsim.indexing.ray_index")
+collection = lazy.load("artsim.inputs.collection")
+file_hashes = lazy.load("artsim.inputs.file_hashes")
+vectors = lazy.load("artsim.store.vectors")
+collections_db = lazy.load("artsim.store.collections")
+ann_index = lazy.load("artsim.store.ann_index")
+fetch = lazy.load("artsim.sources.fetch")
+iiif = lazy.load("artsim.sources.iiif")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
 
@@ -24,7 +46,6 @@ def _err(message: str) -> None:
 
 
 def _choose_model(requested: str | None) -> str:
-    from artsim.embedding import default_model
 
     if requested:
         return requested
@@ -34,39 +55,34 @@ def _choose_model(requested: str | None) -> str:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from artsim.embedding import get_embedder
-    from artsim.indexing.pipeline import all_stored, embed_with_cache
-    from artsim.inputs.collection import scan_paths, to_frame
-    from artsim.store.file_hashes import load_hashes, save_hashes
-    from artsim.store.vectors import EmbeddingStore
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         _err(f"error: no such file or folder: {', '.join(missing)}")
         return EXIT_SETUP
-    hashes = load_hashes()  # digests of files unchanged since an earlier run are not read again
+    hashes = file_hashes.load_hashes()  # digests of files unchanged since an earlier run are not read again
     known = len(hashes)
-    scan = scan_paths(args.paths, hash_cache=hashes)
+    scan = collection.scan_paths(args.paths, hash_cache=hashes)
     if len(hashes) != known:
-        save_hashes(hashes)
+        file_hashes.save_hashes(hashes)
     model = args.model or ("resnet50" if args.weights else None)  # a weights file means ResNet-50
     embedder = get_embedder(
         _choose_model(model), weights=args.weights, precision=args.precision, reference=args.reference
     )
-    store = EmbeddingStore(args.db)
-    if not args.out and all_stored(store, scan.paintings, embedder.fingerprint):  # no LanceDB import
+    store = vectors.EmbeddingStore(args.db)
+    if not args.out and pipeline.all_stored(store, scan.paintings, embedder.fingerprint):  # no LanceDB import
         for path, reason in scan.skipped:
             _err(f"skipped {path}: {reason}")
         print(f"embedded 0 new, {len(scan.paintings)} cached, {len(scan.skipped)} skipped")
         return EXIT_PARTIAL if scan.skipped else EXIT_OK
-    result = embed_with_cache(
+    result = pipeline.embed_with_cache(
         store, scan.paintings, embedder, batch_size=args.batch_size, progress=progress_callback("embedding"),
     )
     skipped = scan.skipped + result.skipped
     for path, reason in skipped:
         _err(f"skipped {path}: {reason}")
     if args.out:
-        frame = to_frame(result.paintings)[["sha256", "path", "artist", "title"]]
+        frame = collection.to_frame(result.paintings)[["sha256", "path", "artist", "title"]]
         frame["model"] = embedder.name
         frame["vector"] = list(result.vectors)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +92,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_status(args: argparse.Namespace) -> int:
-    from artsim.embedding import resnet50_weights_status
 
     status = resnet50_weights_status(args.weights)
     print(status.message)
@@ -84,14 +99,12 @@ def cmd_weights_status(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from artsim.embedding import available_models, default_model
 
     name, why = default_model()
     for model, problem in available_models().items():
         mark = "*" if model == name else " "
         print(f"{mark} {model:20s} {'available' if problem is None else problem}")
         if problem is None:
-            from artsim.embedding import get_embedder
 
             try:  # a handle: no model load, no torch import
                 handle = get_embedder(model, allow_download=False)
@@ -103,9 +116,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_gallery_fetch(args: argparse.Namespace) -> int:
-    from artsim.sources.fetch import fetch_gallery
 
-    report = fetch_gallery(args.manifest, args.dest)
+    report = fetch.fetch_gallery(args.manifest, args.dest)
     for row, reason in report.failed:
         _err(f"failed {row}: {reason}")
     print(
@@ -116,28 +128,24 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from artsim.embedding import get_embedder
-    from artsim.indexing.local import index, is_url
-    from artsim.store.vectors import EmbeddingStore
 
-    missing = [s for s in args.sources if not is_url(s) and not Path(s).exists()]
+    missing = [s for s in args.sources if not local_index.is_url(s) and not Path(s).exists()]
     if missing:
         _err(f"error: no such file or folder: {', '.join(missing)}")
         return EXIT_SETUP
     model = args.model or ("resnet50" if args.weights else None)
     try:
         if args.ray is not None:
-            from artsim.indexing.ray_index import index_ray
 
-            report = index_ray(
-                args.sources, _choose_model(model), EmbeddingStore(args.db), address=args.ray or None,
+            report = ray_index.index_ray(
+                args.sources, _choose_model(model), vectors.EmbeddingStore(args.db), address=args.ray or None,
                 weights=args.weights, precision=args.precision, batch_size=args.batch_size,
                 actors=args.actors, chunk=args.chunk,
             )
         else:
             embedder = get_embedder(_choose_model(model), weights=args.weights, precision=args.precision)
-            report = index(
-                args.sources, embedder, EmbeddingStore(args.db), batch_size=args.batch_size, chunk=args.chunk
+            report = local_index.index(
+                args.sources, embedder, vectors.EmbeddingStore(args.db), batch_size=args.batch_size, chunk=args.chunk
             )
     except KeyboardInterrupt:
         _err("interrupted: the paintings embedded so far are stored; run the same command again to finish")
@@ -145,30 +153,24 @@ def cmd_index(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         _err(f"skipped {path}: {reason}")
     print(report.summary())
-    from artsim.store.ann_index import ensure_indexes
 
-    ensure_indexes(EmbeddingStore(args.db))  # a table past ann.ANN_MIN_ROWS gets its ANN index, once
+    ann_index.ensure_indexes(vectors.EmbeddingStore(args.db))  # a table past ann.ANN_MIN_ROWS gets its ANN index, once
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
 
 def cmd_import_iiif(args: argparse.Namespace) -> int:
-    import hashlib
 
-    from artsim import config
-    from artsim.sources.iiif import import_iiif
 
     dest = Path(args.out) if args.out else config.home() / "iiif" / hashlib.sha256(args.url.encode()).hexdigest()[:12]
-    report = import_iiif(args.url, dest)
+    report = iiif.import_iiif(args.url, dest)
     for where, why in report.skipped:
         _err(f"skipped {where}: {why}")
     for where, note in report.notes:
         _err(f"note {where}: {note}")
     if args.collection and (report.imported or report.already_there):
-        from artsim.inputs.collection import scan_folder
-        from artsim.store.collections import Collections
 
-        paintings = scan_folder(dest).paintings
-        collections = Collections(args.db or config.db_uri())
+        paintings = collection.scan_folder(dest).paintings
+        collections = collections_db.Collections(args.db or config.db_uri())
         info, token = collections.create(args.name or f"IIIF {args.url.rsplit('/', 2)[-2]}"[:80])
         added = collections.add(info.id, token, [(p, Path(p.path).read_bytes()) for p in paintings])
         print(f"collection {info.id}: {added} paintings; edit token (keep it private): {token}")
@@ -177,8 +179,6 @@ def cmd_import_iiif(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from artsim.embedding import MODEL_NAMES
-    from artsim.embedding.views import VIEW_NAMES
 
     choices = MODEL_NAMES + VIEW_NAMES  # a view of a model embeds like a model (issue 13)
 
@@ -211,10 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     gallery = sub.add_parser("gallery", help="the default self-portrait gallery")
     gsub = gallery.add_subparsers(dest="gallery_command", required=True)
-    fetch = gsub.add_parser("fetch", help="download the manifest's images into $ARTSIM_HOME/gallery")
-    fetch.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
-    fetch.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
-    fetch.set_defaults(func=cmd_gallery_fetch)
+    fetch_cmd = gsub.add_parser("fetch", help="download the manifest's images into $ARTSIM_HOME/gallery")
+    fetch_cmd.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
+    fetch_cmd.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
+    fetch_cmd.set_defaults(func=cmd_gallery_fetch)
 
     idx = sub.add_parser("index", help="embed many paintings into the store: resumable, with a skip report")
     idx.add_argument("sources", nargs="+", help="folders, image files, or IIIF manifest/collection URLs")
@@ -233,16 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import paintings from a museum collection")
     isub = imp.add_subparsers(dest="import_command", required=True)
-    iiif = isub.add_parser("iiif", help="a IIIF Presentation 2/3 manifest or collection URL")
-    iiif.add_argument("url", help="manifest or collection URL (nested collections are walked)")
-    where = iiif.add_mutually_exclusive_group()
+    iiif_cmd = isub.add_parser("iiif", help="a IIIF Presentation 2/3 manifest or collection URL")
+    iiif_cmd.add_argument("url", help="manifest or collection URL (nested collections are walked)")
+    where = iiif_cmd.add_mutually_exclusive_group()
     where.add_argument("--out", help="folder to write <Artist>/<file> + metadata.csv into")
     where.add_argument(
         "--collection", action="store_true", help="also add the paintings to a new private collection"
     )
-    iiif.add_argument("--name", help="name of the new collection (with --collection)")
-    iiif.add_argument("--db", help="LanceDB URI of the store (with --collection)")
-    iiif.set_defaults(func=cmd_import_iiif)
+    iiif_cmd.add_argument("--name", help="name of the new collection (with --collection)")
+    iiif_cmd.add_argument("--db", help="LanceDB URI of the store (with --collection)")
+    iiif_cmd.set_defaults(func=cmd_import_iiif)
     return parser
 
 

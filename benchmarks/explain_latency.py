@@ -18,8 +18,8 @@ import statistics
 import time
 
 from artsim.embedding import available_models, get_embedder
+from artsim.embedding.features import eager_model
 from artsim.explain import MapCache, explain_pair
-from artsim.explain.maps import eager_model
 from artsim.inputs.collection import scan_folder
 
 

@@ -1,35 +1,54 @@
-"""The app's thin cached layer: shared state, cached handles and cached analysis.
+"""The app's thin cached layer: the pages' one entry point to shared handles and cached analysis.
 
-Pages import ``from dashboard import cache`` and only lay out. Models and the store are
-``st.cache_resource``; derived arrays are ``st.cache_data`` keyed by content
-(model fingerprint + a digest of the selected paintings' sha256s + parameters),
-never by file names or objects.
+Pages import ``from dashboard import cache`` and only lay out. The shared
+handles (store, collections, models) live in :mod:`dashboard.handles` and are
+re-exported here for the pages; derived arrays are ``st.cache_data`` keyed by
+content (model fingerprint + a digest of the selected paintings' sha256s +
+parameters), never by file names or objects.
+
+The analysis modules (scipy, scikit-learn, umap: seconds to import) are
+declared below and imported when a page first asks for their result, so a
+first view of the Gallery imports none of them.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from artsim import config
-from artsim.embedding import available_models, default_model, get_embedder
+from artsim import config, lazy
 from artsim.inputs.collection import Painting, scan_folder
+from artsim.inputs.file_hashes import load_hashes, save_hashes
 from artsim.inputs.listing import folder_signature
-from artsim.store.collections import CollectionInfo, Collections
-from artsim.store.vectors import EmbeddingStore
+from artsim.store.collections import CollectionInfo
 from artsim.viewstate import PAGE_PARAMS, ViewState
-from dashboard import startup
+from dashboard import embedding, startup
+from dashboard.handles import (  # noqa: F401  (re-exported: the pages' one entry point)
+    collection_info,
+    collection_paintings,
+    collections,
+    digest,
+    edit_token,
+    embedder,
+    model_choices,
+    remember_edit_token,
+    store,
+)
 
-if TYPE_CHECKING:  # imported where used: scipy/sklearn cost seconds a first view does not need
-    from artsim.analysis import clustering, projection
+similarity = lazy.load("artsim.analysis.similarity")
+clustering = lazy.load("artsim.analysis.clustering")
+projection = lazy.load("artsim.analysis.projection")
+separation = lazy.load("artsim.analysis.separation")
+artist_bootstrap = lazy.load("artsim.analysis.artist_bootstrap")
+ann = lazy.load("artsim.store.ann")
+sprites = lazy.load("artsim.figures.sprites")
+sprite_route = lazy.load("dashboard.sprite_route")
 
 CONTEXT_KEY = "artsim_context"
 
@@ -55,75 +74,12 @@ class Context:
     embedding: bool = False
 
 
-# ----------------------------------------------------------------------------- handles
-@st.cache_resource(show_spinner=False)
-def store(uri: str) -> EmbeddingStore:
-    """One store handle per URI per process."""
-    return EmbeddingStore(uri)
-
-
-@st.cache_resource(show_spinner=False)
-def _collections(uri: str, home: str) -> Collections:
-    return Collections(store(uri), uploads_dir=Path(home) / "uploads")
-
-
-def collections() -> Collections:
-    """Collections kept in the store at ``ARTSIM_DB`` (one handle per database and home)."""
-    return _collections(config.db_uri(), str(config.home()))
-
-
-@st.cache_data(show_spinner=False, ttl=30, max_entries=64)
-def collection_info(collection_id: str) -> CollectionInfo | None:
-    """A collection's identity (cached briefly: the router asks on every rerun)."""
-    return collections().get(collection_id)
-
-
-@st.cache_data(show_spinner=False, ttl=30, max_entries=64)
-def collection_paintings(collection_id: str) -> list[Painting]:
-    """Paintings added to a collection (cached briefly; cleared when this session adds)."""
-    return collections().paintings(collection_id)
-
-
-def remember_edit_token(collection_id: str, token: str) -> None:
-    """Keep a collection's edit token in this session only (never in the URL or a share link)."""
-    st.session_state.setdefault("edit_tokens", {})[collection_id] = token
-
-
-def edit_token(collection_id: str) -> str | None:
-    """This session's edit token for ``collection_id``, if it owns it."""
-    return st.session_state.get("edit_tokens", {}).get(collection_id)
-
-
+# ----------------------------------------------------------------------------- links
 def share_url(**extra: str) -> str:
     """The current page's URL with the view's parameters (plus ``extra``, e.g. an edit token)."""
-    from urllib.parse import urlencode
-
     base = str(st.context.url or "").split("?")[0]
     params = {**st.query_params.to_dict(), **extra}
     return f"{base}?{urlencode(params)}" if params else base
-
-
-@st.cache_resource(show_spinner=False)
-def embedder(name: str):
-    """One model instance per process, shared by every session.
-
-    Lazy: it knows its fingerprint (to look vectors up) but builds the network
-    only when something must be embedded.
-    """
-    return get_embedder(name, lazy=True)
-
-
-def model_choices() -> tuple[dict[str, str | None], str, str]:
-    """(model -> problem or None, default model, why), cached per model and weights setting."""
-    settings = tuple(os.environ.get(name, "") for name in ("ARTSIM_MODEL", "ARTSIM_WEIGHTS", "TORCH_HOME"))
-    return _model_choices(settings)
-
-
-@st.cache_resource(show_spinner=False, ttl=60)
-def _model_choices(settings: tuple[str, ...]) -> tuple[dict[str, str | None], str, str]:
-    # ``settings`` only keys the cache: a changed ARTSIM_MODEL or weights place is read at once
-    # (regression: one cached answer for every setting picked the previous default model)
-    return available_models(with_views=True), *default_model()
 
 
 # ----------------------------------------------------------------------------- collection
@@ -137,18 +93,14 @@ def _folder_signature(root: str) -> str:
 def _hash_cache(root: str) -> dict:
     """Digests of the folder's files, so a changed folder re-reads only what changed.
 
-    Starts from the digests saved by earlier runs (:mod:`artsim.store.file_hashes`): a
+    Starts from the digests saved by earlier runs (:mod:`artsim.inputs.file_hashes`): a
     restarted server does not re-hash an unchanged folder.
     """
-    from artsim.store.file_hashes import load_hashes
-
     return load_hashes()
 
 
 @st.cache_data(show_spinner="Reading the collection…", max_entries=8)
 def _scan(root: str, signature: str) -> tuple[list[Painting], list[tuple[str, str]]]:
-    from artsim.store.file_hashes import save_hashes
-
     hashes = _hash_cache(root)
     known = len(hashes)
     result = scan_folder(root, hash_cache=hashes)
@@ -165,11 +117,6 @@ def scan_collection(root: Path) -> tuple[list[Painting], list[tuple[str, str]]]:
 
 
 # ----------------------------------------------------------------------------- embeddings
-def digest(shas: tuple[str, ...] | list[str]) -> str:
-    """Content key of a set of paintings (order-sensitive)."""
-    return hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
-
-
 def content_key(model: str, shas: list[str]) -> str:
     """Cache key of analysis over ``shas`` embedded by ``model``: its fingerprint plus the paintings."""
     return digest([embedder(model).fingerprint, *shas]) if shas else ""
@@ -179,38 +126,28 @@ def content_key(model: str, shas: list[str]) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def similarity_matrix(key: str, center: bool, _vectors: np.ndarray) -> np.ndarray:
     """Cosine similarities of the selection, keyed by content ``key``."""
-    from artsim.analysis import similarity
-
     return similarity.cosine_similarity_matrix(_vectors, center=center)
 
 
 def clusters(key: str, method: str, k: int, center: bool, _vectors: np.ndarray) -> clustering.ClusterResult:
     """Hierarchical clustering of the selection (exact tree up to ``clustering.linkage_max_n()`` paintings)."""
-    from artsim.analysis import clustering
-
     return _clusters(key, method, k, center, clustering.linkage_max_n(), _vectors)
 
 
 @st.cache_data(show_spinner="Clustering…", max_entries=32)
 def _clusters(key: str, method: str, k: int, center: bool, max_n: int, _vectors: np.ndarray) -> clustering.ClusterResult:
-    from artsim.analysis import clustering
-
     return clustering.cluster_collection(_vectors, method, k, center=center, max_n=max_n, with_cophenetic=True)
 
 
 @st.cache_resource(show_spinner="Linking each painting to its nearest…", max_entries=8)
 def neighbour_graph(key: str, k: int, center: bool, _vectors: np.ndarray, works: tuple[str, ...] | None):
     """k-nearest-neighbour graph of the selection for walks between paintings (a sparse matrix)."""
-    from artsim.analysis.separation import knn_graph
-
-    return knn_graph(_vectors, k, center=center, works=works)
+    return separation.knn_graph(_vectors, k, center=center, works=works)
 
 
 def graph_from_index(model: str, n: int) -> bool:
     """Whether the Walk graph of ``n`` paintings comes from the ANN index (:func:`artsim.store.ann.index_serves`)."""
-    from artsim.store.ann import index_serves
-
-    return index_serves(store(config.db_uri()), embedder(model).fingerprint, n)
+    return ann.index_serves(store(config.db_uri()), embedder(model).fingerprint, n)
 
 
 @st.cache_resource(show_spinner="Linking each painting to its nearest through the ANN index…", max_entries=4)
@@ -218,9 +155,7 @@ def index_neighbour_graph(
     key: str, k: int, model: str, _shas: tuple[str, ...], _vectors: np.ndarray, works: tuple[str, ...] | None
 ):
     """:func:`neighbour_graph` of a large selection from the store's ANN index (raw vectors; ``key`` covers ``_shas``)."""
-    from artsim.store.ann import store_knn_graph
-
-    return store_knn_graph(
+    return ann.store_knn_graph(
         store(config.db_uri()), embedder(model).fingerprint, _shas, k, works=works, vectors=_vectors, min_rows=0
     )
 
@@ -230,9 +165,7 @@ def artist_intervals(
     key: str, center: bool, seed: int, replicates: int, artists: tuple[str, ...], _vectors: np.ndarray
 ) -> pd.DataFrame:
     """Bootstrap intervals of every artist pair (:func:`artsim.analysis.artist_bootstrap.artist_intervals`), by content key."""
-    from artsim.analysis.artist_bootstrap import artist_intervals as intervals
-
-    return intervals(_vectors, artists, replicates=replicates, seed=seed, center=center)
+    return artist_bootstrap.artist_intervals(_vectors, artists, replicates=replicates, seed=seed, center=center)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -240,8 +173,6 @@ def _fitted_projection(
     key: str, method: str, seed: int, neighbors: int, min_dist: float, center: bool, _vectors: np.ndarray
 ) -> projection.Projection:
     # identical to fit_projection up to PROJECTION_FIT_MAX_N paintings; above, fits a sample
-    from artsim.analysis import projection
-
     return projection.fit_projection_sampled(
         _vectors, method, seed=seed, n_neighbors=neighbors, min_dist=min_dist, center=center
     )
@@ -265,10 +196,8 @@ def vectors_for(model: str, shas: list[str]) -> np.ndarray | None:
 
     Returns None when some painting could not be embedded by this model.
     """
-    from dashboard.embedding import embed_collection
-
     ctx: Context = st.session_state[CONTEXT_KEY]
-    result = embed_collection(list(ctx.paintings), model)
+    result = embedding.embed_collection(list(ctx.paintings), model)
     row = {p.sha256: i for i, p in enumerate(result.paintings)}
     if any(s not in row for s in shas):
         return None
@@ -288,10 +217,7 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
 @st.cache_data(show_spinner="Packing the thumbnails into one image…", max_entries=8)
 def sprite_atlas(shas: tuple[str, ...]) -> tuple[str, np.ndarray]:
     """The map's sprite atlas of ``shas`` (file name under ``dashboard.sprite_route``, (n, 4) boxes)."""
-    from artsim.figures.sprites import atlas_for
-    from dashboard.sprite_route import folder
-
-    return atlas_for(folder(), shas, store(config.db_uri()).thumbnails)
+    return sprites.atlas_for(sprite_route.folder(), shas, store(config.db_uri()).thumbnails)
 
 
 # ----------------------------------------------------------------------------- view state

@@ -18,9 +18,11 @@ import pandas as pd
 import streamlit as st
 from cachetools import LRUCache
 
-from artsim import config
+from artsim import config, lazy
 from artsim.inputs.collection import Painting, to_frame
-from dashboard import cache
+from dashboard import handles
+
+pipeline = lazy.load("artsim.indexing.pipeline")  # embedding and its model packages: only when something is missing
 
 #: Finished results kept per process (one per model and set of paintings).
 MEMO_SIZE = 8
@@ -51,27 +53,23 @@ def _key(paintings: list[Painting], model: str) -> tuple[str, str, str]:
     other artist names or titles, or a gallery whose metadata.csv changed, were
     answered with the other paintings' names.)
     """
-    return config.db_uri(), cache.embedder(model).fingerprint, cache.digest([repr(p) for p in paintings])
+    return config.db_uri(), handles.embedder(model).fingerprint, handles.digest([repr(p) for p in paintings])
 
 
 def _from_store(paintings: list[Painting], model: str):
     """The stored part: an EmbedResult over the paintings the store has vectors for."""
-    from artsim.indexing.pipeline import EmbedResult
-
-    found = cache.store(config.db_uri()).get_vectors([p.sha256 for p in paintings], cache.embedder(model).fingerprint)
+    found = handles.store(config.db_uri()).get_vectors([p.sha256 for p in paintings], handles.embedder(model).fingerprint)
     have = [p for p in paintings if p.sha256 in found]
     vectors = np.stack([found[p.sha256] for p in have]).astype(np.float32) if have else np.zeros((0, 1), np.float32)
-    return EmbedResult(vectors=vectors, paintings=have, cached=len(have))
+    return pipeline.EmbedResult(vectors=vectors, paintings=have, cached=len(have))
 
 
 def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None:
-    from artsim.indexing.pipeline import embed_with_cache
-
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
 
     try:
-        job.result = embed_with_cache(cache.store(config.db_uri()), paintings, cache.embedder(job.model),
+        job.result = pipeline.embed_with_cache(handles.store(config.db_uri()), paintings, handles.embedder(job.model),
                                       progress=progress)
     except Exception as error:  # noqa: BLE001 - any failure is shown to the user, never raised in a page
         job.error = str(error) or type(error).__name__
@@ -80,9 +78,7 @@ def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None
         try:
             job.result = _from_store(paintings, job.model)
         except Exception:  # noqa: BLE001 - the store itself failed: nothing to show
-            from artsim.indexing.pipeline import EmbedResult
-
-            job.result = EmbedResult(vectors=np.zeros((0, 1), np.float32), paintings=[])
+                    job.result = pipeline.EmbedResult(vectors=np.zeros((0, 1), np.float32), paintings=[])
         have = {p.sha256 for p in job.result.paintings}
         job.result.skipped = [(p.path, f"not embedded: {job.error}") for p in paintings if p.sha256 not in have]
     memo, jobs, lock = _state()

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
+from streamlit import config as streamlit_config
+
 #: First path segments Streamlit itself serves (assets, websocket, media, components, static files),
 #: and the map's sprite atlases (``dashboard.sprite_route``).
 RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth", "oauth2callback", "sprites"})
@@ -27,9 +29,7 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 
 def base_url_path() -> str:
     """Streamlit's ``server.baseUrlPath`` as ``/path`` (or '' at the root)."""
-    from streamlit import config
-
-    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    base = str(streamlit_config.get_option("server.baseUrlPath") or "").strip("/")
     return f"/{base}" if base else ""
 
 

@@ -22,13 +22,15 @@ a first view has been served and no script has run for :data:`QUIET_S` (or
 hold the GIL, wait for such a quiet moment up to :data:`IN_PROCESS_LATEST_S`, so
 that they never hold up a visitor's page.
 
-Everything here imports only the standard library at module level: the
-server imports this before it serves anything.
+At module level this imports only the standard library and ``artsim.config``
+(itself standard library only): the server imports it before it serves
+anything. What the work needs is declared below and imported when used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
@@ -37,6 +39,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+from artsim import config, lazy
+
+np = lazy.load("numpy")
+projection = lazy.load("artsim.analysis.projection")  # the warm-up fit: scikit-learn, umap, numba
+store_vectors = lazy.load("artsim.store.vectors")  # its table names
+handles = lazy.load("dashboard.handles")  # the store handle the pages share (Streamlit)
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority): it takes only idle CPU.
 WARMUP_NICE = 19
@@ -50,6 +59,8 @@ WARMUP_LATEST_S = 20.0
 IN_PROCESS_LATEST_S = 600.0
 #: What the server imports ahead of its first visitor (see the module notes).
 PRELOAD = ("lancedb", "pandas", "artsim.store.vectors", "artsim.inputs.collection", "dashboard.cache", "dashboard.embedding")
+#: The model libraries imported after the first view (:func:`import_model_runtime`).
+MODEL_RUNTIME = ("torch", "torchvision.models", "timm")
 #: What a cold UMAP compilation costs here, for the wait message (seconds, 2 cores).
 COLD_COMPILE_S = (30, 60)
 
@@ -61,8 +72,6 @@ _preload: dict[str, Any] = {"started": False, "imported": threading.Event()}
 
 def numba_cache_dir() -> Path:
     """Where numba keeps compiled kernels: ``ARTSIM_HOME/numba``."""
-    from artsim import config
-
     return config.home() / "numba"
 
 
@@ -110,13 +119,9 @@ def warm_fit() -> None:
     """One small UMAP fit and transform through artsim's own code path (compiles or loads kernels).
 
     The compiling child runs it; so does the test run's one compile (tests/conftest.py)."""
-    import numpy as np
-
-    from artsim.analysis.projection import fit_projection
-
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(40, 32)).astype(np.float32)
-    fitted = fit_projection(vectors, "umap", seed=0, n_neighbors=10, min_dist=0.1, center=True)
+    fitted = projection.fit_projection(vectors, "umap", seed=0, n_neighbors=10, min_dist=0.1, center=True)
     fitted.transform(vectors[:3])
 
 
@@ -145,8 +150,6 @@ def wait_for_quiet(latest_s: float, quiet_s: float = QUIET_S, poll_s: float = 0.
 
 def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
     """Import ``modules`` (the ones that fail are returned: the script that needs one will say why)."""
-    import importlib
-
     failed = []
     for name in modules:
         try:
@@ -160,15 +163,11 @@ def open_store() -> None:
     """Open the app's store handle (the one ``dashboard.cache.store`` shares) and its vector and
     thumbnail tables with their key indexes, so the first view reads rows at once (best effort)."""
     try:
-        from artsim import config
-        from artsim.store.vectors import EMBEDDINGS_PREFIX, THUMBNAILS_TABLE
-        from dashboard import cache
-
-        db = cache.store(config.db_uri()).db
+        db = handles.store(config.db_uri()).db
         if not db.uri.startswith(("s3://", "gs://", "az://")) and not os.path.isdir(db.uri):
             return  # nothing stored yet: do not create the database here
         for name in db.table_names():
-            if name.startswith(EMBEDDINGS_PREFIX) or name == THUMBNAILS_TABLE:
+            if name.startswith(store_vectors.EMBEDDINGS_PREFIX) or name == store_vectors.THUMBNAILS_TABLE:
                 table = db.open(name)
                 if table is not None:
                     with db.lock:
@@ -232,10 +231,7 @@ def import_model_runtime() -> None:
     whose vectors are all cached (about 3 s here, against 0.1 s to build the model
     afterwards); the first view never waits for it (issue 9.2).
     """
-    with contextlib.suppress(Exception):  # a missing library only means the import happens on use
-        import timm  # noqa: F401
-        import torch  # noqa: F401
-        import torchvision.models  # noqa: F401
+    preload(MODEL_RUNTIME)  # a missing library only means the import happens on use
 
 
 def start_warmup(delay_s: float = 0.0) -> bool:

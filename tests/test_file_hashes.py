@@ -1,4 +1,4 @@
-"""artsim.store.file_hashes: digests kept on disk between runs, and what invalidates them."""
+"""artsim.inputs.file_hashes: digests kept on disk between runs, and what invalidates them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import time
 
 from artsim.inputs.collection import scan_paths
-from artsim.store.file_hashes import RACY_NS, file_key, load_hashes, save_hashes
+from artsim.inputs.file_hashes import RACY_NS, file_key, load_hashes, save_hashes
 
 
 def later() -> int:

@@ -457,7 +457,7 @@ def test_an_all_cached_folder_is_known_without_lancedb_and_a_changed_file_is_emb
     """``all_stored`` answers from the key list a run leaves; new bytes under the same name miss it."""
     from artsim.indexing.pipeline import all_stored
     from artsim.inputs.collection import scan_paths
-    from artsim.store.file_hashes import load_hashes, save_hashes
+    from artsim.inputs.file_hashes import load_hashes, save_hashes
 
     folder = tmp_path / "paintings" / "A0"
     make_images(folder, 4, size=(40, 30))

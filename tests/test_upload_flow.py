@@ -1,4 +1,4 @@
-"""artsim.inputs.upload_flow: where a batch goes (own collection, or a new copy) and the report rows."""
+"""artsim.store.upload_flow: where a batch goes (own collection, or a new copy) and the report rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from artsim.inputs.upload_flow import (
+from artsim.inputs.uploads import read_uploads
+from artsim.store.collections import CollectionError
+from artsim.store.upload_flow import (
     DEFAULT_NAME,
     add_uploads,
     new_collection_name,
@@ -14,8 +16,6 @@ from artsim.inputs.upload_flow import (
     result_rows,
     summary,
 )
-from artsim.inputs.uploads import read_uploads
-from artsim.store.collections import CollectionError
 from tests.app_fixtures import jpeg_bytes
 
 

@@ -91,7 +91,8 @@ def paintings(tmp_path_factory):
 def test_efficientnet_views_one_pass_own_fingerprints_and_exact_features(paintings):
     import torch
 
-    from artsim.explain.maps import eager_model, load_input, painting_map
+    from artsim.embedding.features import eager_model
+    from artsim.explain.maps import load_input, painting_map
 
     views = {v: get_embedder(f"efficientnet-lite0:{v}", precision="fp32") for v in VIEWS["efficientnet-lite0"]}
     base = views["stage1"].base

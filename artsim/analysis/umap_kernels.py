@@ -16,9 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import sys
 import warnings
 from types import ModuleType
+
+from artsim import lazy
+
+# numba comes with umap: both are imported by import_umap, never at this module's import
+dispatcher = lazy.load("numba.core.dispatcher")
+numba_errors = lazy.load("numba.core.errors")
 
 #: Packages whose numba kernels a UMAP fit compiles.
 PACKAGES = ("umap", "pynndescent")
@@ -31,13 +38,11 @@ def enable_disk_cache(packages: tuple[str, ...] = PACKAGES) -> None:
     Kernels numba cannot cache (closures over dynamic values) keep compiling as
     before; numba warns at save, and :func:`import_umap` silences that warning.
     """
-    from numba.core.dispatcher import Dispatcher
-
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".")[0] not in packages:
             continue
         for obj in list(vars(module).values()):
-            if isinstance(obj, Dispatcher):
+            if isinstance(obj, dispatcher.Dispatcher):
                 with contextlib.suppress(RuntimeError):  # numba finds no folder for it: it compiles as before
                     obj.enable_caching()
 
@@ -45,16 +50,13 @@ def enable_disk_cache(packages: tuple[str, ...] = PACKAGES) -> None:
 @functools.cache
 def _cache_once() -> None:
     """Once per process (two threads meeting here would only repeat harmless work)."""
-    from numba.core.errors import NumbaWarning
-
     enable_disk_cache()
     # "Cannot cache compiled function ... as it uses dynamic globals": that kernel compiles as before.
-    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
+    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=numba_errors.NumbaWarning)
 
 
 def import_umap() -> ModuleType:
     """``import umap`` (about 2 s), with its kernels and pynndescent's cached on disk (once per process)."""
-    import umap
-
+    umap = importlib.import_module("umap")
     _cache_once()
     return umap

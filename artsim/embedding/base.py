@@ -150,12 +150,3 @@ def package_file(package: str, *parts: str) -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations)), *parts)
     return path if path.is_file() else None
-
-
-def __getattr__(name: str):
-    """``TorchEmbedder`` moved to :mod:`artsim.embedding.torch_embedder`; the old import still works."""
-    if name == "TorchEmbedder":
-        from artsim.embedding.torch_embedder import TorchEmbedder
-
-        return TorchEmbedder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from artsim.embedding.base import BaseEmbedder, make_fingerprint
+from artsim.embedding.features import hooked_forward
 
 #: Bump when a view's definition changes (part of every view's fingerprint).
 VIEW_VERSION = "views-1: stage = mean over positions; gram = triu(Y^T Y / hw), Y = F P, P ~ N(0, 1/r) seeded"
@@ -124,8 +125,6 @@ class _Family:
 
     def stage_maps(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Every hooked stage's output for ``batch (n, 3, H, W)``: module -> ``(n, h*w, c)`` float32."""
-        from artsim.explain.maps import hooked_forward
-
         modules = sorted({module for module, _, _ in VIEWS[self.base.name].values()})
         maps = hooked_forward(self.base, modules, batch)
         self.passes += len(batch)

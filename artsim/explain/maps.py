@@ -32,8 +32,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from artsim import lazy
+from artsim.embedding.features import hooked_forward
 from artsim.errors import ArtsimError
 from artsim.inputs.images import load_image
+
+resnet = lazy.load("artsim.embedding.resnet")  # its input normalisation, for ResNet-50 maps only
 
 #: Shorter side an image is loaded at when the embedder names none (the pipeline's default).
 LOAD_MAX_SIDE = 256
@@ -83,9 +87,7 @@ def input_image(model: str, x: np.ndarray) -> np.ndarray:
     """Undo a model's input normalisation: ``(3, H, W)`` float32 -> ``(H, W, 3)`` uint8."""
     base = model.split(":", 1)[0]
     if base == "resnet50":
-        from artsim.embedding.resnet import MEAN, STD
-
-        rgb = (x * STD[:, None, None] + MEAN[:, None, None]) * 255.0
+        rgb = (x * resnet.STD[:, None, None] + resnet.MEAN[:, None, None]) * 255.0
     elif base == "efficientnet-lite0":
         rgb = x * 128.0 + 127.0
     else:
@@ -107,61 +109,6 @@ def spatial_features(embedder: Any, x: np.ndarray) -> np.ndarray:
         raise ExplainUnavailable(f"{embedder.name} has no spatial feature map to explain with")
     fmap = hooked_forward(embedder, [name], x[None])[name][0]  # (d, h, w)
     return np.ascontiguousarray(fmap.transpose(1, 2, 0))
-
-
-#: Hooks fire on every forward pass through a module, whoever runs it: hooked passes take turns.
-HOOK_LOCK = threading.Lock()
-
-
-def hooked_forward(embedder: Any, modules: list[str], batch: np.ndarray) -> dict[str, np.ndarray]:
-    """Run ``batch (n, 3, H, W)`` through the embedder's eager model; each module's output, float32.
-
-    Runs in fp32 where the model lives (CPU or CUDA). bf16 autocast was no faster here in
-    eager mode (measured on the 2-core machine; its first call costs a second more), and
-    fp32 keeps the maps' means equal to the fp32 vectors the tests compare with.
-    """
-    import torch
-
-    model = eager_model(embedder)
-    device = next(model.parameters()).device
-    captured: dict[str, Any] = {}
-    with HOOK_LOCK:
-        hooks = [
-            model.get_submodule(m).register_forward_hook(lambda _m, _i, out, m=m: captured.__setitem__(m, out))
-            for m in modules
-        ]
-        try:
-            with torch.inference_mode():
-                x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
-                embedder._features(model, x)
-        finally:
-            for hook in hooks:
-                hook.remove()
-    return {m: t.float().cpu().numpy() for m, t in captured.items()}
-
-
-_EAGER: OrderedDict[str, Any] = OrderedDict()
-_EAGER_LOCK = threading.Lock()
-
-
-def eager_model(embedder: Any) -> Any:
-    """The embedder's eager torch module, without building its frozen bf16 graph.
-
-    An embedder that has loaded already shares its module. Otherwise a module is
-    built from the same weights and kept here (one per fingerprint, at most two):
-    loading the embedder itself would also freeze and profile its bf16 graph
-    (about a minute for ResNet-50 on 2 cores), which an explanation never uses.
-    """
-    if getattr(embedder, "loaded", False):
-        return embedder.model
-    with _EAGER_LOCK:
-        model = _EAGER.get(embedder.fingerprint)
-        if model is None:
-            model = embedder._build_model().eval()
-            _EAGER[embedder.fingerprint] = model
-            while len(_EAGER) > 2:
-                _EAGER.popitem(last=False)
-        return model
 
 
 class MapCache:

@@ -8,45 +8,26 @@
 * :mod:`~artsim.figures.text`: every outside string is escaped (:func:`plain`) before
   Plotly sees it, so names and titles show as text, never as markup.
 
+The names below are attached lazily (SPEC 1, ``lazy_loader.attach``): a
+module is imported the first time one of its names is used, so a page that
+draws a heatmap never imports the dendrogram's scipy.
+
 Figures stay light enough to send on every rerun: numeric arrays go out as
 binary, the painting heatmap refuses more than ``MAX_HEATMAP_N`` paintings,
 and thumbnails ride along only up to ``MAX_THUMBNAILS`` points.
 """
 
-from artsim.figures.colors import (
-    ABOVE_CUT_COLOR,
-    ARTIST_PALETTE,
-    CLUSTER_PALETTE,
-    artist_colors,
-    category_colors,
-    cluster_color,
-)
-from artsim.figures.compare import accuracy_bar_figure, agreement_heatmap, within_between_figure
-from artsim.figures.dendrogram import dendrogram_figure, distance_name
-from artsim.figures.heatmaps import (
-    LABEL_MAX_N,
-    MAX_HEATMAP_N,
-    PICK_MAX_N,
-    PICKER_NAME,
-    add_pair_picker,
-    picked_pair,
-    similarity_heatmap,
-)
-from artsim.figures.scatter import (
-    HIGHLIGHT_NAME,
-    MAX_THUMBNAILS,
-    UPLOAD_SYMBOL,
-    hover_text,
-    projection_caption,
-    scatter3d,
-)
-from artsim.figures.text import plain, unique_labels
+import lazy_loader
 
-__all__ = [
-    "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "HIGHLIGHT_NAME", "LABEL_MAX_N", "MAX_HEATMAP_N",
-    "MAX_THUMBNAILS", "PICKER_NAME", "PICK_MAX_N", "UPLOAD_SYMBOL", "accuracy_bar_figure", "add_pair_picker",
-    "agreement_heatmap", "artist_colors",
-    "category_colors", "cluster_color", "dendrogram_figure", "distance_name", "hover_text", "picked_pair", "plain",
-    "projection_caption",
-    "scatter3d", "similarity_heatmap", "unique_labels", "within_between_figure",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=["colors", "compare", "dendrogram", "export", "heatmaps", "hover", "markup", "scatter", "sprites", "text", "thumbmap", "treetop"],
+    submod_attrs={
+        "colors": ["ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "artist_colors", "category_colors", "cluster_color"],
+        "compare": ["accuracy_bar_figure", "agreement_heatmap", "within_between_figure"],
+        "dendrogram": ["dendrogram_figure", "distance_name"],
+        "heatmaps": ["LABEL_MAX_N", "MAX_HEATMAP_N", "PICKER_NAME", "PICK_MAX_N", "add_pair_picker", "picked_pair", "similarity_heatmap"],
+        "scatter": ["HIGHLIGHT_NAME", "MAX_THUMBNAILS", "UPLOAD_SYMBOL", "hover_text", "projection_caption", "scatter3d"],
+        "text": ["plain", "unique_labels"],
+    },
+)

@@ -20,6 +20,7 @@ stores) never wait for each other.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -109,8 +110,6 @@ def work_lock(folder: Path, timeout: float = WAIT_AT_MOST, poll: float = 0.05) -
     kernel drops the lock of a process that dies.
     """
     try:
-        import fcntl
-
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / "work.lock", os.O_CREAT | os.O_RDWR, 0o600)
     except (ImportError, OSError):

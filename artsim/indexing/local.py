@@ -31,10 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from artsim import config
+from artsim import config, lazy
 from artsim.files import atomic_write
 from artsim.indexing.pipeline import CHUNK, DEFAULT_BATCH_SIZE, embed_with_cache
+from artsim.inputs.collection import scan_paths
 from artsim.progress import progress_bar
+
+iiif = lazy.load("artsim.sources.iiif")  # and its HTTP client, only for a manifest URL
 
 __all__ = ["IndexReport", "import_url", "index", "is_url", "report_dir", "write_report"]
 
@@ -80,10 +83,8 @@ def write_report(skipped: Sequence[tuple[str, str]]) -> Path:
 
 def import_url(url: str, *, progress: bool) -> tuple[Path, list[tuple[str, str]]]:
     """Import a IIIF manifest or collection into ``$ARTSIM_HOME/iiif/<id>``; the folder and its skips."""
-    from artsim.sources.iiif import import_iiif
-
     dest = config.home() / "iiif" / hashlib.sha256(url.encode()).hexdigest()[:12]
-    report = import_iiif(url, dest, progress=progress)
+    report = iiif.import_iiif(url, dest, progress=progress)
     return dest, list(report.skipped)
 
 
@@ -126,8 +127,6 @@ def index(
     -------
     IndexReport, its skip report already written (also when nothing was skipped).
     """
-    from artsim.inputs.collection import scan_paths
-
     report = IndexReport()
     paths = local_paths(sources, report, progress=progress)
     scan = scan_paths(paths)

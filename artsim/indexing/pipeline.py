@@ -30,6 +30,7 @@ import numpy as np
 from artsim.errors import StoreError
 from artsim.indexing.claims import Claim, claim_dir, work_lock
 from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE, embed_paintings
+from artsim.store.vectors import table_name
 
 if TYPE_CHECKING:
     from artsim.embedding.base import Embedder
@@ -121,16 +122,12 @@ def all_stored(store: EmbeddingStore, paintings: Sequence[Painting], fingerprint
     valid only while the table has not changed since it was written). False means
     "not known this way": ask the store (:func:`embed_with_cache`).
     """
-    from artsim.store.vectors import table_name
-
     keys = store.db.stored_keys(table_name(fingerprint))
     return keys is not None and all(p.sha256 in keys for p in paintings)
 
 
 def _save_keys(store: EmbeddingStore, fingerprint: str) -> None:
     """Leave the key list beside the table, so the next all-cached run needs no LanceDB (best effort)."""
-    from artsim.store.vectors import table_name
-
     try:
         store.db.save_keys(table_name(fingerprint))
     except Exception:  # noqa: BLE001 - only a speed-up for the next run

@@ -30,9 +30,15 @@ from typing import Any
 
 import numpy as np
 
+from artsim import lazy
+from artsim.embedding import get_embedder
+from artsim.indexing.embed_stream import embed_paintings
 from artsim.indexing.local import IndexReport, local_paths, write_report
 from artsim.indexing.pipeline import CHUNK, DEFAULT_BATCH_SIZE
+from artsim.inputs.collection import Painting, scan_paths
 from artsim.progress import progress_bar
+
+ray = lazy.load("ray")  # and Ray Data, only for `artsim index --ray`
 
 __all__ = ["EmbedActor", "index_ray"]
 
@@ -41,8 +47,6 @@ class EmbedActor:
     """One model per Ray actor: ``batch`` of (path, sha256, artist, title) -> vectors, thumbnails, reasons."""
 
     def __init__(self, model: str, weights: str | None, precision: str, fingerprint: str) -> None:
-        from artsim.embedding import get_embedder
-
         self.embedder = get_embedder(model, weights=weights, precision=precision, lazy=False)
         if self.embedder.fingerprint != fingerprint:
             raise RuntimeError(
@@ -51,9 +55,6 @@ class EmbedActor:
             )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        from artsim.indexing.embed_stream import embed_paintings
-        from artsim.inputs.collection import Painting
-
         paintings = [
             Painting(sha256=str(s), path=str(p), artist=str(a), title=str(t))
             for p, s, a, t in zip(
@@ -102,11 +103,6 @@ def index_ray(
     actors : actor-pool size (default: one per GPU when the cluster has GPUs,
         else one per 4 CPUs, at least 1).
     """
-    import ray
-
-    from artsim.embedding import get_embedder
-    from artsim.inputs.collection import Painting, scan_paths
-
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True)
     report = IndexReport()

@@ -24,15 +24,14 @@ import stat
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from artsim import lazy
 from artsim.errors import ArtsimError
+from artsim.inputs.file_hashes import HashKey, file_key
 from artsim.inputs.formats import IMAGE_SUFFIXES, LITTER_DIRS, LITTER_FILES, sniff_suffix
 from artsim.inputs.images import file_size_problem, sha256_file
-from artsim.store.file_hashes import HashKey, file_key
 
-if TYPE_CHECKING:
-    import pandas as pd
+pd = lazy.load("pandas")  # only for to_frame: a scan alone (``artsim embed``) needs no pandas
 
 __all__ = ["METADATA_FILE", "Painting", "ScanResult", "scan_folder", "scan_paths", "to_frame"]
 
@@ -121,7 +120,7 @@ def _norm_rel(rel: str) -> str:
 
 
 HashCache = MutableMapping[HashKey, str]
-"""Known digests by (path, size, mtime_ns, ctime_ns, inode) (:func:`artsim.store.file_hashes.file_key`),
+"""Known digests by (path, size, mtime_ns, ctime_ns, inode) (:func:`artsim.inputs.file_hashes.file_key`),
 so a rescan reads only new or changed files."""
 
 
@@ -256,7 +255,7 @@ def scan_paths(paths: Sequence[str | os.PathLike[str]], *, hash_cache: HashCache
     the folder it is in. Paths are taken in the given order; byte-identical
     files count once (the first one wins); missing paths are skipped with a
     reason. ``hash_cache`` as in :func:`scan_folder` (the CLI passes
-    :func:`artsim.store.file_hashes.load_hashes`).
+    :func:`artsim.inputs.file_hashes.load_hashes`).
     """
     result = ScanResult()
     seen: dict[str, str] = {}
@@ -275,6 +274,4 @@ def scan_paths(paths: Sequence[str | os.PathLike[str]], *, hash_cache: HashCache
 def to_frame(paintings: Iterable[Painting]) -> pd.DataFrame:
     """One row per painting; columns are the :class:`Painting` fields, in order."""
     columns = [f.name for f in fields(Painting)]
-    import pandas as pd  # here: a scan alone (``artsim embed``) needs no pandas
-
     return pd.DataFrame([asdict(p) for p in paintings], columns=columns)

@@ -36,6 +36,7 @@ import requests
 from artsim import config
 from artsim.errors import FetchError, ImageError
 from artsim.files import atomic_write
+from artsim.inputs.images import load_image
 from artsim.progress import progress_bar
 from artsim.sources import http as web
 from artsim.sources.dispatch import COMMONS_WIDTH, DEFAULT_BASES, first_url, image_url, resolve_bases
@@ -99,8 +100,6 @@ class FetchReport:
 
 
 def _valid_image(path: Path, name: str) -> bool:
-    from artsim.inputs.images import load_image
-
     try:
         load_image(path, name, max_side=_VALIDATE_SIDE)
     except ImageError:
@@ -117,8 +116,6 @@ def _fetch_row(
     max_bytes: int,
 ) -> None:
     """Download, validate, and atomically store one row's image; raises :class:`FetchError`."""
-    from artsim.inputs.images import load_image
-
     url = image_url(row, bases, lambda u: web.get_json(session, u, timeout=timeout))
     body, ctype = web.get_bytes(session, url, max_bytes=max_bytes, timeout=timeout, accept="image/*")
     try:

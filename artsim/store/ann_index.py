@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from artsim import config
+from artsim import config, lazy
 from artsim.errors import StoreError
 from artsim.store.vectors import EMBEDDINGS_PREFIX, table_name
+
+lancedb_index = lazy.load("lancedb.index")
 
 if TYPE_CHECKING:
     from artsim.store.vectors import EmbeddingStore
@@ -87,9 +89,7 @@ def _ensure(store: EmbeddingStore, name: str, min_rows: int | None) -> bool:
             if has_index(table):
                 return True
             try:
-                from lancedb.index import IvfPq
-
-                config = IvfPq(
+                config = lancedb_index.IvfPq(
                     distance_type="cosine",
                     num_partitions=max(1, min(round(math.sqrt(rows)), rows // 256)),
                     num_sub_vectors=_sub_vectors(dim),

@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from artsim import config
+from artsim import config, lazy
 from artsim.errors import StoreError
 from artsim.files import atomic_write
+
+lancedb = lazy.load("lancedb")  # connects on first use: an all-cached CLI run never imports it
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,8 +74,6 @@ class Database:
         """The ``lancedb`` connection (opened once; :class:`StoreError` with a fix if it cannot be)."""
         with self.lock:
             if self._db is None:
-                import lancedb
-
                 try:
                     # interval 0: every read sees other writers' latest commits.
                     self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))

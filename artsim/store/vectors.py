@@ -44,12 +44,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from artsim import lazy
 from artsim.errors import StoreError
 from artsim.store.database import Database
 
-if TYPE_CHECKING:
-    import pyarrow as pa
+pa = lazy.load("pyarrow")  # schemas and row batches, built only when a table is written
 
+if TYPE_CHECKING:
     from artsim.embedding.base import Embedder
     from artsim.inputs.collection import Painting
 
@@ -72,8 +73,6 @@ def table_name(fingerprint: str) -> str:
 
 def vector_schema(dim: int, model: str) -> pa.Schema:
     """Arrow schema of a vector table: one row per painting, ``dim``-d float32 vectors."""
-    import pyarrow as pa
-
     return pa.schema(
         [
             pa.field("sha256", pa.string(), nullable=False),
@@ -91,8 +90,6 @@ def vector_schema(dim: int, model: str) -> pa.Schema:
 
 def thumbnail_schema() -> pa.Schema:
     """Arrow schema of the thumbnails table: one JPEG per painting."""
-    import pyarrow as pa
-
     return pa.schema(
         [
             pa.field("sha256", pa.string(), nullable=False),
@@ -105,8 +102,6 @@ def thumbnail_schema() -> pa.Schema:
 
 def thumbnail_rows(rows: dict[str, bytes], now: datetime) -> pa.Table:
     """The thumbnails table's rows for ``rows`` (sha256 -> JPEG bytes)."""
-    import pyarrow as pa
-
     return pa.table(
         {
             "sha256": list(rows),
@@ -121,8 +116,6 @@ def vector_rows(
     paintings: Sequence[Painting], vectors: np.ndarray, embedder: Embedder, now: datetime
 ) -> pa.Table:
     """A vector table's rows: ``paintings`` with their ``(n, dim)`` ``vectors`` from ``embedder``."""
-    import pyarrow as pa
-
     n, dim = vectors.shape
     return pa.table(
         {

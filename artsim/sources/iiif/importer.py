@@ -23,8 +23,10 @@ import requests
 
 from artsim.errors import FetchError, ImageError
 from artsim.files import atomic_write
+from artsim.inputs.images import load_image
 from artsim.progress import progress_bar
 from artsim.sources import http as web
+from artsim.sources.fetch import write_metadata
 from artsim.sources.iiif.parse import IMAGE_SIDE, Painting, children, ident, kind, paintings
 from artsim.sources.manifest import safe_component
 
@@ -110,8 +112,6 @@ def collect(
 
 
 def _fetch_image(session: requests.Session, painting: Painting, target: Path, timeout: float) -> None:
-    from artsim.inputs.images import load_image
-
     body, ctype = web.get_bytes(
         session, painting.image_url, max_bytes=MAX_IMAGE_BYTES, timeout=timeout, accept="image/*"
     )
@@ -125,8 +125,6 @@ def _fetch_image(session: requests.Session, painting: Painting, target: Path, ti
 
 
 def _valid(path: Path) -> bool:
-    from artsim.inputs.images import load_image
-
     try:
         load_image(path, path.name, max_side=64)
     except ImageError:
@@ -149,8 +147,6 @@ def import_iiif(
     (offline) or ``url`` itself is not a readable manifest or collection; every
     other problem is an entry of :attr:`ImportReport.skipped`.
     """
-    from artsim.sources.fetch import write_metadata
-
     dest = Path(dest).expanduser()
     report = ImportReport(dest=dest)
     own = session is None
