@@ -161,3 +161,22 @@ def write_corpus(root: Path) -> dict[str, Path]:
         paths[name] = root / name
         paths[name].write_bytes(data)
     return paths
+
+
+def lying_zip(method: int, unpacked: int, declared: int = 1000, name: str = "bomb.png") -> bytes:
+    """A ZIP whose one member (``unpacked`` zero bytes, compressed with ``method``) declares ``declared``
+    bytes in both its local header and its central directory entry: the ratio check then sees 1:1-ish
+    numbers while the data inflates to ``unpacked``. bzip2 packs 100 MB of zeros into ~100 bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        with zf.open(name, "w", force_zip64=False) as fh:
+            block = bytes(1 << 20)
+            for _ in range(unpacked >> 20):
+                fh.write(block)
+            fh.write(bytes(unpacked & ((1 << 20) - 1)))
+    data = bytearray(buf.getvalue())
+    local = data.index(b"PK\x03\x04")
+    struct.pack_into("<I", data, local + 22, declared)
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, declared)
+    return bytes(data)
