@@ -267,15 +267,16 @@ def bigtiff_pyramid(width: int, height: int, levels: int, strip_rows: int = 16) 
     sizes = [(max(1, width >> k), max(1, height >> k)) for k in range(levels)]
     out = bytearray(b"II+\x00" + struct.pack("<HHQ", 8, 0, 16))
     for k, (w, h) in enumerate(sizes):
-        body = zlib.compress(bytes([40 * (k + 1) % 256]) * (w * strip_rows), 9)
-        n = -(-h // strip_rows)
+        rows = max(1, min(strip_rows, h // 3))  # >= 3 strips: the tables never fit in the entry itself
+        body = zlib.compress(bytes([40 * (k + 1) % 256]) * (w * rows), 9)
+        n = -(-h // rows)
         entries = 11
         ifd_at = len(out)
         offsets_at = ifd_at + 8 + 20 * entries + 8
         counts_at = offsets_at + 8 * n
         body_at = counts_at + 4 * n
         tags = [(254, 4, 1, 1 if k else 0), (256, 4, 1, w), (257, 4, 1, h), (258, 3, 1, 8), (259, 3, 1, 8),
-                (262, 3, 1, 1), (273, 16, n, offsets_at), (277, 3, 1, 1), (278, 4, 1, strip_rows),
+                (262, 3, 1, 1), (273, 16, n, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows),
                 (279, 4, n, counts_at), (284, 3, 1, 1)]
         out += struct.pack("<Q", entries)
         for tag, typ, count, value in tags:

@@ -126,8 +126,8 @@ def test_damaged_archives_fail_with_a_reason_never_with_more_than_zipfile(member
 def test_bzip2_and_lzma_members_are_refused_unread(method):
     # Issue 25: zipfile hands bzip2/LZMA data to the decompressor whole, so a member that lies about
     # its size unpacked 2.1 GB from 904 bytes. Such members get a reason and are never inflated.
-    data = lying_zip(method, 64 << 20)
-    assert len(data) < 40_000
+    data = lying_zip(method, 16 << 20)
+    assert len(data) < 10_000
     zf, files = open_archive(data, BIG)
     with zf:
         ((info, name),) = files
@@ -136,7 +136,7 @@ def test_bzip2_and_lzma_members_are_refused_unread(method):
         assert reason and "compression method" in reason and "deflate" in reason
         assert _peak(lambda: read_member(zf, info), ZipRefused) < 1 << 20
     with zipfile.ZipFile(io.BytesIO(data)) as ref, ref.open(name) as fh:  # the control: zipfile inflates it all
-        assert _peak(lambda: fh.read(10), zipfile.BadZipFile) > 32 << 20  # then finds the CRC wrong
+        assert _peak(lambda: fh.read(10), zipfile.BadZipFile) > 15 << 20  # then finds the CRC wrong
 
 
 def _peak(fn, raises: type[Exception]) -> int:
