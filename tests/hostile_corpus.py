@@ -191,13 +191,15 @@ def jpeg_flood(segments: int, marker: int = 0xFE, seed: int = 1) -> bytes:
     return good[:2] + bytes((0xFF, marker, 0, 2)) * segments + good[2:]
 
 
-def progressive_scans(side: int, scans: int) -> bytes:
-    """A grey progressive JPEG of ``side`` x ``side`` whose last (refinement) scan is repeated until it
-    has ``scans`` scans; libjpeg warns and decodes every one, at full-image cost each."""
+def progressive_scans(side: int, scans: int, flat: bool = False) -> bytes:
+    """A grey progressive JPEG of ``side`` x ``side`` (noise, or ``flat`` grey: a tiny file) whose last
+    (refinement) scan is repeated until it has ``scans`` scans; libjpeg warns and decodes every one,
+    at full-image cost each."""
     rng = np.random.default_rng(3)
     buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8), "L").save(
-        buf, "JPEG", progressive=True, quality=90)
+    im = Image.new("L", (side, side), 128) if flat else Image.fromarray(
+        rng.integers(0, 256, (side, side), dtype=np.uint8), "L")
+    im.save(buf, "JPEG", progressive=True, quality=90)
     data = buf.getvalue()
     last = data.rindex(b"\xff\xda")
     body = data[last:-2]  # SOS of the last scan and its entropy-coded data, without EOI

@@ -27,6 +27,14 @@ Every check below runs on the header, before a pixel is decoded:
   per pixel of the file's mode (RGB and RGBA 4, float and 32-bit 4, 16-bit 2,
   8-bit grey 1), so a 16-bit or float scan gets fewer pixels than an 8-bit one.
   TIFF also counts the strip or tile libtiff buffers (a whole image for one strip).
+* **Records** that drive a parser's work (JPEG segments and scans, PNG chunks,
+  TIFF tags and offset tables, GIF blocks, WebP chunks) are counted by a
+  structural pre-scan of the file's framing before Pillow parses anything
+  (:mod:`artsim.inputs.prescan`).
+* **WebP** is counted as libwebp's animation decoder and Pillow spend it, 16
+  bytes per canvas pixel (``MAX_WEBP_DECODE_BYTES``), not by its small file.
+* **Pyramidal TIFF and BigTIFF** are read at the smallest level whose shorter
+  side is still ``draft_side``; the caps apply to that level.
 * **After decoding** (draft included) the same pixel and byte caps hold again
   (a GIF frame may enlarge its canvas).
 * **Reduction never builds a big intermediate**: modes other than RGB
