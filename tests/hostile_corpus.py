@@ -161,3 +161,129 @@ def write_corpus(root: Path) -> dict[str, Path]:
         paths[name] = root / name
         paths[name].write_bytes(data)
     return paths
+
+
+def lying_zip(method: int, unpacked: int, declared: int = 1000, name: str = "bomb.png") -> bytes:
+    """A ZIP whose one member (``unpacked`` zero bytes, compressed with ``method``) declares ``declared``
+    bytes in both its local header and its central directory entry: the ratio check then sees 1:1-ish
+    numbers while the data inflates to ``unpacked``. bzip2 packs 100 MB of zeros into ~100 bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        with zf.open(name, "w", force_zip64=False) as fh:
+            block = bytes(1 << 20)
+            for _ in range(unpacked >> 20):
+                fh.write(block)
+            fh.write(bytes(unpacked & ((1 << 20) - 1)))
+    data = bytearray(buf.getvalue())
+    local = data.index(b"PK\x03\x04")
+    struct.pack_into("<I", data, local + 22, declared)
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, declared)
+    return bytes(data)
+
+
+# ----------------------------------------------------------------------------- issue 25: parser floods
+
+
+def jpeg_flood(segments: int, marker: int = 0xFE, seed: int = 1) -> bytes:
+    """A small valid JPEG with ``segments`` empty APPn or COM segments (4 bytes each) after SOI."""
+    good = good_jpeg(seed)
+    return good[:2] + bytes((0xFF, marker, 0, 2)) * segments + good[2:]
+
+
+def progressive_scans(side: int, scans: int, flat: bool = False) -> bytes:
+    """A grey progressive JPEG of ``side`` x ``side`` (noise, or ``flat`` grey: a tiny file) whose last
+    (refinement) scan is repeated until it has ``scans`` scans; libjpeg warns and decodes every one,
+    at full-image cost each."""
+    rng = np.random.default_rng(3)
+    buf = io.BytesIO()
+    im = Image.new("L", (side, side), 128) if flat else Image.fromarray(
+        rng.integers(0, 256, (side, side), dtype=np.uint8), "L")
+    im.save(buf, "JPEG", progressive=True, quality=90)
+    data = buf.getvalue()
+    last = data.rindex(b"\xff\xda")
+    body = data[last:-2]  # SOS of the last scan and its entropy-coded data, without EOI
+    have = data.count(b"\xff\xda")
+    return data[:-2] + body * max(0, scans - have) + b"\xff\xd9"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png_flood(chunks: int, kind: bytes = b"prIv") -> bytes:
+    """A small valid PNG with ``chunks`` empty private (or, with ``kind=b"IDAT"``, empty data) chunks."""
+    buf = io.BytesIO()
+    Image.new("RGB", (48, 32), (200, 30, 30)).save(buf, "PNG")
+    data = buf.getvalue()
+    flood = _png_chunk(kind, b"") * chunks
+    at = data.index(b"IDAT") - 4 if kind != b"IDAT" else data.index(b"IEND") - 4
+    return data[:at] + flood + data[at:]
+
+
+def tiff_offset_flood(entries: int) -> bytes:
+    """A valid 64x64 grey TIFF whose strip offset and size tables list ``entries`` strips (all the same)."""
+    width = height = 64
+    body = zlib.compress(bytes(range(64)) * 64)
+    offsets_at = 8 + 2 + 12 * 9 + 4
+    counts_at = offsets_at + 4 * entries
+    body_at = counts_at + 4 * entries
+    tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+            (273, 4, entries, offsets_at), (277, 3, 1, 1), (278, 4, 1, 1), (279, 4, entries, counts_at)]
+    out = bytearray(b"II*\x00" + struct.pack("<IH", 8, len(tags)))
+    for tag, typ, count, value in tags:
+        packed = struct.pack("<HH", value, 0) if typ == 3 and count == 1 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, typ, count) + packed
+    out += struct.pack("<I", 0)
+    out += struct.pack("<I", body_at) * entries + struct.pack("<I", len(body)) * entries
+    return bytes(out + body)
+
+
+def gif_flood(blocks: int) -> bytes:
+    """A small valid GIF with ``blocks`` comment extensions (one byte each) before its first frame."""
+    buf = io.BytesIO()
+    Image.new("P", (40, 30), 5).save(buf, "GIF")
+    data = buf.getvalue()
+    at = data.index(b"\x2c")  # the first image descriptor
+    return data[:at] + b"\x21\xfe\x01x\x00" * blocks + data[at:]
+
+
+def webp_canvas(width: int, height: int) -> bytes:
+    """A ~140-byte animated WebP (two 16x16 frames) whose VP8X canvas declares ``width`` x ``height``."""
+    buf = io.BytesIO()
+    frames = [Image.new("RGBA", (16, 16), (i * 60, 90, 0, 255)) for i in range(2)]
+    frames[0].save(buf, "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    data = bytearray(buf.getvalue())
+    at = data.index(b"VP8X") + 12
+    data[at : at + 3] = (width - 1).to_bytes(3, "little")
+    data[at + 3 : at + 6] = (height - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+def bigtiff_pyramid(width: int, height: int, levels: int, strip_rows: int = 16) -> bytes:
+    """A BigTIFF of ``levels`` pages, each half the last (NewSubfileType 1 after the first): grey
+    deflated strips sharing one body per level, level ``k`` filled with the value ``40 * (k + 1)``.
+
+    No level's pixels are held: a 300-megapixel first level is a few MB.
+    """
+    sizes = [(max(1, width >> k), max(1, height >> k)) for k in range(levels)]
+    out = bytearray(b"II+\x00" + struct.pack("<HHQ", 8, 0, 16))
+    for k, (w, h) in enumerate(sizes):
+        rows = max(1, min(strip_rows, h // 3))  # >= 3 strips: the tables never fit in the entry itself
+        body = zlib.compress(bytes([40 * (k + 1) % 256]) * (w * rows), 9)
+        n = -(-h // rows)
+        entries = 11
+        ifd_at = len(out)
+        offsets_at = ifd_at + 8 + 20 * entries + 8
+        counts_at = offsets_at + 8 * n
+        body_at = counts_at + 4 * n
+        tags = [(254, 4, 1, 1 if k else 0), (256, 4, 1, w), (257, 4, 1, h), (258, 3, 1, 8), (259, 3, 1, 8),
+                (262, 3, 1, 1), (273, 16, n, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows),
+                (279, 4, n, counts_at), (284, 3, 1, 1)]
+        out += struct.pack("<Q", entries)
+        for tag, typ, count, value in tags:
+            out += struct.pack("<HHQQ", tag, typ, count, value)
+        next_at = body_at + len(body)
+        out += struct.pack("<Q", next_at if k + 1 < levels else 0)
+        out += struct.pack("<Q", body_at) * n + struct.pack("<I", len(body)) * n + body
+    return bytes(out)

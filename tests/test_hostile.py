@@ -1,4 +1,4 @@
-"""Hostile inputs of issue #10, end to end: each file costs bounded memory and gets a row.
+"""Hostile inputs of issues #10 and #25, end to end: each file costs bounded memory and gets a row.
 
 The corpus (tests/hostile_corpus.py) is built once per session without holding
 any file's pixels. Memory is measured two ways around each decode: Python
@@ -10,12 +10,15 @@ image beyond the file's own bytes.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import io
 import os
 import struct
+import time
 import tracemalloc
+import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +29,25 @@ from PIL import Image
 
 from artsim.errors import ImageError
 from artsim.indexing.embed_stream import EmbedStream
+from artsim.inputs import decode_worker
 from artsim.inputs.collection import Painting
 from artsim.inputs.images import MAX_ASPECT, load_image
+from artsim.inputs.prescan import CAPS
 from artsim.inputs.uploads import read_uploads
 from tests.helpers import TinyEmbedder
-from tests.hostile_corpus import write_corpus, zip_of
+from tests.hostile_corpus import (
+    bigtiff_pyramid,
+    gif_flood,
+    good_jpeg,
+    jpeg_flood,
+    lying_zip,
+    png_flood,
+    progressive_scans,
+    tiff_offset_flood,
+    webp_canvas,
+    write_corpus,
+    zip_of,
+)
 
 BUDGET = 300 * 2**20
 MODEL_SIDE = 232  # what ResNet-50 asks load_image for
@@ -255,3 +272,120 @@ def test_museum_size_jpeg_upload_is_added(corpus):
     data = corpus["jpeg300mp.jpg"].read_bytes()
     (out,) = read_uploads([("scan.jpg", data)], artist="Museum")
     assert (out.status, out.reason) == ("added", "") and out.data == data
+
+
+# ----------------------------------------------------------------------------- issue 25: parser floods, sandbox
+
+FLOODS = {  # name -> (bytes, reason fragment); each a small valid image inside far too many records
+    "com_flood.jpg": (lambda: jpeg_flood(CAPS["jpeg_segments"]), "marker segments"),
+    "app_flood.jpg": (lambda: jpeg_flood(200_000, 0xE1), "marker segments"),
+    "scans1000.jpg": (lambda: progressive_scans(256, 1000), "more than 100 scans"),
+    "chunk_flood.png": (lambda: png_flood(CAPS["png_chunks"] + 1), "chunks besides image data"),
+    "idat_flood.png": (lambda: png_flood(50_000, b"IDAT"), "tiny chunks"),
+    "offsets.tif": (lambda: tiff_offset_flood(CAPS["tiff_values"] + 1), "strip offsets"),
+    "comments.gif": (lambda: gif_flood(CAPS["gif_blocks"] + 1), "extension blocks"),
+    "canvas.webp": (lambda: webp_canvas(6000, 6000), "WebP of 6000x6000 pixels needs"),
+}
+UNDER = {  # the same kinds just under their caps: valid files, decoded
+    "com_500.jpg": lambda: jpeg_flood(CAPS["jpeg_segments"] - 50),
+    "scans90.jpg": lambda: progressive_scans(256, 90),
+    "chunks900.png": lambda: png_flood(900),
+    "offsets4096.tif": lambda: tiff_offset_flood(4096),
+    "comments200.gif": lambda: gif_flood(200),
+    "canvas.webp": lambda: webp_canvas(3000, 2000),
+    "pyramid.tif": lambda: bigtiff_pyramid(20000, 15000, 7),
+}
+
+
+@pytest.mark.parametrize("name", list(FLOODS))
+def test_parser_floods_are_refused_before_parsing(name):
+    make, fragment = FLOODS[name]
+    data = make()
+    result, py_peak, rss_peak = measured(lambda: load_image(data, name, max_side=MODEL_SIDE))
+    assert isinstance(result, ImageError) and fragment in result.reason, result
+    assert py_peak < 8 * 2**20 + len(data)  # the scan walks the framing; it builds nothing per record
+    assert rss_peak is None or rss_peak < 32 * 2**20
+
+
+@pytest.mark.parametrize("name", list(UNDER))
+def test_the_same_kinds_under_their_caps_decode(name):
+    out = load_image(UNDER[name](), name, max_side=64)
+    assert out.mode == "RGB" and min(out.size) == min(64, min(out.size))
+
+
+def test_pyramid_reads_the_smallest_level_large_enough():
+    # Levels 2048..32 px wide, level k filled with 40 * (k + 1): the value says which level was read.
+    data = bigtiff_pyramid(2048, 1536, 7)
+    assert data[:4] == b"II+\x00"  # BigTIFF
+    for side, level in [(232, 2), (384, 2), (385, 1), (700, 1), (1536, 0), (2000, 0), (20, 6)]:
+        out = load_image(data, "p.tif", max_side=side)
+        assert out.getpixel((0, 0)) == (40 * (level + 1) % 256,) * 3, (side, level)
+    # A 300-megapixel first level is over the full-decode limit: its 625x468 level is read instead.
+    big = load_image(bigtiff_pyramid(20000, 15000, 6), "master.tif", max_side=MODEL_SIDE)
+    assert min(big.size) == MODEL_SIDE and big.getpixel((0, 0)) == (240,) * 3
+    (out,) = read_uploads([("master.tif", bigtiff_pyramid(20000, 15000, 6))], artist="Museum")
+    assert out.status == "added", out.reason
+
+
+def test_lying_bzip2_and_lzma_zips_get_rows_and_the_batch_goes_on():
+    good = good_jpeg(7)
+    files = [("b.zip", lying_zip(zipfile.ZIP_BZIP2, 32 << 20)), ("l.zip", lying_zip(zipfile.ZIP_LZMA, 16 << 20)),
+             ("good.jpg", good)]
+    out, _, rss_peak = measured(lambda: read_uploads(files, artist="Tester"))
+    assert [(o.display_name, o.status) for o in out] == [
+        ("bomb.png", "rejected"), ("bomb.png", "rejected"), ("good.jpg", "added")]
+    assert "bzip2 compression method" in out[0].reason and "LZMA compression method" in out[1].reason
+    assert rss_peak is None or rss_peak < 64 * 2**20
+
+
+def _hostile_corpus() -> list[tuple[str, bytes, bool]]:
+    """(name, bytes, valid) for every issue-25 kind, small versions; valid ones must be added."""
+    files = [(n, make(), False) for n, (make, _) in FLOODS.items()]
+    files += [(n, make(), True) for n, make in UNDER.items()]
+    files += [("bzip2.zip", lying_zip(zipfile.ZIP_BZIP2, 16 << 20), False), ("good.jpg", good_jpeg(9), True)]
+    return files
+
+
+def _worker_peak() -> int:
+    """Largest resident peak (VmHWM) of this process's warm decode workers."""
+    peaks = [0]
+    for worker in list(decode_worker._idle):
+        with contextlib.suppress(OSError), open(f"/proc/{worker.proc.pid}/status") as fh:
+            peaks += [int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM")]
+    return max(peaks)
+
+
+def test_hostile_corpus_one_file_at_a_time_through_the_upload_path():
+    # Issue 25's "done when", small versions (the big ones: benchmarks/big_files.py): no exception,
+    # every valid file added, each within 500 MB (server and worker) and 15 s.
+    for name, data, valid in _hostile_corpus():
+        t0 = time.perf_counter()
+        out, _, rss_peak = measured(lambda d=data, n=name: read_uploads([(n, d)], artist="Tester"))
+        seconds = time.perf_counter() - t0
+        assert all(o.status == ("added" if valid else "rejected") for o in out), (name, out)
+        assert seconds < 15, name
+        assert rss_peak is None or rss_peak < 500 * 2**20, name
+        assert _worker_peak() < 500 * 2**20, name
+
+
+def test_a_worker_past_its_limits_costs_one_row(monkeypatch):
+    # Defence in depth, the real worker: a deadline it cannot meet (or a decode its address space cannot
+    # hold) loses that worker; the file gets "too costly to decode" and the next file is decoded by a fresh one.
+    good = good_jpeg(11)
+    monkeypatch.setattr(decode_worker, "WALL_SECONDS", 0.0)
+    started = decode_worker.workers_started()
+    (late,) = read_uploads([("late.jpg", good)], artist="Tester")
+    assert (late.status, late.reason) == ("rejected", decode_worker.TOO_COSTLY)
+    monkeypatch.setattr(decode_worker, "WALL_SECONDS", 60.0)
+    webp = webp_canvas(3000, 2000)  # needs ~95 MB in the worker
+    decode_worker.shutdown()
+    monkeypatch.setattr(decode_worker, "ADDRESS_SPACE_BYTES", 160 * 2**20)
+    out = read_uploads([("wide.webp", webp), ("good.jpg", good)], artist="Tester")
+    assert [o.status for o in out] == ["rejected", "added"]
+    assert out[0].reason in (decode_worker.TOO_COSTLY, "not enough memory to decode this image; try a smaller file",
+                             "truncated or corrupt image data")
+    decode_worker.shutdown()
+    monkeypatch.undo()
+    (ok,) = read_uploads([("wide.webp", webp)], artist="Tester")  # the control: the default limit holds it
+    assert ok.status == "added"
+    assert decode_worker.workers_started() - started >= 2  # the lost workers were replaced

@@ -16,7 +16,8 @@ from PIL import Image
 
 from artsim.inputs.formats import human_size
 
-__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_JPEG_PIXELS", "MAX_PIXELS", "bomb_reason",
+__all__ = ["MAX_ASPECT", "MAX_DECODE_BYTES", "MAX_JPEG_PIXELS", "MAX_PIXELS", "MAX_WEBP_DECODE_BYTES",
+           "WEBP_BYTES_PER_PIXEL", "bomb_reason",
            "declared_problem", "decoded_problem"]
 
 MAX_FILE_BYTES: int = 250 * 1024 * 1024
@@ -33,6 +34,14 @@ MAX_DECODE_BYTES: int = 192 * 1024 * 1024
 
 MAX_ASPECT: float = 20.0
 """Longest side over shortest side accepted."""
+
+WEBP_BYTES_PER_PIXEL: int = 16
+"""What decoding a WebP really costs per canvas pixel: Pillow always goes through libwebp's animation
+decoder, which keeps two RGBA canvases, then copies the frame into a ``bytes`` and into the image
+(measured with Pillow 13: 15.3-16 bytes per pixel; a 1.4 KB WebP declaring a 48 MP canvas cost 750 MB)."""
+
+MAX_WEBP_DECODE_BYTES: int = 256 * 1024 * 1024
+"""Most a WebP decode may cost counted as above: 16.7 megapixels (4096 x 4096)."""
 def _mp(n: float) -> str:
     return f"{n / 1e6:,.1f}".replace(".0", "") + " megapixels"
 
@@ -96,6 +105,12 @@ def declared_problem(im: Image.Image, fp: BinaryIO) -> str | None:
             return (f"progressive JPEG of {w}x{h} pixels needs {human_size(_jpeg_coefficient_bytes(im))} "
                     f"to decode; the limit is {human_size(MAX_DECODE_BYTES)} (save it as baseline JPEG)")
         return None
+    if im.format == "WEBP":
+        cost = w * h * WEBP_BYTES_PER_PIXEL
+        if cost > MAX_WEBP_DECODE_BYTES:
+            return (f"WebP of {w}x{h} pixels needs {human_size(cost)} to decode; the limit is "
+                    f"{human_size(MAX_WEBP_DECODE_BYTES)}, {_mp(MAX_WEBP_DECODE_BYTES // WEBP_BYTES_PER_PIXEL)} "
+                    "(save it as JPEG or PNG)")
     return decoded_problem(im, _tiff_buffer_bytes(im) if im.format == "TIFF" else 0)
 
 

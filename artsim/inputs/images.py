@@ -27,6 +27,14 @@ Every check below runs on the header, before a pixel is decoded:
   per pixel of the file's mode (RGB and RGBA 4, float and 32-bit 4, 16-bit 2,
   8-bit grey 1), so a 16-bit or float scan gets fewer pixels than an 8-bit one.
   TIFF also counts the strip or tile libtiff buffers (a whole image for one strip).
+* **Records** that drive a parser's work (JPEG segments and scans, PNG chunks,
+  TIFF tags and offset tables, GIF blocks, WebP chunks) are counted by a
+  structural pre-scan of the file's framing before Pillow parses anything
+  (:mod:`artsim.inputs.prescan`).
+* **WebP** is counted as libwebp's animation decoder and Pillow spend it, 16
+  bytes per canvas pixel (``MAX_WEBP_DECODE_BYTES``), not by its small file.
+* **Pyramidal TIFF and BigTIFF** are read at the smallest level whose shorter
+  side is still ``draft_side``; the caps apply to that level.
 * **After decoding** (draft included) the same pixel and byte caps hold again
   (a GIF frame may enlarge its canvas).
 * **Reduction never builds a big intermediate**: modes other than RGB
@@ -77,6 +85,7 @@ from artsim.inputs.image_limits import (
     declared_problem,
     decoded_problem,
 )
+from artsim.inputs.prescan import structure_problem, tiff_pages
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -97,6 +106,7 @@ _PLUGINS = (BmpImagePlugin, GifImagePlugin, JpegImagePlugin, MpoImagePlugin, Png
 MAX_FILE_BYTES: int = 250 * 1024 * 1024
 """Largest file accepted, in bytes (Streamlit's ``maxUploadSize`` matches)."""
 _JPEG_MAGIC = b"\xff\xd8\xff"
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 # warnings.catch_warnings() swaps process-wide state; serialise our own use of it.
 _OPEN_LOCK = threading.Lock()
 
@@ -112,6 +122,9 @@ def _open(fp: BinaryIO, head: bytes, name: str) -> Image.Image:
         if head.startswith(_JPEG_MAGIC):
             # Our own JPEG caps apply; Image.open would refuse over 2x Pillow's global bomb limit.
             return JpegImagePlugin.jpeg_factory(fp)
+        if head[:4] in _TIFF_MAGIC:
+            # Our own caps apply to the pyramid level read (a museum master's first page may be huge).
+            return TiffImagePlugin.TiffImageFile(fp)
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(fp, formats=OPEN_FORMATS)
@@ -123,8 +136,35 @@ def _open(fp: BinaryIO, head: bytes, name: str) -> Image.Image:
         raise ImageError(name, "truncated or corrupt image data") from None
 
 
+def _pyramid_level(im: Image.Image, fp: BinaryIO, side: int) -> None:
+    """Seek a pyramidal TIFF to its smallest level whose shorter side is still >= ``side``.
+
+    Levels are the later pages marked reduced-resolution (NewSubfileType bit 0) with the first page's
+    proportions (within 2%), as libvips, ImageMagick and slide scanners write them; SubIFD pyramids
+    (OME-TIFF) are not followed. At most ``prescan.CAPS["tiff_pages"]`` pages are looked at.
+    """
+    pages = tiff_pages(fp)
+    if len(pages) < 2:
+        return
+    w0, h0 = im.size
+    best, area = 0, w0 * h0
+    for k, tags in enumerate(pages[1:], 1):
+        w, h = tags.get(256, 0), tags.get(257, 0)
+        if not (tags.get(254, 0) & 1) or not w or not h or abs(w * h0 - h * w0) > 0.02 * w0 * h:
+            continue
+        if min(w, h) >= side and w * h < area:
+            best, area = k, w * h
+    if best:
+        im.seek(best)
+
+
 def _decode(im: Image.Image, fp: BinaryIO, name: str, max_side: int, draft_side: int,
             resample: Image.Resampling) -> Image.Image:
+    if im.format == "TIFF":
+        try:
+            _pyramid_level(im, fp, draft_side)
+        except Exception:  # noqa: BLE001 - a crafted later page: its decoder would fail the same way
+            raise ImageError(name, "truncated or corrupt image data") from None
     problem = declared_problem(im, fp)
     if problem:
         raise ImageError(name, problem)
@@ -227,6 +267,9 @@ def _load_from(fp: BinaryIO, name: str, max_side: int, draft: int, resample: Ima
     if not head:
         raise ImageError(name, "file is empty")
     fp.seek(0)
+    problem = structure_problem(fp, head)
+    if problem:
+        raise ImageError(name, problem)
     im = _open(fp, head, name)
     try:
         return _decode(im, fp, name, max_side, draft, resample)

@@ -15,7 +15,10 @@ What is defended, and where
   (``../../evil.jpg``) ever reaches the file system (no "zip slip").
 * **Images** all go through :func:`artsim.inputs.images.load_image`, which decides by
   content (a JPEG without a suffix is a JPEG) and whose reasons (empty,
-  truncated, decompression bomb, SVG, PDF, HEIC...) pass through unchanged.
+  truncated, decompression bomb, SVG, PDF, HEIC...) pass through unchanged. They
+  are decoded in a worker process with OS limits on memory and CPU
+  (:mod:`artsim.inputs.decode_worker`): a file that breaks a decoder costs that
+  worker and gets the row "too costly to decode"; the batch goes on.
 * **ZIP archives** (:mod:`artsim.inputs.zip_guard`) are recognised by their magic
   bytes and read within caps on entries, sizes, ratio and total. Nested
   archives are not opened. Every member gets a row: OS litter (``__MACOSX``,
@@ -37,6 +40,7 @@ from typing import Literal
 from artsim.errors import ImageError, StoreError
 from artsim.files import atomic_write
 from artsim.inputs.collection import Painting, title_from_stem
+from artsim.inputs.decode_worker import check_image
 from artsim.inputs.formats import litter_reason, size_problem, sniff_suffix
 from artsim.inputs.images import MAX_FILE_BYTES, load_image, sha256_bytes
 from artsim.inputs.names import MAX_ARTIST_CHARS, MAX_NAME_CHARS, clean_artist, clean_title, sanitize_name
@@ -76,6 +80,10 @@ class UploadLimits:
     max_zip_ratio : float
         Members unpacking to more than 1 MiB may be at most this many times
         their compressed size (real photos compress about 1-3:1; zeros 1000:1).
+    sandbox : bool
+        Decode each file in a worker process with OS limits on memory and CPU
+        (:mod:`artsim.inputs.decode_worker`), so a decoder bug costs the worker;
+        False decodes in this process (the caps still apply).
     """
 
     max_files: int = 200
@@ -83,6 +91,7 @@ class UploadLimits:
     max_zip_members: int = 1000
     max_zip_total_bytes: int = 500 * 1024 * 1024
     max_zip_ratio: float = 100.0
+    sandbox: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,15 +182,13 @@ class _Batch:
                                                f"same bytes as '{self.seen[sha]}' earlier in this upload",
                                                sha256=sha, archive=archive))
             return
-        try:
-            load_image(data, display, max_side=64)
-            suffix = _detected_suffix(data)
-        except ImageError as exc:
-            reason = exc.reason
+        reason = _decode_problem(data, display, self.limits.sandbox)
+        if reason is not None:
             if archive is None and _is_zip_name(raw_name) and reason.startswith("not an image"):
                 reason = "is named .zip but is not a ZIP archive (damaged or incomplete upload?)"
             self.reject(display, reason, archive)
             return
+        suffix = _detected_suffix(data)
         path = self.store(sha, suffix, data)
         title = clean_title(self.titles.get(raw_name) or self.titles.get(display) or "")
         painting = Painting(
@@ -246,6 +253,17 @@ class _Batch:
             return 0
         self.image(raw, member, data, archive)
         return len(data)
+
+
+def _decode_problem(data: bytes, display: str, sandbox: bool) -> str | None:
+    """Why ``data`` does not decode (``load_image``'s reason), or None; in a sandboxed worker if asked."""
+    if sandbox:
+        return check_image(data, display, max_side=64)
+    try:
+        load_image(data, display, max_side=64)
+    except ImageError as exc:
+        return exc.reason
+    return None
 
 
 def _is_zip_name(name: str) -> bool:

@@ -6,7 +6,11 @@ end-of-central-directory record (so a crafted directory of millions of entries
 is refused before it is parsed); then the entry count, each member's declared
 size and compression ratio and the archive's declared total are checked. While
 a member is read, a hard byte budget is enforced too, so a header that lies
-about sizes cannot blow memory. Member names are returned for display only:
+about sizes cannot blow memory. Only stored and deflated members are read:
+Python's ``zipfile`` inflates deflate in bounded steps (``max_length``) but
+hands bzip2 and LZMA data to their decompressors whole, so a 904-byte bzip2
+member could unpack to gigabytes before any check; such members get a row
+asking for a standard ZIP (every zipper's default is deflate). Member names are returned for display only:
 nothing here writes a file, so a ``../../evil.jpg`` member cannot escape
 anywhere (no "zip slip").
 """
@@ -21,12 +25,16 @@ from dataclasses import dataclass
 
 from artsim.inputs.formats import human_size
 
-__all__ = ["ZipCaps", "ZipRefused", "declared_entries", "is_zip", "member_name", "member_problem",
+__all__ = ["READ_METHODS", "ZipCaps", "ZipRefused", "declared_entries", "is_zip", "member_name", "member_problem",
            "open_archive", "read_member"]
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _RATIO_FLOOR = 1024 * 1024  # the ratio cap applies to members that unpack to more than this
 _CHUNK = 1024 * 1024
+READ_METHODS: frozenset[int] = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+"""Compression methods whose members are read (bounded inflation); others are refused unread."""
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64", 93: "Zstandard",
+                 95: "XZ", 98: "PPMd", 99: "AES encryption"}
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,12 @@ def member_problem(info: zipfile.ZipInfo, caps: ZipCaps, budget: int) -> str | N
 
     ``budget`` is what the archive may still unpack to.
     """
-    if info.flag_bits & 0x1:
+    if info.flag_bits & 0x1 or info.compress_type == 99:
         return "is password-protected; make the ZIP without a password"
+    if info.compress_type not in READ_METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        return (f"uses the {method} compression method, which is not read here; re-create the ZIP with "
+                "standard settings (deflate, every zipper's default)")
     if info.file_size == 0:
         return "file is empty"
     if info.file_size > caps.max_member_bytes:
@@ -140,8 +152,12 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     Raises
     ------
     ZipRefused
-        Damaged, encrypted, an unknown compression method, or more data than declared.
+        Damaged, encrypted, a compression method other than stored or deflate, or
+        more data than declared.
     """
+    if info.compress_type not in READ_METHODS:  # zipfile would inflate bzip2/LZMA without a bound
+        raise ZipRefused("uses a compression method that cannot be read here; "
+                         "re-create the ZIP with standard settings")
     budget = info.file_size
     out = bytearray()
     try:
