@@ -2,7 +2,8 @@
 
 A library under a Streamlit dashboard and a CLI, grouped by job:
 
-- :mod:`artsim.inputs`: untrusted files in (decoding, limits, uploads, folder scans);
+- :mod:`artsim.inputs`: untrusted files in (pre-scan, decoding, limits, names, folder scans);
+- :mod:`artsim.uploads`: a stranger's files and ZIPs into a collection (sandboxed decoding);
 - :mod:`artsim.sources`: where paintings come from (gallery manifest, HTTP, IIIF);
 - :mod:`artsim.embedding`: the models and the runtimes that run them;
 - :mod:`artsim.store`: the vector database (vectors, thumbnails, collections, tours, ANN);

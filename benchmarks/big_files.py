@@ -4,7 +4,7 @@ Builds the corpus of tests/hostile_corpus.py plus a 447-megapixel, 250 MB
 baseline JPEG (textured, about 0.56 bytes per pixel like a high-quality scan)
 in a temp folder, then loads each file with :func:`artsim.inputs.images.load_image`
 at the sizes the embedders ask for (232 px; 1792 px with a 448 px draft), and
-the 250 MB file once more through :func:`artsim.inputs.uploads.read_uploads` from
+the 250 MB file once more through :func:`artsim.uploads.batch.read_uploads` from
 bytes, as an upload arrives. Baseline in the same run: plain Pillow
 (``Image.open(...).convert("RGB")`` then ``thumbnail``) where Pillow agrees to
 open the file.
@@ -38,9 +38,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artsim.errors import ImageError  # noqa: E402
-from artsim.inputs import decode_worker  # noqa: E402
 from artsim.inputs.images import load_image  # noqa: E402
-from artsim.inputs.uploads import UploadLimits, read_uploads  # noqa: E402
+from artsim.uploads import decode_worker  # noqa: E402
+from artsim.uploads.batch import UploadLimits, read_uploads  # noqa: E402
 from tests.hostile_corpus import (  # noqa: E402
     bigtiff_pyramid,
     dense_jpeg,

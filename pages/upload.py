@@ -10,9 +10,9 @@ import streamlit as st
 from artsim.analysis import matching
 from artsim.explain import explainable
 from artsim.figures.markup import md
-from artsim.inputs.uploads import UploadLimits, clean_artist, read_uploads
-from artsim.store import upload_flow
 from artsim.store.collections import CollectionError
+from artsim.uploads import flow as upload_flow
+from artsim.uploads.batch import UploadLimits, clean_artist, read_uploads
 from dashboard import cache
 from dashboard.widgets import why
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from artsim.inputs.collection import Painting
-from artsim.inputs.uploads import read_uploads
 from artsim.store.collections import CollectionError, Collections, is_collection_id
+from artsim.uploads.batch import read_uploads
 from tests.app_fixtures import jpeg_bytes
 
 

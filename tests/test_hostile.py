@@ -29,11 +29,11 @@ from PIL import Image
 
 from artsim.errors import ImageError
 from artsim.indexing.embed_stream import EmbedStream
-from artsim.inputs import decode_worker
 from artsim.inputs.collection import Painting
 from artsim.inputs.images import MAX_ASPECT, load_image
 from artsim.inputs.prescan import CAPS
-from artsim.inputs.uploads import read_uploads
+from artsim.uploads import decode_worker
+from artsim.uploads.batch import read_uploads
 from tests.helpers import TinyEmbedder
 from tests.hostile_corpus import (
     bigtiff_pyramid,

@@ -1,4 +1,4 @@
-"""artsim.store.upload_flow: where a batch goes (own collection, or a new copy) and the report rows."""
+"""artsim.uploads.flow: where a batch goes (own collection, or a new copy) and the report rows."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from artsim.inputs.uploads import read_uploads
 from artsim.store.collections import CollectionError
-from artsim.store.upload_flow import (
+from artsim.uploads.batch import read_uploads
+from artsim.uploads.flow import (
     DEFAULT_NAME,
     add_uploads,
     new_collection_name,

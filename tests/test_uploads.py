@@ -1,4 +1,4 @@
-"""artsim.inputs.uploads: a hostile-input suite, every file made synthetically here."""
+"""artsim.uploads.batch: a hostile-input suite, every file made synthetically here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PIL import Image
 
 from artsim.errors import StoreError
 from artsim.inputs.collection import Painting
-from artsim.inputs.uploads import (
+from artsim.uploads.batch import (
     MAX_ARTIST_CHARS,
     MAX_NAME_CHARS,
     UploadLimits,

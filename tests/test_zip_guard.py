@@ -1,4 +1,4 @@
-"""artsim.inputs.zip_guard against the standard library's zipfile, on generated archives."""
+"""artsim.uploads.zip_guard against the standard library's zipfile, on generated archives."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artsim.inputs.zip_guard import (
+from artsim.uploads.zip_guard import (
     READ_METHODS,
     ZipCaps,
     ZipRefused,

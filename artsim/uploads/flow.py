@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from artsim import config
-from artsim.inputs.uploads import UploadOutcome
 from artsim.store.collections import CollectionError, CollectionInfo, Collections
+from artsim.uploads.batch import UploadOutcome
 
 #: Default name of a collection made from the gallery.
 DEFAULT_NAME = "My collection"
@@ -67,7 +67,7 @@ def add_uploads(
     Parameters
     ----------
     collections : the collections store.
-    outcomes : from :func:`artsim.inputs.uploads.read_uploads`; only ``status == "added"`` is stored.
+    outcomes : from :func:`artsim.uploads.batch.read_uploads`; only ``status == "added"`` is stored.
     current : the collection being viewed (None: the gallery).
     token : this session's edit token for ``current`` (None: not the owner).
     name : the name the visitor gave a new collection ('' for the default).

@@ -17,9 +17,9 @@ What is defended, and where
   content (a JPEG without a suffix is a JPEG) and whose reasons (empty,
   truncated, decompression bomb, SVG, PDF, HEIC...) pass through unchanged. They
   are decoded in a worker process with OS limits on memory and CPU
-  (:mod:`artsim.inputs.decode_worker`): a file that breaks a decoder costs that
+  (:mod:`artsim.uploads.decode_worker`): a file that breaks a decoder costs that
   worker and gets the row "too costly to decode"; the batch goes on.
-* **ZIP archives** (:mod:`artsim.inputs.zip_guard`) are recognised by their magic
+* **ZIP archives** (:mod:`artsim.uploads.zip_guard`) are recognised by their magic
   bytes and read within caps on entries, sizes, ratio and total. Nested
   archives are not opened. Every member gets a row: OS litter (``__MACOSX``,
   ``._x``, ``.DS_Store``, ``Thumbs.db``) is listed as a skipped system file;
@@ -40,11 +40,11 @@ from typing import Literal
 from artsim.errors import ImageError, StoreError
 from artsim.files import atomic_write
 from artsim.inputs.collection import Painting, title_from_stem
-from artsim.inputs.decode_worker import check_image
 from artsim.inputs.formats import litter_reason, size_problem, sniff_suffix
 from artsim.inputs.images import MAX_FILE_BYTES, load_image, sha256_bytes
 from artsim.inputs.names import MAX_ARTIST_CHARS, MAX_NAME_CHARS, clean_artist, clean_title, sanitize_name
-from artsim.inputs.zip_guard import ZipCaps, ZipRefused, is_zip, member_problem, open_archive, read_member
+from artsim.uploads.decode_worker import check_image
+from artsim.uploads.zip_guard import ZipCaps, ZipRefused, is_zip, member_problem, open_archive, read_member
 
 __all__ = [
     "MAX_ARTIST_CHARS",
@@ -82,7 +82,7 @@ class UploadLimits:
         their compressed size (real photos compress about 1-3:1; zeros 1000:1).
     sandbox : bool
         Decode each file in a worker process with OS limits on memory and CPU
-        (:mod:`artsim.inputs.decode_worker`), so a decoder bug costs the worker;
+        (:mod:`artsim.uploads.decode_worker`), so a decoder bug costs the worker;
         False decodes in this process (the caps still apply).
     """
 

@@ -39,7 +39,7 @@ _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Defla
 
 @dataclass(frozen=True)
 class ZipCaps:
-    """Caps on one archive (see :class:`artsim.inputs.uploads.UploadLimits` for the defaults)."""
+    """Caps on one archive (see :class:`artsim.uploads.batch.UploadLimits` for the defaults)."""
 
     max_members: int
     max_total_bytes: int

@@ -3,7 +3,7 @@
 The caps of :mod:`artsim.inputs.images` and :mod:`artsim.inputs.prescan` bound
 what we foresaw. Defence in depth for what we did not: :func:`check_image`
 decodes the file in a warm worker process (``python -m
-artsim.inputs.decode_worker``, started by ``posix_spawn``, never ``fork``: the
+artsim.uploads.decode_worker``, started by ``posix_spawn``, never ``fork``: the
 server has LanceDB open) that caps its own address space (``RLIMIT_AS``) before
 importing anything heavy, and its CPU seconds (``RLIMIT_CPU``, raised per
 file). A file that makes the worker exceed them, crash or run past a wall-clock
@@ -67,7 +67,7 @@ class _Worker:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(  # no preexec_fn: posix_spawn/vfork, never fork after LanceDB
-            [sys.executable, "-m", "artsim.inputs.decode_worker", str(ADDRESS_SPACE_BYTES), str(CPU_SECONDS)],
+            [sys.executable, "-m", "artsim.uploads.decode_worker", str(ADDRESS_SPACE_BYTES), str(CPU_SECONDS)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
         )
 
