@@ -1,0 +1,111 @@
+"""Two replicas behind Debian's nginx (deploy/proxy.py), on loopback: one store, sticky websockets, compression.
+
+Starts two ``streamlit run streamlit_app.py`` replicas sharing one ``ARTSIM_DB`` and
+a foreground nginx from the generated configuration, then talks to the proxy
+as a browser's first visit does (``deploy/sessions.py``: Streamlit's websocket
+protocol) and with plain HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from artsim.store.collections import Collections
+from artsim.store.tours import Tours, clean_step
+from deploy import proxy, sessions
+from tests.app_fixtures import app_environment
+
+pytestmark = pytest.mark.slow
+
+
+def _get(url: str, cookie: str = "", encoding: str = "gzip"):
+    req = urllib.request.Request(url, headers={"Accept-Encoding": encoding, **({"Cookie": cookie} if cookie else {})})
+    with urllib.request.urlopen(req, timeout=30) as reply:
+        return reply.status, reply.headers, reply.read()
+
+
+def _cookie_for(base: str, replica: str) -> str:
+    """A sticky cookie the proxy sends to ``replica`` (host:port), found by asking for fresh ones."""
+    for _ in range(40):
+        _, headers, _ = _get(base + "/")
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        if headers[proxy.REPLICA_HEADER] == replica:
+            return cookie
+    raise AssertionError(f"no cookie led to {replica} in 40 tries")
+
+
+def _view(base: str, page: str = "", query: str = "", cookie: str = "") -> sessions.View:
+    ws = base.replace("http://", "ws://") + "/_stcore/stream"
+    return asyncio.run(sessions.first_view(ws, page, query, cookie=cookie, collect_texts=True, timeout=90))
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    if not Path(proxy.NGINX).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's nginx is missing in CI: `make test` should have installed it")
+        pytest.skip("Debian's nginx is not installed (apt-get install nginx-light)")
+    root = tmp_path_factory.mktemp("deploy")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env.update(app_environment(root), ARTSIM_UMAP_WARMUP="0")
+    with proxy.cluster(2, env, log_dir=root) as running:
+        yield running, env
+    shutil.rmtree(root / "db", ignore_errors=True)
+
+
+def test_the_proxy_compresses_the_bundle_and_caches_hashed_assets_for_a_year(deployed):
+    running, _ = deployed
+    _, _, page = _get(running.url + "/", encoding="identity")
+    bundle = next(part.split('"')[0] for part in page.decode().split('src="./')[1:] if part.startswith("static/js/index."))
+    plain = (proxy.streamlit_static_dir() / bundle).read_bytes()
+    status, headers, body = _get(f"{running.url}/{bundle}")
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body) == plain and len(body) < len(plain) / 2
+    assert "immutable" in headers["Cache-Control"] and "max-age=31536000" in headers["Cache-Control"]
+    # The page itself: compressed on the fly, never cached (a new Streamlit would change its asset names).
+    status, headers, body = _get(running.url + "/")
+    assert headers.get("Content-Encoding") == "gzip" and b"static/js/index." in gzip.decompress(body)
+    assert headers["Cache-Control"] == "no-cache"
+
+
+def test_a_collection_and_a_tour_written_on_one_replica_open_read_only_on_the_other(deployed):
+    running, env = deployed
+    a, b = (r.removeprefix("http://") for r in running.replicas)
+    to_a, to_b = _cookie_for(running.url, a), _cookie_for(running.url, b)
+    first = _view(running.url, cookie=to_a)  # replica A has served the gallery (and embedded it)
+    assert first.ok and first.replica == a, first
+
+    # What A's pages call to write (the library, on A's store); replica B has its store open already.
+    db = env["ARTSIM_DB"]
+    collection, _token = Collections(db, uploads_dir=Path(env["ARTSIM_HOME"]) / "uploads").create("Lecture 3 <b>light</b>")
+    tour, tour_token = Tours(db).create("Impressionism in 3 steps")
+    Tours(db).add(tour.id, tour_token, clean_step("similarity", {"k": "5"}, "Look at the block of Monet"))
+
+    shown = _view(running.url, query=f"collection={collection.id}", cookie=to_b)
+    assert shown.ok and shown.replica == b, shown
+    assert "Collection: Lecture 3 <b>light</b> (shared, read-only) on gallery" in shown.texts, shown.texts
+    taken = _view(running.url, "tour", f"tour={tour.id}&step=1", cookie=to_b)
+    assert taken.ok and taken.replica == b, taken
+    joined = "\n".join(taken.texts)
+    assert "Impressionism in 3 steps" in joined and "Look at the block of Monet" in joined, taken.texts
+
+
+def test_a_websocket_and_its_pages_stay_on_one_replica(deployed):
+    running, _ = deployed
+    a, b = (r.removeprefix("http://") for r in running.replicas)
+    to_b = _cookie_for(running.url, b)
+    views = [_view(running.url, page, cookie=to_b) for page in ("", "similarity", "clustering")]
+    assert all(v.ok for v in views), views
+    assert {v.replica for v in views} == {b}
+    for path in ("/", "/similarity", "/_stcore/health"):
+        assert _get(running.url + path, cookie=to_b)[1][proxy.REPLICA_HEADER] == b
+    # Without a cookie (a first visit each), sessions spread over both replicas.
+    seen = {_get(running.url + "/")[1][proxy.REPLICA_HEADER] for _ in range(20)}
+    assert seen == {a, b}
