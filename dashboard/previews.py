@@ -211,8 +211,11 @@ def _spread(paintings: list, n: int) -> list:
     return out
 
 
-def render_image(params: dict[str, str]) -> bytes:
-    """The 1200×630 JPEG of a view: a mosaic of its thumbnails on a dark ground (plain ground when none)."""
+def render_image(params: dict[str, str]) -> tuple[bytes, bool]:
+    """The 1200×630 JPEG of a view: a mosaic of its thumbnails on a dark ground (plain ground when none).
+
+    Also returns whether every painting chosen had its thumbnail (False while the store is still filling).
+    """
     from PIL import Image, ImageOps
 
     cols, rows = GRID
@@ -227,17 +230,22 @@ def render_image(params: dict[str, str]) -> bytes:
         canvas.paste(tile, ((i % cols) * cell_w + 3, (i // cols) * cell_h + 3))
     out = io.BytesIO()
     canvas.save(out, "JPEG", quality=85)
-    return out.getvalue()
+    return out.getvalue(), len(shown) == len(chosen)
 
 
-def _cached_image(name: str, params: dict[str, str]) -> Path:
+def _cached_image(name: str, params: dict[str, str]) -> Path | bytes:
+    """The cached file of a preview, or the bytes of one not worth keeping (thumbnails still missing)."""
     folder = config.home() / "previews"
     path = folder / name
-    if not path.is_file() or time.time() - path.stat().st_mtime > IMAGE_TTL_S:
-        from artsim.files import atomic_write
+    if path.is_file() and time.time() - path.stat().st_mtime <= IMAGE_TTL_S:
+        return path
+    data, complete = render_image(params)
+    if not complete:
+        return data
+    from artsim.files import atomic_write
 
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, render_image(params))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
     return path
 
 
@@ -247,8 +255,10 @@ async def preview_image(request: Request) -> Response:
     params = _public_params(request)
     if not name.endswith(".jpg") or not _KEY.fullmatch(name[:-4]) or name[:-4] != image_key(params):
         return Response("not found", status_code=404, media_type="text/plain")
-    path = await run_in_threadpool(_cached_image, name, _image_params(params))
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": f"public, max-age={int(IMAGE_TTL_S)}"})
+    found = await run_in_threadpool(_cached_image, name, _image_params(params))
+    if isinstance(found, bytes):
+        return Response(found, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=60"})
+    return FileResponse(found, media_type="image/jpeg", headers={"Cache-Control": f"public, max-age={int(IMAGE_TTL_S)}"})
 
 
 ROUTES = [Route("/" + page, share_page, methods=["GET", "HEAD"]) for page in PAGES] + [

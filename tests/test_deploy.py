@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import os
+import re
 import shutil
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from artsim.store.collections import Collections
@@ -109,3 +114,73 @@ def test_a_websocket_and_its_pages_stay_on_one_replica(deployed):
     # Without a cookie (a first visit each), sessions spread over both replicas.
     seen = {_get(running.url + "/")[1][proxy.REPLICA_HEADER] for _ in range(20)}
     assert seen == {a, b}
+
+
+# ----------------------------------------------------------------------------- link previews
+def _tags(page: str) -> dict[str, str]:
+    import html
+
+    return {name: html.unescape(value) for name, value in re.findall(r'<meta (?:property|name)="([^"]+)" content="([^"]*)" />', page)}
+
+
+def test_a_share_link_fetched_like_an_unfurler_shows_preview_tags_and_boots_streamlit(deployed):
+    running, env = deployed
+    hostile = '"><script>alert(1)</script> Bo\'s & <b>class</b>'
+    collection, token = Collections(env["ARTSIM_DB"], uploads_dir=Path(env["ARTSIM_HOME"]) / "uploads").create(hostile)
+    link = f"{running.url}/clustering?collection={collection.id}&artists=Bo%20Red&model=efficientnet-lite0&edit={token}"
+    status, headers, body = _get(link, encoding="identity")  # no cookie, no browser headers: a chat app's fetch
+    page = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    tags = _tags(page)
+    assert {"og:title", "og:description", "og:image", "og:url", "twitter:card"} <= tags.keys()
+    assert tags["twitter:card"] == "summary_large_image"
+    assert tags["og:title"].startswith("Clustering: ") and hostile[:40] in tags["og:title"]
+    assert "Artists: Bo Red." in tags["og:description"] and "Model: efficientnet-lite0." in tags["og:description"]
+    # Untrusted text is escaped everywhere; the private collection's edit token is nowhere.
+    assert "<script>alert" not in page and "<b>class" not in page and token not in page
+    # Streamlit boots from the same page: take the tags and the title out and it is Streamlit's index.html.
+    index = (proxy.streamlit_static_dir() / "index.html").read_text()
+    assert page.split("</head>", 1)[1] == index.split("</head>", 1)[1]
+    head = page.split("</head>", 1)[0]
+    assert all(line in head for line in index.split("</head>", 1)[0].splitlines() if "<title>" not in line)
+
+
+def test_the_preview_image_is_a_mosaic_of_the_views_paintings(deployed):
+    from PIL import Image
+
+    from artsim.store.vectors import EmbeddingStore
+
+    running, env = deployed
+    page = _get(f"{running.url}/similarity?artists=Bo%20Red", encoding="identity")[2].decode()
+    image_url = _tags(page)["og:image"]
+    assert image_url.startswith(running.url + "/preview/")
+    _view(running.url, cookie="")  # a first view starts the gallery's embedding (its thumbnails) if none has
+    store, deadline = EmbeddingStore(env["ARTSIM_DB"]), time.monotonic() + 90
+    while len(store.thumbnails([p.sha256 for p in _gallery(env)])) < len(_gallery(env)):
+        assert time.monotonic() < deadline, "the replicas did not store the gallery's thumbnails"
+        time.sleep(0.5)
+    status, headers, body = _get(image_url)
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(body)) as im:
+        assert im.format == "JPEG" and im.size == (1200, 630)
+        cells = [im.crop((x * 200 + 20, 20, x * 200 + 180, 190)).convert("RGB") for x in range(4)]
+    # Bo Red's three paintings (reddish), then the dark ground: the artist filter held.
+    means = [tuple(int(v) for v in np.asarray(c).reshape(-1, 3).mean(0)) for c in cells]
+    assert all(r > g + 60 and r > b + 60 for r, g, b in means[:3]), means
+    assert max(means[3]) < 60, means
+    assert _get(image_url)[2] == body  # cached: the same file again
+    # A key that does not match its parameters is not rendered.
+    assert _status(image_url.replace("artists=Bo+Red", "artists=Ada+Blue")) == 404
+
+
+def _gallery(env: dict[str, str]):
+    from artsim.inputs.collection import scan_folder
+
+    return scan_folder(env["ARTSIM_GALLERY"]).paintings
+
+
+def _status(url: str) -> int:
+    try:
+        return _get(url)[0]
+    except urllib.error.HTTPError as exc:
+        return exc.code
