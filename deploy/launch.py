@@ -4,7 +4,7 @@ Every replica gets this process's environment (set ``ARTSIM_DB`` and
 ``ARTSIM_HOME`` once: all replicas share them). Stops everything on Ctrl-C or
 SIGTERM, so a process manager (systemd, honcho) can run it as one service.
 ``--print-config`` writes the nginx configuration for given replica ports
-instead, for an nginx run by the system (see ``deploy/README.md``).
+instead, for an nginx run by the system (README, "Deployment").
 """
 
 from __future__ import annotations

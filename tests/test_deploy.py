@@ -184,3 +184,20 @@ def _status(url: str) -> int:
         return _get(url)[0]
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_the_printed_configuration_is_valid_nginx(tmp_path):
+    """``python -m deploy.launch --print-config`` (systemd and Procfile use): nginx -t accepts it."""
+    import subprocess
+    import sys
+
+    if not Path(proxy.NGINX).exists():
+        pytest.skip("Debian's nginx is not installed (apt-get install nginx-light)")
+    run = tmp_path / "nginx"
+    conf = subprocess.run([sys.executable, "-m", "deploy.launch", "--port", str(proxy.free_port()), "--run-dir", str(run),
+                           "--print-config", "8601,8602"], cwd=proxy.ROOT, capture_output=True, text=True, check=True).stdout
+    assert "server 127.0.0.1:8601" in conf and "server 127.0.0.1:8602" in conf and "gzip_static on" in conf
+    (run / "nginx.conf").write_text(conf)
+    checked = subprocess.run([proxy.NGINX, "-t", "-c", str(run / "nginx.conf"), "-p", str(run), "-e", str(run / "error.log")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
