@@ -6,7 +6,7 @@ to ``script_finished``. Arrivals are spread evenly over ``--spread`` seconds; pa
 cycle through ``--pages``. Then ``--idle`` sessions open the Gallery and stay
 open: the server's RSS growth per idle session.
 
-The floor, in the same run: a bare Streamlit page (a title and one image) under
+The floor, in the same run: a bare Streamlit page (a title and one 160-px thumbnail) under
 the same load (``--no-bare`` skips it). ``--proxy R`` runs the app as R replicas
 behind nginx (``deploy/proxy.py``) and sends every session through the proxy.
 
@@ -161,8 +161,12 @@ def main() -> int:
                    ARTSIM_MODEL=os.environ.get("ARTSIM_MODEL", "efficientnet-lite0"))
         bare_p95 = math.nan
         if not args.no_bare:
-            image = next(p for p in sorted(Path(env["ARTSIM_GALLERY"]).rglob("*")) if p.suffix.lower() in IMAGE_EXTS)
-            (root / "bare.py").write_text(BARE.format(image=str(image.resolve())))
+            from PIL import Image
+
+            source = next(p for p in sorted(Path(env["ARTSIM_GALLERY"]).rglob("*")) if p.suffix.lower() in IMAGE_EXTS)
+            with Image.open(source) as im:  # one thumbnail, as app_latency.py's bare page shows
+                im.convert("RGB").resize((160, round(160 * im.height / im.width))).save(root / "thumb.jpg", quality=85)
+            (root / "bare.py").write_text(BARE.format(image=str(root / "thumb.jpg")))
             port = proxy.free_port()
             with open(root / "bare.log", "w") as log:
                 bare = subprocess.Popen(proxy.replica_command(port, root / "bare.py"), cwd=root, env=env,
