@@ -201,3 +201,12 @@ def test_the_printed_configuration_is_valid_nginx(tmp_path):
     checked = subprocess.run([proxy.NGINX, "-t", "-c", str(run / "nginx.conf"), "-p", str(run), "-e", str(run / "error.log")],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_every_page_of_the_router_has_a_preview_route():
+    """``dashboard.previews.PAGES`` names the router's pages (a new page needs its preview too)."""
+    from dashboard import previews
+
+    router = (proxy.ROOT / "dashboard" / "router.py").read_text()
+    pages = dict(re.findall(r'st\.Page\(PAGES_DIR / "\w+\.py", title="([^"]+)"[^)]*?url_path="(\w+)"', router))
+    assert {v: k for k, v in pages.items()} | {"": "Gallery"} == previews.PAGES
