@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.artsim-installed
 
-.PHONY: run test setup lint browser-deps bench clean
+.PHONY: run test setup lint browser-deps proxy-deps bench clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,16 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package for the browser test"; fi; }
 
+proxy-deps:
+	@test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "nginx not found: install Debian's nginx-light package for tests/test_deploy.py"; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps proxy-deps lint
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)

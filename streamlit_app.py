@@ -12,15 +12,17 @@ every URL from a fresh server's first request, and the page scripts stay in
 start: numba's disk cache goes under ``ARTSIM_HOME`` and UMAP warms up in the
 background (``dashboard.startup``). Its middleware answers unknown sub-paths
 such as ``/clustering/extra`` with the app's "page not found" instead of a
-blank page (``dashboard.server``). Its one route serves the map's sprite
-atlases (``dashboard.sprite_route``).
+blank page (``dashboard.server``). Its routes serve the map's sprite
+atlases (``dashboard.sprite_route``) and answer each page's URL with Streamlit's
+page plus link-preview tags, and the preview images (``dashboard.previews``).
 """
 
 import streamlit as st
 from starlette.middleware import Middleware
 
+from dashboard.previews import ROUTES as PREVIEW_ROUTES
 from dashboard.server import SubPathRedirect
 from dashboard.sprite_route import ROUTES as SPRITE_ROUTES
 from dashboard.startup import lifespan
 
-app = st.App("dashboard/router.py", lifespan=lifespan, middleware=[Middleware(SubPathRedirect)], routes=SPRITE_ROUTES)
+app = st.App("dashboard/router.py", lifespan=lifespan, middleware=[Middleware(SubPathRedirect)], routes=SPRITE_ROUTES + PREVIEW_ROUTES)

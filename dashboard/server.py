@@ -18,8 +18,8 @@ from urllib.parse import quote
 from streamlit import config as streamlit_config
 
 #: First path segments Streamlit itself serves (assets, websocket, media, components, static files),
-#: and the map's sprite atlases (``dashboard.sprite_route``).
-RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth", "oauth2callback", "sprites"})
+#: the map's sprite atlases (``dashboard.sprite_route``) and link-preview images (``dashboard.previews``).
+RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth", "oauth2callback", "sprites", "preview"})
 #: Longest unknown path echoed back in ``notfound`` (characters).
 NOTFOUND_MAX = 200
 

@@ -1,0 +1,1 @@
+"""Running artsim in production: N replicas behind nginx (``deploy/proxy.py``, ``deploy/launch.py``)."""
