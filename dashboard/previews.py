@@ -31,14 +31,24 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from cachetools import TTLCache
+from PIL import Image, ImageOps
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from artsim import config
+from artsim import config, lazy
+from artsim.files import atomic_write
 from artsim.ids import is_collection_id
+from artsim.inputs import selection
+from artsim.inputs.collection import scan_folder
+from artsim.inputs.file_hashes import load_hashes
 from artsim.viewstate import ViewState, clip, describe_names
+
+streamlit = lazy.load("streamlit")  # its index.html (already imported by the server)
+vectors = lazy.load("artsim.store.vectors")  # the store: only for a collection or tour link, and images
+collections_db = lazy.load("artsim.store.collections")
+tours = lazy.load("artsim.store.tours")
 
 #: URL path of each page (as ``dashboard/router.py`` names them) -> its title.
 PAGES = {
@@ -73,8 +83,6 @@ _names: TTLCache = TTLCache(maxsize=256, ttl=NAME_TTL_S)
 
 @cache
 def _index_html() -> str:
-    import streamlit
-
     return (Path(streamlit.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
 
 
@@ -84,9 +92,7 @@ def _public_params(request: Request) -> dict[str, str]:
 
 
 def _store():
-    from artsim.store.vectors import EmbeddingStore
-
-    return EmbeddingStore(config.db_uri())
+    return vectors.EmbeddingStore(config.db_uri())
 
 
 def _lookup(kind: str, ident: str) -> str | None:
@@ -96,14 +102,10 @@ def _lookup(kind: str, ident: str) -> str | None:
     key = (config.db_uri(), kind, ident)
     if key not in _names:
         if kind == "collection":
-            from artsim.store.collections import Collections
-
-            info = Collections(_store()).get(ident)
+            info = collections_db.Collections(_store()).get(ident)
             _names[key] = info.name if info else None
         else:
-            from artsim.store.tours import Tours
-
-            tour = Tours(_store()).get(ident)
+            tour = tours.Tours(_store()).get(ident)
             _names[key] = tour.title if tour else None
     return _names[key]
 
@@ -182,17 +184,11 @@ async def share_page(request: Request) -> Response:
 
 def _paintings(params: dict[str, str]) -> list:
     """The paintings a view shows: the gallery (plus a linked collection's), its artists only."""
-    from artsim.inputs import selection
-    from artsim.inputs.collection import scan_folder
-    from artsim.store.file_hashes import load_hashes
-
     view, _ = ViewState.from_query_params(params)
     folder = config.gallery_dir()
     paintings = scan_folder(folder, hash_cache=load_hashes()).paintings if folder.is_dir() else []
     if view.collection and _lookup("collection", view.collection):
-        from artsim.store.collections import Collections
-
-        paintings = selection.merge_paintings(paintings, Collections(_store()).paintings(view.collection))
+        paintings = selection.merge_paintings(paintings, collections_db.Collections(_store()).paintings(view.collection))
     if view.artists:
         paintings = [p for p in paintings if p.artist in set(view.artists)]
     return paintings
@@ -216,8 +212,6 @@ def render_image(params: dict[str, str]) -> tuple[bytes, bool]:
 
     Also returns whether every painting chosen had its thumbnail (False while the store is still filling).
     """
-    from PIL import Image, ImageOps
-
     cols, rows = GRID
     chosen = _spread(_paintings(params), cols * rows)
     thumbs = _store().thumbnails([p.sha256 for p in chosen]) if chosen else {}
@@ -242,8 +236,6 @@ def _cached_image(name: str, params: dict[str, str]) -> Path | bytes:
     data, complete = render_image(params)
     if not complete:
         return data
-    from artsim.files import atomic_write
-
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data)
     return path

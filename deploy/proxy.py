@@ -48,6 +48,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import streamlit
+
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = "/usr/sbin/nginx"
 #: Sticky-session cookie set by the proxy.
@@ -71,8 +73,6 @@ def free_port() -> int:
 
 def streamlit_static_dir() -> Path:
     """Streamlit's built front end (index.html and ``static/``)."""
-    import streamlit
-
     return Path(streamlit.__file__).parent / "static"
 
 
@@ -83,8 +83,6 @@ def static_root(cache_dir: Path) -> Path:
     files plus gzip copies at level 9; about 2 s on 2 cores) and reused after.
     Returns the folder to use as nginx's ``root`` for ``/static/``.
     """
-    import streamlit
-
     source = streamlit_static_dir()
     root = cache_dir / f"streamlit-{streamlit.__version__}"
     done = root / ".complete"

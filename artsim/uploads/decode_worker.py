@@ -198,6 +198,7 @@ def check_image(data: bytes, name: str, max_side: int = 64) -> str | None:
 
 def _serve(address_space: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    # the decoders load here, in the worker process, under its address-space limit
     from artsim.errors import ImageError
     from artsim.inputs.images import load_image
 
