@@ -137,7 +137,7 @@ def convert(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     left = sorted(set(weights) - used)
     if left:
         raise ValueError(f"{len(left)} Keras weights were not converted, e.g. {', '.join(left[:3])}")
-    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
+    return {k: np.array(v, dtype=np.float32, order="C") for k, v in state.items()}  # writable copies
 
 
 def set_v1_strides(model) -> None:
