@@ -48,11 +48,11 @@ def build(tarball: str) -> torch.nn.Module:
     w = _weights(tarball)
     model = resnet50(weights=None)
     pairs = [("conv1", "bn_conv1", model.conv1, model.bn1)]
-    for stage, layer in zip("2345", (model.layer1, model.layer2, model.layer3, model.layer4)):
+    for stage, layer in zip("2345", (model.layer1, model.layer2, model.layer3, model.layer4), strict=True):
         for i, block in enumerate(layer):
             name = f"{stage}{'abcdef'[i]}"
             pairs += [(f"res{name}_branch2{b}", f"bn{name}_branch2{b}", getattr(block, f"conv{k}"),
-                       getattr(block, f"bn{k}")) for k, b in zip((1, 2, 3), "abc")]
+                       getattr(block, f"bn{k}")) for k, b in zip((1, 2, 3), "abc", strict=True)]
             if block.downsample is not None:
                 pairs.append((f"res{name}_branch1", f"bn{name}_branch1", block.downsample[0], block.downsample[1]))
         if stage != "2":
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     frame = pd.read_parquet(args.compare)
     paths = [Path(p) for p in frame["path"]]
-    for p, digest in zip(paths, frame["sha256"]):
+    for p, digest in zip(paths, frame["sha256"], strict=True):
         assert hashlib.sha256(p.read_bytes()).hexdigest() == digest, p
     ours = np.stack(frame["vector"].to_numpy()).astype(np.float64)
     theirs = embed_files(build(args.tarball), paths).astype(np.float64)
