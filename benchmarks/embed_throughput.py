@@ -29,9 +29,9 @@ artsim's share of it. Reaching ``of_ceiling`` 0.85 needs decoding about 6x
 faster than the model, or cores the model leaves idle (a GPU).
 
 The image list is repeated to ``--total`` entries (each repeat its own key, so
-nothing is served from the cache). Without ``--weights`` a freshly initialised
-ResNet-50 (the product's default model; random weights cost the same as real
-ones) is saved to a temporary file; ``--model efficientnet-lite0`` uses its real weights. ONNX exports go to a
+nothing is served from the cache). Without ``--weights`` ResNet-50 runs with its
+real ImageNet weights (Keras', fetched and converted once into ``ARTSIM_HOME``);
+``--random-weights`` uses a freshly initialised one instead (same cost, no fetch); ``--model efficientnet-lite0`` uses its real weights. ONNX exports go to a
 temporary ``ARTSIM_HOME`` and their one-off cost is printed. Ends with
 ``artsim_img_s=<..> naive_img_s=<..> ceiling_img_s=<..> of_ceiling=<..> speedup=<..> runtime=<..>``.
 """
@@ -189,7 +189,8 @@ def run_artsim(paintings: list[Painting], embedder, bs: int, workers: int) -> tu
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", required=True, help="folder of <Artist>/<image> files")
-    ap.add_argument("--weights", help="ResNet-50 state-dict file (default: a freshly initialised one)")
+    ap.add_argument("--weights", help="ResNet-50 state-dict file (default: the real ImageNet weights)")
+    ap.add_argument("--random-weights", action="store_true", help="a freshly initialised ResNet-50 instead")
     ap.add_argument("--model", default="resnet50", choices=["resnet50", "efficientnet-lite0"])
     ap.add_argument("--total", type=int, default=135, help="repeat the list to this many images")
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
@@ -210,9 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         f"GPU {rt.cuda_present()}; load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
+    weights = args.weights
+    if weights is None and args.model == "resnet50" and not args.random_weights:
+        from artsim.embedding.weights import resolve_resnet50_weights
+
+        weights = resolve_resnet50_weights().path  # before ARTSIM_HOME moves below
+        print(f"weights: {weights} (real ImageNet weights)")
     with tempfile.TemporaryDirectory(prefix="artsim-bench-") as tmp:
         os.environ["ARTSIM_HOME"] = os.path.join(tmp, "home")  # ONNX exports: measured, not reused
-        weights = args.weights
         if weights is None and args.model == "resnet50":
             import torch
             from torchvision.models import resnet50

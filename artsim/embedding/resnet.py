@@ -1,7 +1,11 @@
-"""ResNet-50 (torchvision, ImageNet IMAGENET1K_V2 weights): 2048-d pooled features.
+"""ResNet-50 (torchvision's network, Keras' ImageNet weights by default): 2048-d pooled features.
 
 The classifier is replaced by ``nn.Identity``, so a vector is the global average
-pool of the last stage. Weights come from :mod:`artsim.embedding.weights`.
+pool of the last stage. Weights come from :mod:`artsim.embedding.weights`: by
+default Keras' ImageNet weights (ResNet v1, :mod:`artsim.embedding.keras_resnet`),
+preprocessed as Keras users do (the whole image squashed to 224x224); a
+torchvision state-dict file (v1.5, e.g. IMAGENET1K_V2) gets torchvision's
+IMAGENET1K_V2 transform (resize 232, centre crop 224).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from artsim.embedding import keras_resnet
 from artsim.embedding.base import make_fingerprint
 from artsim.embedding.digest import weights_digest
 from artsim.embedding.torch_embedder import TorchEmbedder
@@ -29,11 +34,23 @@ REFERENCE_VERSION = (
     "resnet50-ref-1: full decode, resize shorter side 232 bilinear antialias, centre crop 224, "
     "ImageNet mean/std (torchvision IMAGENET1K_V2 transforms)"
 )
+#: ResNet v1 with Keras' weights: the whole image to 224x224, as ``keras.utils.load_img(target_size=(224, 224))``
+#: (bilinear antialiased here, Keras' default is nearest), then the caffe input folded into conv1.
+KERAS_PREPROCESS_VERSION = (
+    "resnet50-v1-keras-pre-1: JPEG DCT draft to the smallest scale keeping both sides >= 448 "
+    "(not held at the 8x load cap), then one resize of the whole image to 224x224 bilinear antialiased, "
+    "RGB/255 minus caffe means/255, / ImageNet std"
+)
+KERAS_REFERENCE_VERSION = (
+    "resnet50-v1-keras-ref-1: full decode, resize the whole image to 224x224 bilinear antialiased, "
+    "RGB/255 minus caffe means/255, / ImageNet std"
+)
 _HEAD = {"fc.weight", "fc.bias"}
 RESIZE, CROP = 232, 224
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 _MEAN_CHW, _STD_CHW = MEAN[:, None, None], STD[:, None, None]
+_KERAS_MEAN_CHW = keras_resnet.INPUT_MEAN.astype(np.float32)[:, None, None]
 
 
 class ResNet50Embedder(TorchEmbedder):
@@ -79,8 +96,15 @@ class ResNet50Embedder(TorchEmbedder):
         self.weights_path = status.path
         self.weights_source = status.source
         self.weights_digest = weights_digest(status.path)
-        version = REFERENCE_VERSION if reference else PREPROCESS_VERSION
-        self.fingerprint = make_fingerprint(self.name, self.weights_digest, version)
+        #: "v1" (Keras' weights, stride 2 in the first 1x1 conv) or "v1.5" (torchvision's layout).
+        self.variant = keras_resnet.weights_variant(status.path)
+        if self.variant == "v1":
+            self.input_side = CROP
+            self.configure_loading(reference)
+            version = KERAS_REFERENCE_VERSION if reference else KERAS_PREPROCESS_VERSION
+        else:
+            version = REFERENCE_VERSION if reference else PREPROCESS_VERSION
+        self.fingerprint = make_fingerprint(self.name, self.weights_digest, f"resnet-{self.variant}; {version}")
         if not lazy:
             self.load()
 
@@ -102,11 +126,18 @@ class ResNet50Embedder(TorchEmbedder):
                 f"{path} is not a ResNet-50 state dict: {len(missing)} missing and "
                 f"{len(result.unexpected_keys)} unexpected keys (e.g. {', '.join(bad)})"
             )
+        if self.variant == "v1":
+            keras_resnet.set_v1_strides(model)
         model.fc = torch.nn.Identity()
         return model
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """RGB image -> ``(3, 224, 224)`` float32: torchvision's IMAGENET1K_V2 transform.
+        """RGB image -> ``(3, 224, 224)`` float32.
+
+        Keras' weights (``variant == "v1"``): the whole image resized to 224x224
+        (bilinear, antialiased), ``(rgb / 255 - caffe_mean / 255) / std``.
+
+        A torchvision file (v1.5): torchvision's IMAGENET1K_V2 transform.
 
         Resize the shorter side to 232 (bilinear, antialiased), centre crop 224,
         ImageNet mean/std. The fast path resamples only the centre window straight
@@ -118,6 +149,13 @@ class ResNet50Embedder(TorchEmbedder):
         """
         if image.mode != "RGB":
             image = image.convert("RGB")
+        if self.variant == "v1":
+            x = np.asarray(image.resize((CROP, CROP), Image.Resampling.BILINEAR)).transpose(2, 0, 1)
+            x = x.astype(np.float32, order="C")
+            x /= np.float32(255.0)
+            x -= _KERAS_MEAN_CHW
+            x /= _STD_CHW
+            return x
         w, h = image.size
         new_w, new_h = (RESIZE, int(RESIZE * h / w)) if w <= h else (int(RESIZE * w / h), RESIZE)
         top, left = int(round((new_h - CROP) / 2.0)), int(round((new_w - CROP) / 2.0))
