@@ -14,6 +14,7 @@ first view of the Gallery imports none of them.
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim import config, lazy
+from artsim.embedding import available_models, default_model
 from artsim.inputs.collection import Painting, scan_folder
 from artsim.inputs.file_hashes import load_hashes, save_hashes
 from artsim.inputs.listing import folder_signature
@@ -36,7 +38,6 @@ from dashboard.handles import (  # noqa: F401  (re-exported: the pages' one entr
     digest,
     edit_token,
     embedder,
-    model_choices,
     remember_edit_token,
     store,
 )
@@ -72,6 +73,26 @@ class Context:
     collection: CollectionInfo | None = None
     #: True while a background job embeds paintings not in the store yet (``frame`` shows the rest).
     embedding: bool = False
+
+
+# ----------------------------------------------------------------------------- models
+def model_choices() -> tuple[dict[str, str | None], str, str]:
+    """(model -> problem or None, default model, why), cached per model and weights setting."""
+    settings = tuple(os.environ.get(name, "") for name in ("ARTSIM_MODEL", "ARTSIM_WEIGHTS", "ARTSIM_HOME"))
+    return _model_choices((*settings, startup.weights_status()))
+
+
+@st.cache_resource(show_spinner=False, ttl=60)
+def _model_choices(settings: tuple[str, ...]) -> tuple[dict[str, str | None], str, str]:
+    # ``settings`` only keys the cache: a changed ARTSIM_MODEL or weights place is read at once
+    # (regression: one cached answer for every setting picked the previous default model)
+    # never fetch here: a first view does not wait for a download (dashboard.startup fetches)
+    choices = available_models(with_views=True)
+    if settings[-1] == "fetching":
+        choices = {m: ("its ImageNet weights are being fetched (95 MB, once); it appears here when they are in"
+                       if m.split(":", 1)[0] == "resnet50" else why) for m, why in choices.items()}
+        return choices, "efficientnet-lite0", "ResNet-50's weights are being fetched; until then EfficientNet-Lite0"
+    return choices, *default_model(fetch=False)
 
 
 # ----------------------------------------------------------------------------- links

