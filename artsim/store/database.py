@@ -157,8 +157,8 @@ class Database:
             raise StoreError(f"Cannot compact table {name!r} in the database at {self.uri!r}: {exc}") from exc
         return True
 
-    def wrote(self, name: str, every: int = COMPACT_EVERY) -> bool:
-        """Count a write to table ``name``; every ``every``-th write of this process compacts it.
+    def wrote(self, name: str, every: int | None = None) -> bool:
+        """Count a write to table ``name``; every ``every``-th (:data:`COMPACT_EVERY`) write of this process compacts it.
 
         The small tables (tours, collections) are written a row at a time, and each
         write leaves a data file and a version: without this, 3,000 new tours left
@@ -166,6 +166,7 @@ class Database:
         A failed compaction (another process compacting at once) is not the
         writer's problem: the next one tries again.
         """
+        every = every or COMPACT_EVERY
         with self.lock:
             count = self._writes.get(name, 0) + 1
             self._writes[name] = 0 if count >= every else count
