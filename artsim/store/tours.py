@@ -34,7 +34,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -160,8 +160,10 @@ class Tours:
     def get(self, tour_id: str) -> Tour | None:
         """The tour ``tour_id`` with its latest list of steps, or None when there is no such tour."""
         info = self._info(str(tour_id))
-        if info is None:
-            return None
+        return None if info is None else self._latest(info)
+
+    def _latest(self, info: dict) -> Tour:
+        """The tour of ``info`` (its row in the tours table) with the latest version of its steps."""
         where = f"tour = {quote(info['id'])}"
         for _ in range(5):  # a save between the two reads deletes the version just found: read again
             versions = [r["version"] for r in self._rows(STEPS_TABLE, where, ["version"])]
@@ -244,23 +246,21 @@ class Tours:
 
     def _edit(self, tour_id: str, token: str | None, change: Callable[[tuple[Step, ...]], list[Step]]) -> Tour:
         """Read the latest steps, ``change`` them and write them, all under the tour's lock (owner only)."""
-        if not self.can_edit(tour_id, token):  # also validates the id used in the filters below
+        info = self._info(str(tour_id)) if token else None  # also validates the id used in the filters below
+        if info is None or not hmac.compare_digest(info["token_sha256"], _hash_token(str(token))):
             raise TourError("this tour is read-only here: only its owner (edit link) can change it")
         with locks.held(self.db.uri, f"tour:{tour_id}"):
-            current = self.get(tour_id)
-            if current is None:
-                raise TourError("this tour was not found")
+            current = self._latest(info)
             steps = change(current.steps)
             if len(steps) > MAX_STEPS:
                 raise TourError(f"a tour holds at most {MAX_STEPS} steps")
-            clean = [clean_step(s.page, s.params, s.caption) for s in steps]
-            version = current.version + 1
+            clean = tuple(clean_step(s.page, s.params, s.caption) for s in steps)
+            saved = replace(current, steps=clean, version=current.version + 1)
             table = self.db.open_or_create(STEPS_TABLE, STEPS_SCHEMA)
             table.add(pa.Table.from_pylist([{
-                "tour": tour_id, "version": version, "added": datetime.now(UTC),
+                "tour": tour_id, "version": saved.version, "added": datetime.now(UTC),
                 "steps": json.dumps([{"page": s.page, "params": s.params, "caption": s.caption} for s in clean]),
             }], schema=STEPS_SCHEMA))
-            table.delete(f"tour = {quote(tour_id)} AND version < {version}")  # readers already skip them
-            saved = self.get(tour_id)
+            table.delete(f"tour = {quote(tour_id)} AND version < {saved.version}")  # readers already skip them
         self.db.wrote(STEPS_TABLE)
         return saved  # type: ignore[return-value]
