@@ -16,7 +16,7 @@ from artsim.store.collections import Collections
 from artsim.store.tours import Step, Tours
 from tests.store_race_worker import BLOB_BYTES, replica
 
-STEPS, PAINTINGS, CAP, QUOTA_MB = 10, 8, 10, 2
+STEPS, PAINTINGS, CAP, QUOTA_MB = 8, 8, 10, 2
 
 
 def test_two_tabs_in_one_server_keep_every_step(tmp_path):
