@@ -145,7 +145,7 @@ with st.sidebar:
     kept, unknown = selection.split_artists(view.artists, all_artists)
     if unknown:
         notes.append(f"not in this collection: {describe_names(unknown)}")
-        view = replace(view, artists=kept)
+    view = replace(view, artists=kept)  # also an old link's pieces of a name with commas, joined back
     # A keyed widget keeps its value when its options change, so the key follows the
     # options (new artists from uploads start fully selected) and each newly opened link.
     artists_key = f"artists_{st.session_state['artists_epoch']}_{cache.digest(all_artists)[:8]}"

@@ -139,3 +139,37 @@ def test_hide_paths_keeps_urls_and_names():
     assert hide_paths(message) == (
         "Cannot open the database at '…/db' (Not a directory: '…/tours.lance'); "
         "see https://example.org/a/b, …/y.jpg, …/artsim and Monet/Water Lilies.jpg")
+
+
+# ----------------------------------------------------------------------------- names with commas (25.3)
+COMMA_NAMES = {"Ada Blue": "Monet, Claude", "Bo Red": "Claude Monet", "Cy Green": "Glindoni, Henry Gillard"}
+
+
+@pytest.fixture()
+def comma_app(tmp_path, monkeypatch):
+    from tests.app_fixtures import make_collection
+
+    gallery = make_collection(tmp_path / "gallery", per_artist=1)
+    lines = (gallery / "metadata.csv").read_text().splitlines()
+    rows = [lines[0]] + [",".join([f, f'"{COMMA_NAMES[f.split("/")[0]]}"', *rest])
+                         for f, _, *rest in (line.split(",") for line in lines[1:])]
+    (gallery / "metadata.csv").write_text("\n".join(rows) + "\n")
+    for key, value in {"ARTSIM_HOME": tmp_path / "home", "ARTSIM_DB": tmp_path / "db", "ARTSIM_GALLERY": gallery,
+                       "ARTSIM_MODEL": "style"}.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.delenv("ARTSIM_WEIGHTS", raising=False)
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+@pytest.mark.parametrize("link", [
+    "Claude Monet,Monet\\, Claude",  # written by this version
+    "Claude Monet,Monet, Claude",  # the link, written before the escaping
+])
+def test_a_link_with_a_comma_in_a_name_reopens_both_artists(comma_app, link):
+    comma_app.query_params["artists"] = link
+    comma_app.run()
+    assert not comma_app.exception, comma_app.exception
+    assert notes(comma_app) == []  # no false "not in this collection"
+    (artists,) = [w for w in comma_app.multiselect if w.label == "Artists"]
+    assert sorted(artists.value) == ["Claude Monet", "Monet, Claude"]
+    assert comma_app.query_params["artists"] == "Claude Monet,Monet\\, Claude"  # rewritten in the new form
