@@ -196,7 +196,7 @@ def test_collection_tables_are_compacted_as_they_are_written(tmp_path, monkeypat
     for i, (info, token) in enumerate(made[:6]):
         collections.add(info.id, token, [_blob(i, 10)])
     data = {name: sum(1 for _ in (tmp_path / "db" / f"{name}.lance" / "data").iterdir())
-            for name in ("collections", "collection_items", "collection_images")}
+            for name in ("collections", "collection_items")}
     assert all(n <= 3 for n in data.values()), data  # 12 and 6 files without compaction
     assert all(len(collections.paintings(info.id)) == 1 for info, _ in made[:6])
     assert [collections.get(info.id).name for info, _ in made] == [f"c{i}" for i in range(12)]

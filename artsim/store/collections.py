@@ -25,8 +25,10 @@ check-and-write holds a lock (:mod:`artsim.store.locks`, across processes on a
 local store): an add reads the collection's paintings and checks its limits under
 that collection's lock, and the store quota under the store-wide ``images`` lock;
 a creation counts the last hour's collections under the ``collections-create``
-lock. So two tabs adding with one edit token never cross a cap. The tables are
-compacted every :data:`artsim.store.database.COMPACT_EVERY` writes.
+lock. So two tabs adding with one edit token never cross a cap. The collections
+and items tables are compacted every :data:`artsim.store.database.COMPACT_EVERY`
+writes (not the images table: a merge would rewrite every image it holds, and
+its reads go by key offsets, :meth:`Database.first_rows`).
 """
 
 from __future__ import annotations
@@ -245,9 +247,8 @@ class Collections:
             raise CollectionError("this collection is read-only here: only its owner (edit link) can add to it")
         with locks.held(self.db.uri, f"collection:{collection_id}"):  # the count checked is the count written to
             added = self._add(collection_id, items)
-        if added:
+        if added:  # the images table is not compacted here: merging would rewrite every stored image
             self.db.wrote(ITEMS_TABLE)
-            self.db.wrote(IMAGES_TABLE)
         return added
 
     def _add(self, collection_id: str, items: Sequence[tuple[Painting, bytes]]) -> int:
