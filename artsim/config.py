@@ -9,7 +9,9 @@ Limits on collections (a hosted instance is open to anyone):
 ``ARTSIM_MAX_COLLECTIONS_PER_HOUR`` (new collections per hour, whole server),
 ``ARTSIM_MAX_SESSION_COLLECTIONS`` (new collections per browser session),
 ``ARTSIM_MAX_COLLECTION_PAINTINGS``, ``ARTSIM_MAX_COLLECTION_MB`` (per collection)
-and ``ARTSIM_STORE_QUOTA_MB`` (all uploaded images together). ``0`` means no limit.
+and ``ARTSIM_STORE_QUOTA_MB`` (all uploaded images together). Tours alike:
+``ARTSIM_MAX_TOURS_PER_HOUR`` (whole server) and ``ARTSIM_MAX_SESSION_TOURS``
+(per browser session). ``0`` means no limit.
 
 ``ARTSIM_KEEP_VERSIONS_S``: table versions younger than this many seconds survive
 a compaction (another process may still be reading them).
@@ -31,6 +33,8 @@ DEFAULTS = {
     "ARTSIM_MAX_COLLECTION_PAINTINGS": 500,
     "ARTSIM_MAX_COLLECTION_MB": 200,
     "ARTSIM_STORE_QUOTA_MB": 5000,
+    "ARTSIM_MAX_TOURS_PER_HOUR": 120,
+    "ARTSIM_MAX_SESSION_TOURS": 10,
     "ARTSIM_KEEP_VERSIONS_S": 60,
 }
 

@@ -6,6 +6,8 @@ the thing that failed and keeps going.
 
 from __future__ import annotations
 
+import re
+
 
 class ArtsimError(Exception):
     """Base class: the message says what went wrong and what to do."""
@@ -34,3 +36,16 @@ class FetchError(ArtsimError):
 
 class StoreError(ArtsimError):
     """The embedding store could not be opened or written."""
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])~?/(?:[^\s/'\"<>|]+/)+([^\s/'\"<>|,;:)]*)")
+
+
+def hide_paths(text: object) -> str:
+    """``text`` with every absolute file path cut to its last part (``/srv/art/db/x.lance`` -> ``…/x.lance``).
+
+    For messages shown to visitors: a server's folders say nothing to them and
+    disclose the host's layout. URLs keep their paths (``https://host/a/b`` is not
+    a file path) and a relative name is left as it is.
+    """
+    return _ABSOLUTE_PATH.sub(lambda m: "…/" + m.group(1), re.sub(r"\bfile://(?=/)", "", str(text)))

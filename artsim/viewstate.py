@@ -6,6 +6,13 @@ falls back to its default and is reported in the returned notes. Notes echo
 at most ``NOTE_VALUE_MAX`` characters of any value (a link can carry 100 kB),
 and are meant to be shown as plain text.
 
+A list (``artists``) is one comma-separated value in which each name's own
+commas and backslashes are backslash-escaped (:func:`join_names`,
+:func:`split_names`), so any name round-trips: ``Claude Monet,Monet\\, Claude``.
+Links written before the escaping (``Claude Monet,Monet, Claude``) still open:
+:func:`match_names` joins pieces back into a name of the collection that has
+commas, where the pieces alone are not all its artists.
+
 Standard library only: reading a URL must not import the analysis or the store.
 """
 
@@ -62,6 +69,82 @@ def selected_rows(value: str | None, shas: Sequence[str]) -> list[int]:
     return [i for i, s in enumerate(shas) if s[:SELECTION_PREFIX] in wanted] if wanted else []
 
 
+def join_names(names: Sequence[str]) -> str:
+    """``names`` as one URL value: joined by ``,``, each name's ``\\`` and ``,`` backslash-escaped.
+
+    A name with a leading or trailing space also has that space escaped, so the
+    value holds a backslash and :func:`split_names` reads it exactly (a value
+    with no backslash is read the old way: pieces stripped).
+    """
+    out = []
+    for name in names:
+        chars = ["\\" + c if c in "\\," else c for c in name]
+        for end in (0, -1):
+            if name and name[end].isspace():
+                chars[end] = "\\" + name[end]
+        out.append("".join(chars))
+    return ",".join(out)
+
+
+def split_names(value: str) -> list[str]:
+    """The names of a :func:`join_names` value, in order; empty names dropped.
+
+    A value with no backslash is split on every comma and each piece stripped
+    (what links written before the escaping hold); otherwise ``\\x`` stands for
+    ``x`` and only unescaped commas separate, nothing stripped. Never raises: a
+    trailing lone backslash is kept as itself.
+    """
+    if "\\" not in value:
+        return [p.strip() for p in value.split(",") if p.strip()]
+    names, current, escaped = [], [], False
+    for c in value:
+        if escaped:
+            current.append(c)
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == ",":
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+    if escaped:
+        current.append("\\")
+    names.append("".join(current))
+    return [n for n in names if n]
+
+
+def match_names(wanted: Sequence[str], known: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``wanted`` names found among ``known`` artists, and those not found, in order.
+
+    A name of ``known`` with commas (``Monet, Claude``) arrives in an old, unescaped
+    link as several pieces (``Monet``, ``Claude``): consecutive pieces that spell
+    such a name (each piece stripped) are taken as that name, unless every piece is
+    itself a known artist (then the link is ambiguous and the pieces win, as before).
+    """
+    present = set(known)
+    spelled: dict[tuple[str, ...], str] = {}
+    for name in known:
+        if "," in name:
+            spelled.setdefault(tuple(p.strip() for p in name.split(",")), name)
+    longest = max((len(k) for k in spelled), default=1)
+    found: list[str] = []
+    missing: list[str] = []
+    i = 0
+    while i < len(wanted):
+        for size in range(min(longest, len(wanted) - i), 1, -1):
+            pieces = wanted[i : i + size]
+            name = spelled.get(tuple(p.strip() for p in pieces))
+            if name is not None and not all(p in present for p in pieces):
+                found.append(name)
+                i += size
+                break
+        else:
+            (found if wanted[i] in present else missing).append(wanted[i])
+            i += 1
+    return found, missing
+
+
 def clip(value: object, limit: int = NOTE_VALUE_MAX) -> str:
     """``value`` as text of at most ``limit`` characters; a cut says how long the value was."""
     text = str(value)
@@ -100,7 +183,7 @@ class ViewState:
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_query_params(self) -> dict[str, str]:
-        """The non-default fields as strings (artists comma-separated)."""
+        """The non-default fields as strings (artists by :func:`join_names`)."""
         default = ViewState()
         out: dict[str, str] = {}
         for f in fields(self):
@@ -110,7 +193,7 @@ class ViewState:
             if value == getattr(default, f.name):
                 continue
             if f.name == "artists":
-                out["artists"] = ",".join(value)
+                out["artists"] = join_names(value)
             elif isinstance(value, bool):
                 out[f.name] = "1" if value else "0"
             else:
@@ -137,13 +220,14 @@ class ViewState:
         default = cls()
         values: dict[str, object] = {}
 
-        def raw(name: str) -> str | None:
+        def raw(name: str, strip: bool = True) -> str | None:
             value = params.get(name)
             if value is None:
                 return None
             if not isinstance(value, str):
                 value = value[-1] if len(value) else ""
-            return value[:PARAM_VALUE_MAX].strip()
+            value = str(value)[:PARAM_VALUE_MAX]
+            return value.strip() if strip else value
 
         def choice(name: str, options: Sequence[str]) -> None:
             value = raw(name)
@@ -185,14 +269,13 @@ class ViewState:
                 values["model"] = model
             else:
                 notes.append(f"model {clip(model)!r} is not available here; using the default")
-        names = raw("artists")
+        names = raw("artists", strip=False)
         if names is not None:
-            wanted = [a.strip() for a in names.split(",") if a.strip()]
+            wanted = split_names(names)
             if artists is not None:
-                unknown = [a for a in wanted if a not in artists]
+                wanted, unknown = match_names(wanted, artists)
                 if unknown:
                     notes.append(f"not in this collection: {describe_names(unknown)}")
-                wanted = [a for a in wanted if a in artists]
             values["artists"] = tuple(dict.fromkeys(wanted)) if wanted else None
         choice("linkage", LINKAGES)
         choice("projection", PROJECTIONS)

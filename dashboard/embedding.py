@@ -10,6 +10,7 @@ reruns with everything.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -19,10 +20,13 @@ import streamlit as st
 from cachetools import LRUCache
 
 from artsim import config, lazy
+from artsim.errors import hide_paths
 from artsim.inputs.collection import Painting, to_frame
 from dashboard import handles
 
 pipeline = lazy.load("artsim.indexing.pipeline")  # embedding and its model packages: only when something is missing
+
+LOG = logging.getLogger("artsim.dashboard")
 
 #: Finished results kept per process (one per model and set of paintings).
 MEMO_SIZE = 8
@@ -72,7 +76,8 @@ def _run(job: EmbedJob, paintings: list[Painting], key: tuple[str, str]) -> None
         job.result = pipeline.embed_with_cache(handles.store(config.db_uri()), paintings, handles.embedder(job.model),
                                       progress=progress)
     except Exception as error:  # noqa: BLE001 - any failure is shown to the user, never raised in a page
-        job.error = str(error) or type(error).__name__
+        LOG.warning("embedding with %s failed", job.model, exc_info=error)
+        job.error = hide_paths(str(error) or type(error).__name__)  # shown to visitors: no server paths
         # What the store has, and every other painting skipped with the reason: a
         # failed run is remembered like a finished one, so it is not restarted on every rerun.
         try:

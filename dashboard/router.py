@@ -42,10 +42,12 @@ from dataclasses import replace  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from artsim import config  # noqa: E402
+from artsim.errors import hide_paths  # noqa: E402
 from artsim.inputs import selection  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
 from dashboard import cache, embedding  # noqa: E402
 from dashboard.panels import export_panel, tour_panel  # noqa: E402
+from dashboard.widgets import notices  # noqa: E402
 
 
 def unknown_path() -> str | None:
@@ -64,6 +66,14 @@ def unknown_path() -> str | None:
     if base and (path == base or path.startswith(base + "/")):
         path = path[len(base):].strip("/")
     return path if path and path not in {p.url_path for p in PAGES} else None
+
+
+def shown_file(path: str) -> str:
+    """A file of the gallery as visitors may see it: its path under the gallery folder, never the server's."""
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 startup.configure_numba()
@@ -108,7 +118,7 @@ if collection is not None:
 
 with st.sidebar:
     if collection is None:
-        st.text(f"Collection: {folder}")
+        st.text(f"Collection: {folder.name}")  # never the server's folder
     else:
         mode = "yours, editable" if cache.edit_token(collection.id) else "shared, read-only"
         st.text(f"Collection: {collection.name} ({mode}) on {folder.name}")
@@ -135,7 +145,7 @@ with st.sidebar:
     kept, unknown = selection.split_artists(view.artists, all_artists)
     if unknown:
         notes.append(f"not in this collection: {describe_names(unknown)}")
-        view = replace(view, artists=kept)
+    view = replace(view, artists=kept)  # also an old link's pieces of a name with commas, joined back
     # A keyed widget keeps its value when its options change, so the key follows the
     # options (new artists from uploads start fully selected) and each newly opened link.
     artists_key = f"artists_{st.session_state['artists_epoch']}_{cache.digest(all_artists)[:8]}"
@@ -159,7 +169,7 @@ if job is not None:
 sel_frame, vectors, skipped = embedding.select(result, selected, scan_skipped)
 if skipped:
     with st.sidebar.expander(f"{len(skipped)} file(s) skipped", icon=":material/warning:"):
-        st.text("\n".join(f"{path}: {reason}" for path, reason in skipped))
+        st.text("\n".join(f"{shown_file(path)}: {hide_paths(reason)}" for path, reason in skipped))
 
 st.session_state[cache.CONTEXT_KEY] = cache.Context(
     view=view,
@@ -168,7 +178,7 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     model=model,
     key=cache.content_key(model, sel_frame["sha256"].tolist()),
     all_artists=all_artists,
-    collection_label=str(folder),
+    collection_label=folder.name,
     paintings=tuple(paintings),
     collection=collection,
     embedding=job is not None,
@@ -176,6 +186,8 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
 loading.empty()
 try:
     nav.run()
+except Exception as error:  # noqa: BLE001 - st.stop() and reruns are BaseExceptions and pass through
+    notices.page_failed(error)
 finally:
     # The share, export and tour panels go out after the page (the first two draw their
     # content only once opened: dashboard/panels/export_panel.py).

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim.analysis import similarity
-from artsim.errors import ArtsimError
+from artsim.errors import ArtsimError, hide_paths
 from artsim.explain import explain_pair, explainable, painting_map
 from artsim.explain.figures import overlay_figure
 from artsim.figures.markup import md
@@ -62,7 +62,7 @@ try:
         map_a = painting_map(handle, shas[ia], by_sha[shas[ia]].path)
         map_b = painting_map(handle, shas[ib], by_sha[shas[ib]].path)
 except ArtsimError as error:
-    st.error(str(error))
+    st.error(hide_paths(error))  # the message may name a server file
     st.stop()
 
 mean = ctx.vectors.mean(axis=0, dtype=np.float64) if center else None  # as the Similarity page centres

@@ -30,10 +30,12 @@ if st.query_params.get("tour") and tour is None:
 
 def _create() -> None:
     try:
-        made, token = tp.tours().create(st.session_state["tour_title_widget"])
+        made, token = tp.tours().create(
+            st.session_state["tour_title_widget"], created_so_far=st.session_state.get("tours_created", 0))
     except TourError as exc:
         st.session_state["tour_message"] = str(exc)
         return
+    st.session_state["tours_created"] = st.session_state.get("tours_created", 0) + 1
     tp.remember_token(made.id, token)
     st.session_state[tp.CURRENT] = made.id
     st.query_params["tour"] = made.id
@@ -48,6 +50,8 @@ if tour is None:
     with st.form("tour_new"):
         st.text_input("Title", key="tour_title_widget", max_chars=MAX_TITLE_CHARS, placeholder="e.g. Week 3: who looks like whom?")
         st.form_submit_button("Start a tour", on_click=_create, icon=":material/add:")
+    if message := st.session_state.pop("tour_message", ""):
+        st.text(message)  # a cap reached: plain text
     st.stop()
 
 owner = tp.token(tour.id)

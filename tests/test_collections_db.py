@@ -183,3 +183,20 @@ def test_the_database_comes_from_config_or_a_store(tmp_path, monkeypatch):
     assert Collections().db.uri == str(tmp_path / "fromenv")
     store = EmbeddingStore(str(tmp_path / "db"))
     assert Collections(store).db is store.db  # one handle shared with the vectors
+
+
+@pytest.mark.filterwarnings("ignore:optimize.cleanup_older_than=0:UserWarning")
+def test_collection_tables_are_compacted_as_they_are_written(tmp_path, monkeypatch):
+    from artsim.store import database
+
+    monkeypatch.setattr(database, "COMPACT_EVERY", 5)
+    monkeypatch.setenv("ARTSIM_KEEP_VERSIONS_S", "0")
+    collections = Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")
+    made = [collections.create(f"c{i}") for i in range(12)]
+    for i, (info, token) in enumerate(made[:6]):
+        collections.add(info.id, token, [_blob(i, 10)])
+    data = {name: sum(1 for _ in (tmp_path / "db" / f"{name}.lance" / "data").iterdir())
+            for name in ("collections", "collection_items")}
+    assert all(n <= 3 for n in data.values()), data  # 12 and 6 files without compaction
+    assert all(len(collections.paintings(info.id)) == 1 for info, _ in made[:6])
+    assert [collections.get(info.id).name for info, _ in made] == [f"c{i}" for i in range(12)]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
+import pyarrow as pa
 import pytest
 
 from artsim.store.tours import (
@@ -9,6 +13,9 @@ from artsim.store.tours import (
     MAX_PARAM_VALUE_CHARS,
     MAX_PARAMS,
     MAX_STEPS,
+    STEPS_SCHEMA,
+    STEPS_TABLE,
+    TOURS_TABLE,
     Step,
     TourError,
     Tours,
@@ -88,3 +95,67 @@ def test_bounds_on_steps(tours):
     with pytest.raises(TourError):
         tours.add(tour.id, token, Step("gallery"))
     assert len(tours.get(tour.id).steps) == MAX_STEPS
+
+
+# ----------------------------------------------------------------------------- cheap and bounded (issue 25.4)
+def _files(db_dir, table: str) -> int:
+    return sum(1 for _ in (db_dir / f"{table}.lance" / "data").iterdir())
+
+
+def test_a_read_reads_only_the_latest_version(tours, monkeypatch):
+    tour, token = tours.create("t")
+    big = "x" * MAX_CAPTION_CHARS
+    for i in range(12):
+        tours.add(tour.id, token, Step("walk", {"i": str(i)}, big))
+    table = tours.db.open(STEPS_TABLE)
+    assert table.count_rows(f"tour = '{tour.id}'") == 1  # one row per tour: older versions deleted on save
+    # A store written before this kept every version: a read still decodes only the latest one.
+    table.add(pa.Table.from_pylist([
+        {"tour": tour.id, "version": v, "steps": json.dumps([{"page": "walk", "caption": big}] * v),
+         "added": datetime.now(UTC)} for v in range(1, 12)], schema=STEPS_SCHEMA))
+    read: list[list[str]] = []
+    rows = Tours._rows
+
+    def counting(self, name, where, columns):
+        out = rows(self, name, where, columns)
+        read.append([c for c in columns if out and c == "steps"] * len(out))
+        return out
+
+    monkeypatch.setattr(Tours, "_rows", counting)
+    back = tours.get(tour.id)
+    assert back.version == 12 and len(back.steps) == 12 and [s.params["i"] for s in back.steps] == [
+        str(i) for i in range(12)]
+    assert sum(len(r) for r in read) == 1  # one list of steps read, not 12
+
+
+@pytest.mark.filterwarnings("ignore:optimize.cleanup_older_than=0:UserWarning")
+def test_tables_are_compacted_as_they_are_written(tmp_path, monkeypatch):
+    from artsim.store import database
+
+    monkeypatch.setattr(database, "COMPACT_EVERY", 10)
+    monkeypatch.setenv("ARTSIM_KEEP_VERSIONS_S", "0")
+    tours = Tours(str(tmp_path / "db"))
+    for _ in range(25):
+        tours.create("t")
+    made, token = tours.create("u")
+    for i in range(19):
+        tours.add(made.id, token, Step("walk", {"i": str(i)}))
+    # 26 appends, 38 commits: without compaction 26 and 19 data files, and every version kept
+    assert _files(tmp_path / "db", TOURS_TABLE) <= 10 and _files(tmp_path / "db", STEPS_TABLE) <= 12
+    assert tours.db.versions(TOURS_TABLE) <= 10
+    assert len(Tours(str(tmp_path / "db")).get(made.id).steps) == 19
+
+
+def test_caps_on_new_tours_per_hour_and_per_session(tours, monkeypatch):
+    monkeypatch.setenv("ARTSIM_MAX_TOURS_PER_HOUR", "3")
+    for _ in range(3):
+        tours.create("t")
+    with pytest.raises(TourError, match="3 new tours in the last hour"):
+        tours.create("t")
+    monkeypatch.setenv("ARTSIM_MAX_TOURS_PER_HOUR", "0")  # 0: no limit
+    tours.create("t")
+    monkeypatch.setenv("ARTSIM_MAX_SESSION_TOURS", "2")
+    tours.create("t", created_so_far=1)
+    with pytest.raises(TourError, match="this session has already made 2 tours"):
+        tours.create("t", created_so_far=2)
+    tours.create("t", created_so_far=2, max_new=0)  # 0: no cap

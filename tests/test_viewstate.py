@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from urllib.parse import parse_qs, urlencode
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artsim.viewstate import NOTE_VALUE_MAX, ViewState, clip, describe_names
+from artsim.inputs.selection import split_artists
+from artsim.viewstate import NOTE_VALUE_MAX, ViewState, clip, describe_names, match_names, split_names
 
 MODELS = ("resnet50", "efficientnet-lite0", "style")
 ARTISTS = ("Claude Monet", "Paul Gauguin", "Vincent van Gogh")
@@ -123,3 +125,59 @@ def test_map_selection_round_trips_through_the_link_and_ignores_strangers():
     assert selected_rows(value, shas[:5]) == [2]  # another collection: what is shown
     assert selected_rows(None, shas) == [] and selected_rows("", shas) == []
     assert selection_param([]) is None and selection_param(shas[:1] * (SELECTION_MAX + 1)) is None
+
+
+# ----------------------------------------------------------------------------- names with commas (issue 25.3)
+COMMA_ARTISTS = ("Claude Monet", "Monet, Claude", "Glindoni, Henry Gillard", "a\\b", " spaced ")
+
+
+def through_a_url(params: dict[str, str]) -> dict[str, list[str]]:
+    """What a browser sends back for ``params``: percent-encoded, then parsed as Streamlit's server does."""
+    return parse_qs(urlencode(params), keep_blank_values=True)
+
+
+def test_names_with_commas_round_trip_through_a_link():
+    view = ViewState(artists=COMMA_ARTISTS)
+    params = view.to_query_params()
+    assert params["artists"] == "Claude Monet,Monet\\, Claude,Glindoni\\, Henry Gillard,a\\\\b,\\ spaced\\ "
+    for known in (COMMA_ARTISTS, None):  # the router reads links before it knows the collection
+        back, notes = ViewState.from_query_params(through_a_url(params), artists=known)
+        assert notes == [] and back.artists == COMMA_ARTISTS
+    kept, unknown = split_artists(back.artists, COMMA_ARTISTS)
+    assert kept == COMMA_ARTISTS and unknown == []
+
+
+def test_old_comma_joined_links_still_open_where_unambiguous():
+    # The issue's link: written before the escaping, "Monet, Claude" arrives as two pieces.
+    old = {"artists": ["Claude Monet,Monet, Claude"]}
+    view, notes = ViewState.from_query_params(old, artists=COMMA_ARTISTS)
+    assert view.artists == ("Claude Monet", "Monet, Claude") and notes == []
+    loose, _ = ViewState.from_query_params(old)  # the router's path: pieces first, names once the collection is known
+    assert split_artists(loose.artists, COMMA_ARTISTS) == (("Claude Monet", "Monet, Claude"), [])
+    assert split_artists(("Glindoni", "Henry Gillard", "Nobody"), COMMA_ARTISTS) == (
+        ("Glindoni, Henry Gillard",), ["Nobody"])
+    # Ambiguous: "Monet" and "Claude" are artists too, so the pieces stay pieces (what the link meant before).
+    both = (*COMMA_ARTISTS, "Monet", "Claude")
+    assert match_names(["Monet", "Claude"], both) == (["Monet", "Claude"], [])
+    # Plain old links (no commas in any name) read exactly as before.
+    assert split_names("Claude Monet, Paul Gauguin,,") == ["Claude Monet", "Paul Gauguin"]
+
+
+def test_garbled_escapes_never_raise():
+    assert split_names("a\\") == ["a\\"]
+    assert split_names("\\,\\,,\\") == [",,", "\\"]
+    assert split_names(",\\,") == [","]
+
+
+names_lists = st.lists(st.text(min_size=1, max_size=25), min_size=1, max_size=8, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names_lists, st.booleans())
+def test_any_unicode_names_round_trip_through_a_url(names, known):
+    view = ViewState(artists=tuple(names))
+    params = through_a_url(view.to_query_params())
+    back, notes = ViewState.from_query_params(params, artists=names if known else None)
+    assert notes == []
+    assert back.artists == tuple(names)
+    assert back.to_query_params() == view.to_query_params()

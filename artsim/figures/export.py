@@ -8,6 +8,18 @@ them as one space-separated column so any spreadsheet opens the file.
 
 The server's file path of each painting is left out: it says nothing to a reader
 and discloses the host's layout.
+
+Titles, artists and file names come from strangers. In CSV a cell that starts
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their full-width
+forms, or any of these after leading spaces) is a live formula in a spreadsheet,
+so :func:`to_csv_bytes` prefixes such a cell with ``'`` (OWASP's advice on CSV
+injection): the value stays readable and a spreadsheet shows it as text. A cell
+that already starts with ``'`` gets one too, so :func:`read_csv_bytes` removes
+exactly one leading ``'`` and reads every value back exactly. Parquet is typed
+data, not a spreadsheet: it keeps the values as they are. The HTML export is the
+figure as the pages draw it: outside text in it went through
+:func:`artsim.figures.text.plain`, and Plotly writes the figure's JSON with
+``<``, ``>`` and ``/`` as ``\\u`` escapes, so no text closes its ``<script>``.
 """
 
 from __future__ import annotations
@@ -23,6 +35,21 @@ import pyarrow.parquet as pq
 
 #: Metadata columns exported for each painting, in order.
 METADATA_COLUMNS = ("sha256", "artist", "title", "year", "work", "museum", "source", "license")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP; with the full-width forms).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: What neutralises a cell (also put before a cell that already starts with it, so reading is exact).
+NEUTRAL_PREFIX = "'"
+
+
+def neutral_cell(value: str) -> str:
+    """``value`` safe in a spreadsheet cell: ``'`` put before a formula start (after any spaces) or a ``'``."""
+    if value.startswith(NEUTRAL_PREFIX) or value.lstrip(" \n").startswith(FORMULA_STARTS):
+        return NEUTRAL_PREFIX + value
+    return value
+
+
+def _unneutral(value: str) -> str:
+    return value[1:] if value.startswith(NEUTRAL_PREFIX) else value
 
 
 def selection_table(frame: pd.DataFrame, vectors: np.ndarray, *, model: str, fingerprint: str) -> pd.DataFrame:
@@ -70,15 +97,22 @@ def read_parquet_bytes(data: bytes) -> pd.DataFrame:
 
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
     """UTF-8 CSV of :func:`selection_table`'s output; ``vector`` as space-separated floats
-    (``repr`` precision, so float32 values read back exactly)."""
+    (``repr`` precision, so float32 values read back exactly); every cell neutralised
+    (:func:`neutral_cell`: a vector starting with a minus sign is shown as text too)."""
     flat = table.copy()
     flat["vector"] = [" ".join(repr(float(x)) for x in np.asarray(v, dtype=np.float32)) for v in table["vector"]]
-    return flat.to_csv(index=False).encode("utf-8")
+    for column in flat.columns:
+        flat[column] = [neutral_cell(str(v)) for v in flat[column]]
+    # CRLF rows (RFC 4180): the writer then quotes every cell holding a CR or LF, so a CR in a title
+    # cannot end a row (with "\n" rows, pandas leaves a lone CR unquoted).
+    return flat.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def read_csv_bytes(data: bytes) -> pd.DataFrame:
     """Read back :func:`to_csv_bytes`."""
     table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    for column in table.columns:
+        table[column] = table[column].map(_unneutral)
     table["vector"] = [np.array(v.split(), dtype=np.float32) for v in table["vector"]]
     return table
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from artsim.viewstate import match_names
+
 if TYPE_CHECKING:
     from artsim.inputs.collection import Painting
 
@@ -41,13 +43,13 @@ def split_artists(
 
     ``None`` (all artists) stays ``None``; a selection left empty by the cut
     becomes ``None`` too, so a stale link shows everything rather than nothing.
+    Pieces of a name with commas from an old link are joined back
+    (:func:`artsim.viewstate.match_names`).
     """
     if wanted is None:
         return None, []
-    present = set(known)
-    kept = tuple(a for a in wanted if a in present)
-    unknown = [a for a in wanted if a not in present]
-    return (kept or None), unknown
+    kept, unknown = match_names(wanted, known)
+    return (tuple(dict.fromkeys(kept)) or None), unknown
 
 
 def artist_pair_rows(artists: Sequence[str], a: str, b: str, limit: int) -> np.ndarray:

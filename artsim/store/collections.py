@@ -20,7 +20,15 @@ in the whole store. Each refusal is a :class:`CollectionError` whose message
 says what to do.
 
 Writers only append (a rename updates its row in place); reads keep the first
-row per key, so concurrent sessions never lose or duplicate a painting.
+row per key, so concurrent sessions never lose or duplicate a painting. Each
+check-and-write holds a lock (:mod:`artsim.store.locks`, across processes on a
+local store): an add reads the collection's paintings and checks its limits under
+that collection's lock, and the store quota under the store-wide ``images`` lock;
+a creation counts the last hour's collections under the ``collections-create``
+lock. So two tabs adding with one edit token never cross a cap. The collections
+and items tables are compacted every :data:`artsim.store.database.COMPACT_EVERY`
+writes (not the images table: a merge would rewrite every image it holds, and
+its reads go by key offsets, :meth:`Database.first_rows`).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from artsim.files import atomic_write
 from artsim.ids import is_collection_id, new_id, new_token
 from artsim.inputs.collection import Painting
 from artsim.inputs.names import clean_title
+from artsim.store import locks
 from artsim.store.database import Database, quote
 
 __all__ = ["MAX_NAME_CHARS", "CollectionError", "CollectionInfo", "Collections", "is_collection_id"]
@@ -189,26 +198,31 @@ class Collections:
         """
         if parent and self.get(parent) is None:
             raise CollectionError(f"cannot derive from unknown collection {parent!r}")
-        now = datetime.now(UTC)
-        per_hour = config.setting("ARTSIM_MAX_COLLECTIONS_PER_HOUR")
-        if per_hour:
-            since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-            recent = len(self._rows(COLLECTIONS_TABLE, f"created > timestamp '{since}'", ["id"]))
-            if recent >= per_hour:
-                raise CollectionError(
-                    f"this server has made {recent} new collections in the last hour (the limit is {per_hour}): "
-                    "try again later, or add to a collection you already have with its edit link"
-                )
-        info = CollectionInfo(new_id(), clean_name(name) or "My collection", parent, now)
-        token = new_token()
-        rows = self._item_rows(parent) if parent else []
+        with locks.held(self.db.uri, "collections-create"):
+            now = datetime.now(UTC)
+            per_hour = config.setting("ARTSIM_MAX_COLLECTIONS_PER_HOUR")
+            if per_hour:
+                since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+                recent = len(self._rows(COLLECTIONS_TABLE, f"created > timestamp '{since}'", ["id"]))
+                if recent >= per_hour:
+                    raise CollectionError(
+                        f"this server has made {recent} new collections in the last hour (the limit is {per_hour}): "
+                        "try again later, or add to a collection you already have with its edit link"
+                    )
+            info = CollectionInfo(new_id(), clean_name(name) or "My collection", parent, now)
+            token = new_token()
+            rows = self._item_rows(parent) if parent else []
+            if rows:
+                copied = [{**row, "collection": info.id, "image": None} for row in rows]
+                items = self.db.open_or_create(ITEMS_TABLE, ITEMS_SCHEMA)
+                items.add(pa.Table.from_pylist(copied, schema=ITEMS_SCHEMA))
+            self.db.open_or_create(COLLECTIONS_TABLE, COLLECTIONS_SCHEMA).add(pa.Table.from_pylist([{
+                "id": info.id, "name": info.name, "parent": parent,
+                "token_sha256": _hash_token(token), "created": info.created,
+            }], schema=COLLECTIONS_SCHEMA))
+        self.db.wrote(COLLECTIONS_TABLE)
         if rows:
-            copied = [{**row, "collection": info.id, "image": None} for row in rows]
-            self.db.open_or_create(ITEMS_TABLE, ITEMS_SCHEMA).add(pa.Table.from_pylist(copied, schema=ITEMS_SCHEMA))
-        self.db.open_or_create(COLLECTIONS_TABLE, COLLECTIONS_SCHEMA).add(pa.Table.from_pylist([{
-            "id": info.id, "name": info.name, "parent": parent,
-            "token_sha256": _hash_token(token), "created": info.created,
-        }], schema=COLLECTIONS_SCHEMA))
+            self.db.wrote(ITEMS_TABLE)
         return info, token
 
     def rename(self, collection_id: str, token: str | None, name: str) -> str:
@@ -218,7 +232,9 @@ class Collections:
         clean = clean_name(name)
         if not clean:
             raise CollectionError("give the collection a name")
-        self.db.open(COLLECTIONS_TABLE).update(where=f"id = {quote(collection_id)}", values={"name": clean})
+        with locks.held(self.db.uri, f"collection:{collection_id}"):
+            self.db.open(COLLECTIONS_TABLE).update(where=f"id = {quote(collection_id)}", values={"name": clean})
+        self.db.wrote(COLLECTIONS_TABLE)
         return clean
 
     def add(self, collection_id: str, token: str | None, items: Sequence[tuple[Painting, bytes]]) -> int:
@@ -229,6 +245,13 @@ class Collections:
         """
         if not self.can_edit(collection_id, token):  # also validates the id used in the filters
             raise CollectionError("this collection is read-only here: only its owner (edit link) can add to it")
+        with locks.held(self.db.uri, f"collection:{collection_id}"):  # the count checked is the count written to
+            added = self._add(collection_id, items)
+        if added:  # the images table is not compacted here: merging would rewrite every stored image
+            self.db.wrote(ITEMS_TABLE)
+        return added
+
+    def _add(self, collection_id: str, items: Sequence[tuple[Painting, bytes]]) -> int:
         present = [r["sha256"] for r in self._rows(ITEMS_TABLE, f"collection = {quote(collection_id)}", ["sha256"])]
         now = datetime.now(UTC)
         rows, blobs, seen = [], {}, set(present)
@@ -244,13 +267,14 @@ class Collections:
             })
         if not rows:
             return 0
-        stored = self.db.first_rows(IMAGES_TABLE, list(blobs), "bytes")
-        fresh = {sha: data for sha, data in blobs.items() if sha not in stored}
-        _check_limits(self, set(present), blobs, fresh)
-        if fresh:
-            self.db.open_or_create(IMAGES_TABLE, IMAGES_SCHEMA).add(pa.Table.from_pylist([
-                {"sha256": sha, "image": data, "bytes": len(data), "added": now} for sha, data in fresh.items()
-            ], schema=IMAGES_SCHEMA))
+        with locks.held(self.db.uri, "images"):  # the store quota is shared by every collection
+            stored = self.db.first_rows(IMAGES_TABLE, list(blobs), "bytes")
+            fresh = {sha: data for sha, data in blobs.items() if sha not in stored}
+            _check_limits(self, set(present), blobs, fresh)
+            if fresh:
+                self.db.open_or_create(IMAGES_TABLE, IMAGES_SCHEMA).add(pa.Table.from_pylist([
+                    {"sha256": sha, "image": data, "bytes": len(data), "added": now} for sha, data in fresh.items()
+                ], schema=IMAGES_SCHEMA))
         self.db.open_or_create(ITEMS_TABLE, ITEMS_SCHEMA).add(pa.Table.from_pylist(rows, schema=ITEMS_SCHEMA))
         for row in rows:  # the cache holds what the model and the pages read
             path = self.uploads_dir / f"{row['sha256']}{row['suffix']}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 import streamlit as st
 
 from dashboard import cache
+
+LOG = logging.getLogger("artsim.dashboard")
 
 
 def stop_if_no_paintings(verb: str) -> None:
@@ -40,3 +45,20 @@ def stop_unless_selected(minimum: int, verb: str) -> None:
         st.info(f"Select at least {_NUMBERS.get(minimum, minimum)} paintings (sidebar) to {verb} them.",
                 icon=":material/arrow_back:")
         st.stop()
+
+
+def page_failed(error: Exception) -> str:
+    """Say that the page failed, with an error id, and log the traceback under that id; returns the id.
+
+    Visitors never see a traceback or a server path (``client.showErrorDetails`` is
+    ``"none"`` in ``.streamlit/config.toml`` for anything this does not catch):
+    whoever runs the server finds the details in its log by the id.
+    """
+    error_id = secrets.token_hex(4)
+    LOG.error("page error %s on %s: %s", error_id, st.context.url or "?", type(error).__name__, exc_info=error)
+    st.error(
+        f"Sorry: this page hit an error it did not expect (error id {error_id}). Reload the page or try "
+        "another view; if it keeps happening, tell whoever runs this site the error id.",
+        icon=":material/error:",
+    )
+    return error_id
