@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     U = unit(X)
     S = U @ U.T
     off = S[~np.eye(len(S), dtype=bool)]
-    i, j = np.unravel_index(np.argmax(np.where(np.eye(len(S), dtype=bool), -1, S)), S.shape)
+    work = np.array([w or f"#{k}" for k, w in enumerate(works)])
+    same = np.eye(len(S), dtype=bool) | (work[:, None] == work[None, :])  # copies of one work are no pair
+    i, j = np.unravel_index(np.argmax(np.where(same, -1, S)), S.shape)
     print(f"{len(paths)} paintings, {len(set(artists))} artists; ResNet-50 (Keras ImageNet weights), fp32")
     print(f"cosine: mean {off.mean():.3f}, min {off.min():.3f}, max {off.max():.3f} "
           f"({paintings[i].artist}: {paintings[i].title} ~ {paintings[j].artist}: {paintings[j].title})")

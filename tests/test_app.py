@@ -107,6 +107,18 @@ def test_gallery_page_embeds_then_shows_every_painting(app):
     assert app.selectbox(key="model_widget").value == "efficientnet-lite0"
 
 
+def test_with_resnet50_weights_the_first_view_says_resnet50(app_env, monkeypatch, resnet50_state_file):
+    """Where ResNet-50's ImageNet weights can be had, the dashboard's default is ResNet-50 (issue 21)."""
+    for key, value in app_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARTSIM_MODEL")
+    monkeypatch.setenv("ARTSIM_WEIGHTS", str(resnet50_state_file))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="model_widget").value == "resnet50"
+    assert any("Default model" in c.value and "ResNet-50" in c.value for c in at.caption)
+
+
 def test_a_warm_start_imports_no_model(app):
     """Every vector in the store: the first view needs no torch, timm, onnxruntime or umap."""
     settle(app)  # the store now holds every painting's vector
