@@ -1,0 +1,208 @@
+"""Measure every faithful runtime of a model on this machine and keep the fastest (issue 22).
+
+On a model's first use on a machine (or in the app's background, :mod:`dashboard.startup`),
+:func:`ensure` builds each runtime the machine offers (:func:`candidates`), runs it on
+a few dozen synthetic images at the model's own batch shape, and times it:
+
+- faithfulness and warm-up: :data:`IMAGES` synthetic paintings (smooth colour fields,
+  shapes, grain) through the model's preprocessing; a runtime whose vectors fall
+  below cosine :data:`~artsim.embedding.choice.FAITHFUL_COSINE` of torch eager fp32's
+  on any of them is dropped;
+- speed: then one batch again and again, at least :data:`MIN_TIMED` times and until
+  :data:`TIMED_S` seconds have passed (at most :data:`MAX_TIMED` times); the rate is
+  the batch size over the median batch time (``rate_of``, which a test replaces).
+
+The choice is cached (:mod:`artsim.embedding.choice`); a file lock lets one process
+measure while the others wait for its answer. ``python -m artsim.embedding.calibrate
+MODEL...`` measures in a child process (the app's background measurement).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lazy_loader as lazy
+import numpy as np
+from PIL import Image, ImageDraw
+
+from artsim.embedding import choice
+from artsim.embedding import runtime as rt
+
+torch = lazy.load("torch")
+
+#: Synthetic images for the faithfulness check (the first batch is also the warm-up).
+IMAGES = 16
+#: Timed batches per runtime: at least ``MIN_TIMED``, until ``TIMED_S`` seconds, at most ``MAX_TIMED``.
+MIN_TIMED, MAX_TIMED, TIMED_S = 3, 8, 0.8
+
+RateOf = Callable[[str, Sequence[float], int], float]
+
+
+def median_rate(runtime: str, batch_seconds: Sequence[float], batch_size: int) -> float:
+    """img/s of ``runtime``: ``batch_size`` over the median of its timed batches (seconds)."""
+    return batch_size / statistics.median(batch_seconds)
+
+
+def synthetic_images(n: int, seed: int = 0) -> list[Image.Image]:
+    """``n`` RGB pictures with painting-like statistics: a smooth colour field, a few shapes, grain.
+
+    Deterministic for a given ``seed``; sizes vary around 320 x 256 (portrait and landscape).
+    """
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        w, h = (320, 256) if i % 2 else (256, 320)
+        field = rng.integers(0, 256, size=(3, 4, 3), dtype=np.uint8)
+        image = Image.fromarray(field).resize((w, h), Image.Resampling.BICUBIC)
+        draw = ImageDraw.Draw(image)
+        for _ in range(6):
+            x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+            box = (x0, y0, x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2)))
+            colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+        pixels = np.asarray(image, dtype=np.int16) + rng.normal(0, 6, size=(h, w, 3)).astype(np.int16)
+        images.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
+    return images
+
+
+def candidates() -> list[str]:
+    """The runtimes this machine offers a torch model: CUDA where present, bf16 where the CPU has
+    the instructions, ONNX Runtime where ``onnx`` is installed, frozen and eager torch fp32."""
+    names = [rt.CUDA] if rt.cuda_present() else []
+    if rt.cpu_has_native_bf16():
+        names.append(rt.BF16_GRAPH)
+    if rt.onnx_export_available():
+        names.append(rt.ONNX_FP32)
+    return [*names, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+
+
+def _time(embedder: Any, chunk: np.ndarray) -> list[float]:
+    seconds: list[float] = []
+    start = time.perf_counter()
+    while len(seconds) < MAX_TIMED and (len(seconds) < MIN_TIMED or time.perf_counter() - start < TIMED_S):
+        t0 = time.perf_counter()
+        embedder.embed_arrays(chunk)
+        if rt.CUDA == embedder.runtime:
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - t0)
+    return seconds
+
+
+def measure(
+    embedder: Any,
+    *,
+    runtimes: Sequence[str] | None = None,
+    images: int = IMAGES,
+    inputs: np.ndarray | None = None,
+    rate_of: RateOf = median_rate,
+    log: Callable[[str], None] | None = None,
+) -> choice.Measurement:
+    """Time every runtime of ``embedder`` (a :class:`~artsim.embedding.torch_embedder.TorchEmbedder`).
+
+    Parameters
+    ----------
+    runtimes : sequence of str, optional
+        Which to measure (default :func:`candidates`); torch eager fp32 is always the reference.
+    images : int
+        Synthetic images for the faithfulness check (ignored with ``inputs``).
+    inputs : ndarray, optional
+        ``(n, 3, H, W)`` preprocessed inputs instead of synthetic ones (the benchmark's paintings).
+    rate_of : callable
+        ``(runtime, batch_seconds, batch_size) -> img/s``; a test passes a table here.
+    log : callable, optional
+        Called with one line per runtime as it is measured.
+
+    Returns
+    -------
+    Measurement
+        Not saved (see :func:`ensure`). The runtimes built stay on the embedder
+        (``embedder.built``) so that its ``load`` adopts the chosen one without building it again.
+    """
+    t_start = time.perf_counter()
+    bs = int(embedder.freeze_batch_size)
+    if inputs is None:
+        inputs = np.stack([embedder.preprocess(im) for im in synthetic_images(images)])
+    inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+    chunk = np.concatenate([inputs] * (-(-bs // len(inputs))))[:bs]
+    names = list(runtimes) if runtimes is not None else candidates()
+    eager = embedder.sibling(rt.TORCH_FP32)
+    reference = eager.embed_arrays(inputs)  # also builds the fp32 module the siblings share
+    rates: dict[str, float] = {}
+    cosines: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    for name in dict.fromkeys([*names, rt.TORCH_FP32]):
+        try:
+            other = eager if name == rt.TORCH_FP32 else eager.sibling(name)
+            other.load()
+            if other.runtime != name:  # e.g. an ONNX export that failed fell back to eager
+                failed[name] = f"not available: {other.runtime_reason}"
+                continue
+            vectors = other.embed_arrays(inputs)
+            seconds = _time(other, chunk)
+        except Exception as exc:  # noqa: BLE001 - a runtime that cannot run here is not a candidate
+            failed[name] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
+            continue
+        cosines[name] = float(_cosines(vectors, reference).min())
+        rates[name] = float(rate_of(name, seconds, bs))
+        if log:
+            log(f"{name:<20} {rates[name]:7.1f} img/s  min cos {cosines[name]:.5f}")
+        embedder.built[name] = other
+    chosen, runner_up, dropped = choice.pick(rates, cosines)
+    return choice.Measurement(
+        model=embedder.name, weights_digest=embedder.weights_digest, rates=rates, cosines=cosines,
+        dropped={**dropped, **failed}, chosen=chosen, runner_up=runner_up,
+        seconds=round(time.perf_counter() - t_start, 2), batch_size=bs, images=len(inputs),
+        key=choice.machine_key(),
+    )
+
+
+def ensure(embedder: Any, **kw: Any) -> choice.Measurement:
+    """The cached measurement of ``embedder``'s model on this machine, measuring it first if there is none.
+
+    One process measures at a time (a file lock beside the record); the others wait
+    and read its answer. ``kw`` go to :func:`measure`.
+    """
+    found = choice.load(embedder.name, embedder.weights_digest)
+    if found is not None:
+        return found
+    path = choice.record_path(embedder.name, embedder.weights_digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = choice.load(embedder.name, embedder.weights_digest)
+        if found is not None:
+            return found
+        measured = measure(embedder, **kw)
+        choice.save(measured)
+        return measured
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m artsim.embedding.calibrate MODEL...``: measure each model not yet measured here."""
+    from artsim.embedding import get_embedder
+
+    status = 0
+    for name in argv if argv is not None else sys.argv[1:]:
+        try:
+            embedder = get_embedder(name, allow_download=False)
+            if not hasattr(embedder, "sibling"):
+                continue  # one runtime only (the style model)
+            m = ensure(embedder)
+            print(f"{name}: {m.describe()} ({m.seconds:.1f} s)", flush=True)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next model
+            print(f"{name}: not measured: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
