@@ -2,15 +2,14 @@
 
 On a model's first use on a machine (or in the app's background, :mod:`dashboard.startup`),
 :func:`ensure` builds each runtime the machine offers (:func:`candidates`), runs it on
-a few dozen synthetic images at the model's own batch shape, and times it:
+synthetic images at the model's own batch shape (a few dozen in all), and times it:
 
-- faithfulness and warm-up: :data:`IMAGES` synthetic paintings (smooth colour fields,
+- faithfulness and warm-up: :data:`IMAGES` synthetic pictures (smooth colour fields,
   shapes, grain) through the model's preprocessing; a runtime whose vectors fall
   below cosine :data:`~artsim.embedding.choice.FAITHFUL_COSINE` of torch eager fp32's
   on any of them is dropped;
-- speed: then one batch again and again, at least :data:`MIN_TIMED` times and until
-  :data:`TIMED_S` seconds have passed (at most :data:`MAX_TIMED` times); the rate is
-  the batch size over the median batch time (``rate_of``, which a test replaces).
+- speed: then that batch again and again (:class:`BatchTimer`, which a test replaces
+  with a table of rates); the rate is the batch size over the median batch time.
 
 The choice is cached (:mod:`artsim.embedding.choice`); a file lock lets one process
 measure while the others wait for its answer. ``python -m artsim.embedding.calibrate
@@ -35,17 +34,40 @@ from artsim.embedding import runtime as rt
 
 torch = lazy.load("torch")
 
-#: Synthetic images for the faithfulness check (the first batch is also the warm-up).
-IMAGES = 16
+#: Synthetic images for the faithfulness check and warm-up: one batch of the model's shape.
+IMAGES = 8
 #: Timed batches per runtime: at least ``MIN_TIMED``, until ``TIMED_S`` seconds, at most ``MAX_TIMED``.
-MIN_TIMED, MAX_TIMED, TIMED_S = 3, 8, 0.8
+MIN_TIMED, MAX_TIMED, TIMED_S = 2, 6, 0.6
+#: A runtime whose first timed batch runs below this share of the best rate so far is not timed further.
+HOPELESS = 0.5
 
-RateOf = Callable[[str, Sequence[float], int], float]
+#: ``(runtime, run_one_batch, batch_size) -> img/s``: how a runtime is timed (a test passes a table).
+Timer = Callable[[str, Callable[[], Any], int], float]
 
 
-def median_rate(runtime: str, batch_seconds: Sequence[float], batch_size: int) -> float:
-    """img/s of ``runtime``: ``batch_size`` over the median of its timed batches (seconds)."""
-    return batch_size / statistics.median(batch_seconds)
+class BatchTimer:
+    """The default :data:`Timer`: runs the batch at least ``MIN_TIMED`` times and until ``TIMED_S``
+    seconds (at most ``MAX_TIMED`` times); img/s = batch size over the median batch time.
+
+    Stops after one timed batch when the runtime is below :data:`HOPELESS` of the best
+    rate seen so far (it cannot win; the eager model, often the slowest, is timed last).
+    """
+
+    def __init__(self) -> None:
+        self.best = 0.0
+
+    def __call__(self, runtime: str, run: Callable[[], Any], batch_size: int) -> float:
+        seconds: list[float] = []
+        start = time.perf_counter()
+        while len(seconds) < MAX_TIMED and (len(seconds) < MIN_TIMED or time.perf_counter() - start < TIMED_S):
+            t0 = time.perf_counter()
+            run()
+            seconds.append(time.perf_counter() - t0)
+            if len(seconds) == 1 and batch_size / seconds[0] < HOPELESS * self.best:
+                break
+        rate = batch_size / statistics.median(seconds)
+        self.best = max(self.best, rate)
+        return rate
 
 
 def synthetic_images(n: int, seed: int = 0) -> list[Image.Image]:
@@ -85,16 +107,10 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
 
 
-def _time(embedder: Any, chunk: np.ndarray) -> list[float]:
-    seconds: list[float] = []
-    start = time.perf_counter()
-    while len(seconds) < MAX_TIMED and (len(seconds) < MIN_TIMED or time.perf_counter() - start < TIMED_S):
-        t0 = time.perf_counter()
-        embedder.embed_arrays(chunk)
-        if rt.CUDA == embedder.runtime:
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - t0)
-    return seconds
+def _runner(embedder: Any, chunk: np.ndarray) -> Callable[[], Any]:
+    if embedder.runtime == rt.CUDA:
+        return lambda: (embedder.embed_arrays(chunk), torch.cuda.synchronize())
+    return lambda: embedder.embed_arrays(chunk)
 
 
 def measure(
@@ -103,7 +119,7 @@ def measure(
     runtimes: Sequence[str] | None = None,
     images: int = IMAGES,
     inputs: np.ndarray | None = None,
-    rate_of: RateOf = median_rate,
+    timer: Timer | None = None,
     log: Callable[[str], None] | None = None,
 ) -> choice.Measurement:
     """Time every runtime of ``embedder`` (a :class:`~artsim.embedding.torch_embedder.TorchEmbedder`).
@@ -111,13 +127,14 @@ def measure(
     Parameters
     ----------
     runtimes : sequence of str, optional
-        Which to measure (default :func:`candidates`); torch eager fp32 is always the reference.
+        Which to measure (default :func:`candidates`); torch eager fp32 is always measured:
+        it is the reference.
     images : int
         Synthetic images for the faithfulness check (ignored with ``inputs``).
     inputs : ndarray, optional
         ``(n, 3, H, W)`` preprocessed inputs instead of synthetic ones (the benchmark's paintings).
-    rate_of : callable
-        ``(runtime, batch_seconds, batch_size) -> img/s``; a test passes a table here.
+    timer : callable, optional
+        ``(runtime, run_one_batch, batch_size) -> img/s``; default a fresh :class:`BatchTimer`.
     log : callable, optional
         Called with one line per runtime as it is measured.
 
@@ -125,43 +142,50 @@ def measure(
     -------
     Measurement
         Not saved (see :func:`ensure`). The runtimes built stay on the embedder
-        (``embedder.built``) so that its ``load`` adopts the chosen one without building it again.
+        (``embedder.built``): its ``load`` adopts the chosen one without building it again,
+        and a second measurement reuses them.
     """
     t_start = time.perf_counter()
+    timer = timer or BatchTimer()
     bs = int(embedder.freeze_batch_size)
     if inputs is None:
         inputs = np.stack([embedder.preprocess(im) for im in synthetic_images(images)])
     inputs = np.ascontiguousarray(inputs, dtype=np.float32)
     chunk = np.concatenate([inputs] * (-(-bs // len(inputs))))[:bs]
-    names = list(runtimes) if runtimes is not None else candidates()
-    eager = embedder.sibling(rt.TORCH_FP32)
-    reference = eager.embed_arrays(inputs)  # also builds the fp32 module the siblings share
+    names = list(dict.fromkeys([*(runtimes if runtimes is not None else candidates()), rt.TORCH_FP32]))
+    t0 = time.perf_counter()
+    eager = embedder.built.get(rt.TORCH_FP32) or embedder.sibling(rt.TORCH_FP32)
+    reference = eager.embed_arrays(inputs)  # also builds the fp32 module the CPU siblings share
+    embedder.built[rt.TORCH_FP32] = eager
+    setup = {rt.TORCH_FP32: time.perf_counter() - t0}
     rates: dict[str, float] = {}
     cosines: dict[str, float] = {}
     failed: dict[str, str] = {}
-    for name in dict.fromkeys([*names, rt.TORCH_FP32]):
+    for name in names:
         try:
-            other = eager if name == rt.TORCH_FP32 else eager.sibling(name)
+            t0 = time.perf_counter()
+            other = embedder.built.get(name) or eager.sibling(name)
             other.load()
             if other.runtime != name:  # e.g. an ONNX export that failed fell back to eager
                 failed[name] = f"not available: {other.runtime_reason}"
                 continue
-            vectors = other.embed_arrays(inputs)
-            seconds = _time(other, chunk)
+            vectors = other.embed_arrays(inputs)  # the faithfulness check is also the warm-up
+            if name != rt.TORCH_FP32:
+                setup[name] = time.perf_counter() - t0
+            rates[name] = float(timer(name, _runner(other, chunk), bs))
         except Exception as exc:  # noqa: BLE001 - a runtime that cannot run here is not a candidate
             failed[name] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
             continue
         cosines[name] = float(_cosines(vectors, reference).min())
-        rates[name] = float(rate_of(name, seconds, bs))
-        if log:
-            log(f"{name:<20} {rates[name]:7.1f} img/s  min cos {cosines[name]:.5f}")
         embedder.built[name] = other
+        if log:
+            log(f"{name:<20} {rates[name]:7.1f} img/s  min cos {cosines[name]:.5f}  setup {setup[name]:.1f} s")
     chosen, runner_up, dropped = choice.pick(rates, cosines)
     return choice.Measurement(
         model=embedder.name, weights_digest=embedder.weights_digest, rates=rates, cosines=cosines,
         dropped={**dropped, **failed}, chosen=chosen, runner_up=runner_up,
-        seconds=round(time.perf_counter() - t_start, 2), batch_size=bs, images=len(inputs),
-        key=choice.machine_key(),
+        setup={n: round(v, 2) for n, v in setup.items()}, seconds=round(time.perf_counter() - t_start, 2),
+        batch_size=bs, images=len(inputs), key=choice.machine_key(),
     )
 
 

@@ -103,7 +103,8 @@ class Measurement:
     ``rates``: runtime -> img/s; ``cosines``: runtime -> the lowest cosine of its
     vectors to torch eager fp32 on the calibration images; ``dropped``: runtime ->
     why it is not a candidate (unfaithful, or failed to build); ``chosen`` and
-    ``runner_up``: the fastest faithful runtimes; ``seconds``: what the measurement cost.
+    ``runner_up``: the fastest faithful runtimes; ``setup``: runtime -> seconds to build it
+    and run the first batch; ``seconds``: what the whole measurement cost.
     """
 
     model: str
@@ -113,6 +114,7 @@ class Measurement:
     dropped: dict[str, str] = field(default_factory=dict)
     chosen: str | None = None
     runner_up: str | None = None
+    setup: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     batch_size: int = 0
     images: int = 0
@@ -124,11 +126,11 @@ class Measurement:
         return max(names, key=self.rates.__getitem__, default=None)
 
     def describe(self, runtime: str | None = None) -> str:
-        """``measured here: <runtime> 41.0 img/s; runner-up <runtime> 34.8 img/s`` (``runtime``: the chosen one)."""
+        """``measured here at 41.0 img/s; runner-up <runtime> 34.8 img/s`` (``runtime``: default the chosen one)."""
         runtime = runtime or self.chosen
         if runtime not in self.rates:
             return "measured here: no faithful runtime"
-        text = f"measured here: {runtime} {self.rates[runtime]:.1f} img/s"
+        text = f"measured here at {self.rates[runtime]:.1f} img/s"
         others = [n for n in self.rates if n not in self.dropped and n != runtime]
         if others:
             second = max(others, key=self.rates.__getitem__)
@@ -136,13 +138,13 @@ class Measurement:
         return text
 
     def table(self) -> list[str]:
-        """One line per runtime measured, fastest first: rate, cosine, and chosen / dropped."""
+        """One line per runtime measured, fastest first: rate, cosine, build time, and chosen / dropped."""
         lines = []
         for name in sorted(self.rates, key=self.rates.__getitem__, reverse=True):
             mark = "chosen" if name == self.chosen else ("runner-up" if name == self.runner_up else "")
             mark = f"dropped: {self.dropped[name]}" if name in self.dropped else mark
-            cos = self.cosines.get(name, float("nan"))
-            lines.append(f"{name:<20} {self.rates[name]:7.1f} img/s  min cos {cos:.5f}  {mark}".rstrip())
+            cos, setup = self.cosines.get(name, float("nan")), self.setup.get(name, float("nan"))
+            lines.append(f"{name:<20} {self.rates[name]:7.1f} img/s  min cos {cos:.5f}  setup {setup:4.1f} s  {mark}".rstrip())
         lines += [f"{name:<20} {'':>7}        {why}" for name, why in self.dropped.items() if name not in self.rates]
         return lines
 
