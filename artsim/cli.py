@@ -93,8 +93,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         if problem is None:
             from artsim.embedding import get_embedder
 
-            try:  # a handle: no model load, no torch import
+            try:  # a handle: no model load, no torch import (unless --measure)
                 handle = get_embedder(model, allow_download=False)
+                if args.measure and hasattr(handle, "sibling"):  # a torch model: time its runtimes here
+                    from artsim.embedding.calibrate import ensure
+
+                    ensure(handle)
                 print(f"  {'':20s} runtime {handle.runtime}: {handle.runtime_reason}")
             except (ArtsimError, ValueError) as exc:
                 print(f"  {'':20s} {exc}")
@@ -206,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--weights", help="a state-dict file to check")
     status.set_defaults(func=cmd_weights_status)
 
-    models = sub.add_parser("models", help="list the models and whether each can run here")
+    models = sub.add_parser("models", help="list the models, whether each can run here, and on which runtime")
+    models.add_argument("--measure", action="store_true",
+                        help="measure the runtimes of each model not yet measured on this machine (seconds each)")
     models.set_defaults(func=cmd_models)
 
     gallery = sub.add_parser("gallery", help="the default self-portrait gallery")
