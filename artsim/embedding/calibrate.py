@@ -53,17 +53,24 @@ class BatchTimer:
     rate seen so far (it cannot win; the eager model, often the slowest, is timed last).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, min_timed: int | None = None, max_timed: int | None = None, timed_s: float | None = None,
+                 hopeless: float | None = None) -> None:
         self.best = 0.0
+        self.min_timed = MIN_TIMED if min_timed is None else min_timed
+        self.max_timed = MAX_TIMED if max_timed is None else max_timed
+        self.timed_s = TIMED_S if timed_s is None else timed_s
+        self.hopeless = HOPELESS if hopeless is None else hopeless
 
     def __call__(self, runtime: str, run: Callable[[], Any], batch_size: int) -> float:
         seconds: list[float] = []
         start = time.perf_counter()
-        while len(seconds) < MAX_TIMED and (len(seconds) < MIN_TIMED or time.perf_counter() - start < TIMED_S):
+        while len(seconds) < self.max_timed and (
+            len(seconds) < self.min_timed or time.perf_counter() - start < self.timed_s
+        ):
             t0 = time.perf_counter()
             run()
             seconds.append(time.perf_counter() - t0)
-            if len(seconds) == 1 and batch_size / seconds[0] < HOPELESS * self.best:
+            if len(seconds) == 1 and batch_size / seconds[0] < self.hopeless * self.best:
                 break
         rate = batch_size / statistics.median(seconds)
         self.best = max(self.best, rate)
