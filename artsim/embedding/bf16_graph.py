@@ -38,7 +38,8 @@ def _trace(module: Any, side: int, batch: int, dtype: Any) -> Any:
         # check_trace=False: the check traces the module a second time to compare (1.4 s of every
         # ResNet-50 load here); the graph's vectors are checked against eager fp32 in the tests.
         graph = torch.jit.freeze(torch.jit.trace(inner, example, check_trace=False))
-        for _ in range(3):  # the profiling executor optimises the graph over its first calls
+        # the profiling executor profiles the first call(s), then optimises on the next one
+        for _ in range(1 + max(1, torch._C._jit_get_num_profiled_runs())):
             graph(example)
     return graph
 
