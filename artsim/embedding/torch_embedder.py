@@ -160,7 +160,7 @@ class TorchEmbedder(BaseEmbedder):
             self.built.clear()
             if adopted is not None and adopted._ready:  # built by the measurement: take it over
                 self._model, self._graph, self._session = adopted._model, adopted._graph, adopted._session
-                self._ready = True
+                self._precision, self._ready = adopted._precision, True
                 return self
             if self.runtime == rt.CUDA and not self._confirm_cuda():
                 self._choice = choice.Choice(rt.ONNX_FP32, "the GPU is not usable by torch, so ONNX Runtime fp32 on the CPU")
