@@ -129,7 +129,7 @@ def run_measurement(chosen, make, precision: str) -> tuple[choice.Measurement, f
 def run_runtimes(chosen, batch: np.ndarray, bs: int) -> choice.Measurement:
     """(c) model-only rate and faithfulness of each runtime available here, timed for longer on paintings."""
     print(f"(c) model only, batch {bs}, {len(batch)} preprocessed paintings; cosine to eager fp32", flush=True)
-    timer = calibrate.BatchTimer(min_timed=4, max_timed=24, timed_s=3.0, hopeless=0.0)
+    timer = calibrate.BatchTimer(min_rounds=4, max_rounds=24, timed_s=3.0, hopeless=0.0)
     measured = calibrate.measure(chosen, inputs=batch, timer=timer)  # reuses the runtimes (b) built
     for line in measured.table():
         print(f"  {line}")

@@ -164,3 +164,21 @@ def test_app_handles_never_measure_on_a_view():
     started = time.perf_counter()
     assert handle.runtime == ONNX  # pending: read again while nothing is built (a background result)
     assert time.perf_counter() - started < 0.5
+
+
+def test_the_timer_times_every_runtime_in_rounds_and_drops_hopeless_ones():
+    from artsim.embedding.calibrate import BatchTimer
+
+    calls = {"fast": 0, "slower": 0, "hopeless": 0}
+
+    def run(name: str, seconds: float):
+        def one():
+            calls[name] += 1
+            time.sleep(seconds)
+        return one
+
+    runs = {"fast": run("fast", 0.004), "slower": run("slower", 0.006), "hopeless": run("hopeless", 0.03)}
+    rates = BatchTimer(min_rounds=3, max_rounds=5, timed_s=0.0, hopeless=0.5)(runs, 8)
+    assert rates["fast"] > rates["slower"] > rates["hopeless"]
+    assert 8 / 0.004 > rates["fast"] > 8 / 0.04 and rates["hopeless"] < 8 / 0.03
+    assert calls == {"fast": 3, "slower": 3, "hopeless": 1}  # rounds of one batch each; hopeless: one

@@ -8,8 +8,8 @@ synthetic images at the model's own batch shape (a few dozen in all), and times 
   shapes, grain) through the model's preprocessing; a runtime whose vectors fall
   below cosine :data:`~artsim.embedding.choice.FAITHFUL_COSINE` of torch eager fp32's
   on any of them is dropped;
-- speed: then that batch again and again (:class:`BatchTimer`, which a test replaces
-  with a table of rates); the rate is the batch size over the median batch time.
+- speed: then that batch again, in rounds over all runtimes (:class:`BatchTimer`, which a
+  test replaces with a table of rates); the rate is the batch size over the median batch time.
 
 The choice is cached (:mod:`artsim.embedding.choice`); a file lock lets one process
 measure while the others wait for its answer. ``python -m artsim.embedding.calibrate
@@ -36,45 +36,49 @@ torch = lazy.load("torch")
 
 #: Synthetic images for the faithfulness check and warm-up: one batch of the model's shape.
 IMAGES = 8
-#: Timed batches per runtime: at least ``MIN_TIMED``, until ``TIMED_S`` seconds, at most ``MAX_TIMED``.
-MIN_TIMED, MAX_TIMED, TIMED_S = 2, 6, 0.6
-#: A runtime whose first timed batch runs below this share of the best rate so far is not timed further.
+#: Timing rounds (one batch of every runtime per round): at least ``MIN_ROUNDS``, until ``TIMED_S``
+#: seconds per runtime have passed, at most ``MAX_ROUNDS``.
+MIN_ROUNDS, MAX_ROUNDS, TIMED_S = 2, 6, 0.6
+#: A runtime whose first timed batch runs below this share of the best one's is not timed further.
 HOPELESS = 0.5
 
-#: ``(runtime, run_one_batch, batch_size) -> img/s``: how a runtime is timed (a test passes a table).
-Timer = Callable[[str, Callable[[], Any], int], float]
+#: ``({runtime: run_one_batch}, batch_size) -> {runtime: img/s}``: how the runtimes are timed
+#: (a test passes a table of rates instead).
+Timer = Callable[[dict[str, Callable[[], Any]], int], dict[str, float]]
 
 
 class BatchTimer:
-    """The default :data:`Timer`: runs the batch at least ``MIN_TIMED`` times and until ``TIMED_S``
-    seconds (at most ``MAX_TIMED`` times); img/s = batch size over the median batch time.
+    """The default :data:`Timer`: rounds of one batch of every runtime in turn, so that other work on
+    a shared machine slows them all alike; img/s = batch size over each runtime's median batch time.
 
-    Stops after one timed batch when the runtime is below :data:`HOPELESS` of the best
-    rate seen so far (it cannot win; the eager model, often the slowest, is timed last).
+    At least ``min_rounds`` rounds and until ``timed_s`` seconds per runtime (at most
+    ``max_rounds``). After the first round, runtimes below ``hopeless`` of the best one's
+    rate drop out (they cannot win; the eager model often runs at a third of the others).
     """
 
-    def __init__(self, min_timed: int | None = None, max_timed: int | None = None, timed_s: float | None = None,
+    def __init__(self, min_rounds: int | None = None, max_rounds: int | None = None, timed_s: float | None = None,
                  hopeless: float | None = None) -> None:
-        self.best = 0.0
-        self.min_timed = MIN_TIMED if min_timed is None else min_timed
-        self.max_timed = MAX_TIMED if max_timed is None else max_timed
+        self.min_rounds = MIN_ROUNDS if min_rounds is None else min_rounds
+        self.max_rounds = MAX_ROUNDS if max_rounds is None else max_rounds
         self.timed_s = TIMED_S if timed_s is None else timed_s
         self.hopeless = HOPELESS if hopeless is None else hopeless
 
-    def __call__(self, runtime: str, run: Callable[[], Any], batch_size: int) -> float:
-        seconds: list[float] = []
+    def __call__(self, runs: dict[str, Callable[[], Any]], batch_size: int) -> dict[str, float]:
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        active, rounds = list(runs), 0
         start = time.perf_counter()
-        while len(seconds) < self.max_timed and (
-            len(seconds) < self.min_timed or time.perf_counter() - start < self.timed_s
+        while active and rounds < self.max_rounds and (
+            rounds < self.min_rounds or time.perf_counter() - start < self.timed_s * len(runs)
         ):
-            t0 = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - t0)
-            if len(seconds) == 1 and batch_size / seconds[0] < self.hopeless * self.best:
-                break
-        rate = batch_size / statistics.median(seconds)
-        self.best = max(self.best, rate)
-        return rate
+            for name in active:
+                t0 = time.perf_counter()
+                runs[name]()
+                seconds[name].append(time.perf_counter() - t0)
+            rounds += 1
+            if rounds == 1:
+                fastest = min(seconds[name][0] for name in active)
+                active = [name for name in active if fastest / seconds[name][0] >= self.hopeless]
+        return {name: batch_size / statistics.median(times) for name, times in seconds.items()}
 
 
 def synthetic_images(n: int, seed: int = 0) -> list[Image.Image]:
@@ -141,7 +145,7 @@ def measure(
     inputs : ndarray, optional
         ``(n, 3, H, W)`` preprocessed inputs instead of synthetic ones (the benchmark's paintings).
     timer : callable, optional
-        ``(runtime, run_one_batch, batch_size) -> img/s``; default a fresh :class:`BatchTimer`.
+        ``({runtime: run_one_batch}, batch_size) -> {runtime: img/s}``; default :class:`BatchTimer`.
     log : callable, optional
         Called with one line per runtime as it is measured.
 
@@ -165,9 +169,9 @@ def measure(
     reference = eager.embed_arrays(inputs)  # also builds the fp32 module the CPU siblings share
     embedder.built[rt.TORCH_FP32] = eager
     setup = {rt.TORCH_FP32: time.perf_counter() - t0}
-    rates: dict[str, float] = {}
     cosines: dict[str, float] = {}
     failed: dict[str, str] = {}
+    runs: dict[str, Callable[[], Any]] = {}
     for name in names:
         try:
             t0 = time.perf_counter()
@@ -177,15 +181,17 @@ def measure(
                 failed[name] = f"not available: {other.runtime_reason}"
                 continue
             vectors = other.embed_arrays(inputs)  # the faithfulness check is also the warm-up
-            if name != rt.TORCH_FP32:
-                setup[name] = time.perf_counter() - t0
-            rates[name] = float(timer(name, _runner(other, chunk), bs))
         except Exception as exc:  # noqa: BLE001 - a runtime that cannot run here is not a candidate
             failed[name] = f"failed: {type(exc).__name__}: {str(exc)[:200]}"
             continue
+        if name != rt.TORCH_FP32:
+            setup[name] = time.perf_counter() - t0
         cosines[name] = float(_cosines(vectors, reference).min())
+        runs[name] = _runner(other, chunk)
         embedder.built[name] = other
-        if log:
+    rates = {name: float(rate) for name, rate in timer(runs, bs).items()}
+    if log:
+        for name in rates:
             log(f"{name:<20} {rates[name]:7.1f} img/s  min cos {cosines[name]:.5f}  setup {setup[name]:.1f} s")
     chosen, runner_up, dropped = choice.pick(rates, cosines)
     return choice.Measurement(
