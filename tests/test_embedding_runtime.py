@@ -156,7 +156,7 @@ def test_measurement_chooses_the_fastest_faithful_runtime_and_models_names_it(
     assert "not measured" in handle.runtime_reason
     runtimes = (rt.BF16_GRAPH, rt.ONNX_FP32)  # bf16 even where the CPU only emulates it: the vectors count
 
-    xeon = calibrate.measure(handle, runtimes=runtimes, timer=_table(
+    xeon = calibrate.measure(handle, runtimes=runtimes, images=2, timer=_table(
         {rt.BF16_GRAPH: 22.9, rt.ONNX_FP32: 41.0, rt.TORCH_FP32: 17.7}))
     assert set(xeon.rates) == {rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32}
     assert min(xeon.cosines.values()) >= choice.FAITHFUL_COSINE, xeon.cosines
@@ -166,7 +166,7 @@ def test_measurement_chooses_the_fastest_faithful_runtime_and_models_names_it(
     out = capsys.readouterr().out
     assert "runtime onnxruntime-fp32: measured here at 41.0 img/s; runner-up torch-bf16-frozen 22.9 img/s" in out
 
-    epyc = calibrate.measure(handle, runtimes=runtimes, timer=_table(
+    epyc = calibrate.measure(handle, runtimes=runtimes, images=2, timer=_table(
         {rt.BF16_GRAPH: 52.0, rt.ONNX_FP32: 31.2, rt.TORCH_FP32: 12.6}))  # reuses the runtimes built
     assert (epyc.chosen, epyc.runner_up) == (rt.BF16_GRAPH, rt.ONNX_FP32)
     choice.save(epyc)
@@ -190,7 +190,8 @@ def test_first_load_measures_once_with_real_timings(home, resnet50_state_file, m
     choice and runs it; the next handle reads it back without measuring."""
     monkeypatch.setenv(rt.MEASURE_ENV, "1")
     monkeypatch.setattr(calibrate, "candidates", lambda: [rt.ONNX_FP32])  # keep it short: ONNX vs eager
-    monkeypatch.setattr(calibrate, "TIMED_S", 0.2)
+    monkeypatch.setattr(calibrate, "MIN_ROUNDS", 1)
+    monkeypatch.setattr(calibrate, "TIMED_S", 0.0)
     handle = get_embedder("resnet50", weights=resnet50_state_file)
     assert handle.measure_on_load
     path = choice.record_path(handle.name, handle.weights_digest)
