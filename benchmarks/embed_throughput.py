@@ -1,4 +1,5 @@
-"""Embedding throughput on this machine: the naive loop, each runtime model-only, and artsim end to end.
+"""Embedding throughput on this machine: the naive loop, artsim's measurement of its runtimes, each
+runtime model-only, and artsim end to end.
 
 Usage::
 
@@ -9,14 +10,17 @@ Usage::
 (a) naive: per file, PIL opens the whole file, ``convert("RGB")``, the model's
 reference preprocessing (for ResNet-50 bit-identical to torchvision's
 ``IMAGENET1K_V2`` transform), one eager fp32 forward pass per image.
-(b) each runtime this machine offers, model only, batch ``--batch-size``, on
-preprocessed gallery inputs, with the cosine of its vectors to eager torch fp32
-(faithful: >= 0.999 for fp32 runtimes, >= 0.99 for bf16). The ceiling is, as
-issue #12 defines it, the fastest faithful model-only rate on this machine,
-whatever ``--precision`` asks of artsim (``--precision fp32`` therefore shows how
-far forcing fp32 stays from what the machine allows).
-(c) artsim: :func:`artsim.indexing.pipeline.embed_with_cache` into a fresh LanceDB with the
-runtime artsim chooses for ``--precision``: threaded decode (JPEG draft to 2x the
+(b) artsim's own measurement (:mod:`artsim.embedding.calibrate`), as on a model's
+first use on a machine: every runtime timed briefly on synthetic images, the
+fastest faithful one chosen; its cost (``measure_s``, once per machine) and the
+cost of reading the choice back on a later start (``lookup_ms``).
+(c) each runtime this machine offers, model only, batch ``--batch-size``, timed for
+longer on preprocessed gallery inputs, with the cosine of its vectors to eager torch
+fp32 (faithful: >= 0.995). The ceiling is the fastest faithful model-only rate
+measured here, whatever ``--precision`` asks of artsim; artsim's runtime should be
+that one or within 5% of it (``runtime_of_ceiling``).
+(d) artsim: :func:`artsim.indexing.pipeline.embed_with_cache` into a fresh LanceDB with the
+runtime artsim chose in (b) for ``--precision``: threaded decode (JPEG draft to 2x the
 input side, one resample) + preprocess + thumbnails, batched inference, writes,
 compaction; decode alone (1 thread, and ``--workers`` threads); and the
 decode/model stream alone, in phases and overlapped.
@@ -24,16 +28,17 @@ decode/model stream alone, in phases and overlapped.
 Decode and inference share the cores: the model uses all of them, and so do the
 decode threads. End to end is then bounded by ``1 / (1/decode + 1/model)``
 (``decode`` with ``--workers`` threads, ``model`` the chosen runtime's model-only
-rate); the line before the last prints it as ``bound_img_s`` with ``of_bound``,
-artsim's share of it. Reaching ``of_ceiling`` 0.85 needs decoding about 6x
-faster than the model, or cores the model leaves idle (a GPU).
+rate), printed as ``bound_img_s`` with ``of_bound``, artsim's share of it.
 
 The image list is repeated to ``--total`` entries (each repeat its own key, so
 nothing is served from the cache). Without ``--weights`` ResNet-50 runs with its
 real ImageNet weights (Keras', fetched and converted once into ``ARTSIM_HOME``);
-``--random-weights`` uses a freshly initialised one instead (same cost, no fetch); ``--model efficientnet-lite0`` uses its real weights. ONNX exports go to a
-temporary ``ARTSIM_HOME`` and their one-off cost is printed. Ends with
-``artsim_img_s=<..> naive_img_s=<..> ceiling_img_s=<..> of_ceiling=<..> speedup=<..> runtime=<..>``.
+``--random-weights`` uses a freshly initialised one instead (same cost, no fetch);
+``--model efficientnet-lite0`` uses its real weights. ONNX exports and the
+measurement go to a temporary ``ARTSIM_HOME``. Ends with one line
+``artsim_img_s=<..> naive_img_s=<..> ceiling_img_s=<..> of_ceiling=<..> bound_img_s=<..> of_bound=<..>
+speedup=<..> runtime=<..> runtime_img_s=<..> runtime_of_ceiling=<..> ceiling_runtime=<..> runner_up=<..>
+measure_s=<..> lookup_ms=<..>``.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artsim.embedding import get_embedder  # noqa: E402
+from artsim.embedding import calibrate, choice, get_embedder  # noqa: E402
 from artsim.embedding import runtime as rt  # noqa: E402
 from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE, _prepare, embed_paintings  # noqa: E402
 from artsim.inputs.collection import Painting, scan_folder  # noqa: E402
@@ -105,42 +110,35 @@ def run_naive(paths: list[str], make) -> float:
     return _line("end to end", len(paths), time.perf_counter() - t0)
 
 
-def run_runtimes(make, batch: np.ndarray, bs: int) -> tuple[dict[str, float], dict[str, bool]]:
-    """(b) model-only rate and faithfulness of each runtime available here."""
-    candidates = [rt.ONNX_FP32, rt.TORCH_FP32]
-    if rt.cpu_has_native_bf16():
-        candidates.insert(0, rt.BF16_GRAPH)
-    if rt.cuda_present():
-        candidates.insert(0, rt.CUDA)
-    eager = make(runtime=rt.TORCH_FP32)
-    reference = eager.embed_arrays(batch)
-    rates, faithful = {}, {}
-    print(f"(b) model only, batch {bs}, {len(batch)} preprocessed paintings; cosine to eager fp32")
-    for name in candidates:
-        if not rt.onnx_export_available() and name == rt.ONNX_FP32:
-            print(f"  {name}: onnx not installed, skipped")
-            continue
-        t0 = time.perf_counter()
-        embedder = make(runtime=name)
-        embedder.load()
-        setup = time.perf_counter() - t0
-        vectors = embedder.embed_arrays(batch)
-        cos = float(_cos(vectors, reference).min())
-        bf16 = embedder.precision != "fp32"
-        faithful[name] = cos >= (0.99 if bf16 else 0.999)
-        chunk = batch[:bs] if len(batch) >= bs else np.concatenate([batch] * (bs // len(batch) + 1))[:bs]
-        embedder.embed_arrays(chunk)  # warm-up at the timed shape
-        reps = max(3, 96 // bs)
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            embedder.embed_arrays(chunk)
-        note = f"min cos {cos:.5f}, {embedder.precision}, setup {setup:.1f} s"
-        rates[name] = _line(name, reps * bs, time.perf_counter() - t0, note)
-    return rates, faithful
+def run_measurement(chosen, make, precision: str) -> tuple[choice.Measurement, float]:
+    """(b) artsim's measurement of this machine, as on a model's first use; and a later start's lookup."""
+    print("(b) artsim's measurement of this machine (once per machine; synthetic images, "
+          f"batch {chosen.freeze_batch_size})", flush=True)
+    t0 = time.perf_counter()
+    measured = calibrate.ensure(chosen)
+    wall = time.perf_counter() - t0
+    for line in measured.table():
+        print(f"  {line}")
+    t0 = time.perf_counter()
+    later = make(precision=precision)  # a later start: the handle reads the cached choice
+    runtime, why = later.runtime, later.runtime_reason
+    lookup_ms = 1000 * (time.perf_counter() - t0)
+    print(f"  measured in {wall:.1f} s; a later start reads it back in {lookup_ms:.1f} ms: {runtime} ({why})")
+    return measured, lookup_ms
+
+
+def run_runtimes(chosen, batch: np.ndarray, bs: int) -> choice.Measurement:
+    """(c) model-only rate and faithfulness of each runtime available here, timed for longer on paintings."""
+    print(f"(c) model only, batch {bs}, {len(batch)} preprocessed paintings; cosine to eager fp32", flush=True)
+    timer = calibrate.BatchTimer(min_rounds=4, max_rounds=24, timed_s=3.0, hopeless=0.0)
+    measured = calibrate.measure(chosen, inputs=batch, timer=timer)  # reuses the runtimes (b) built
+    for line in measured.table():
+        print(f"  {line}")
+    return measured
 
 
 def run_artsim(paintings: list[Painting], embedder, bs: int, workers: int) -> tuple[float, float]:
-    """(c) embed_with_cache into a fresh store; decode alone; the stream alone, in phases and overlapped.
+    """(d) embed_with_cache into a fresh store; decode alone; the stream alone, in phases and overlapped.
 
     Returns (end-to-end rate, decode rate with ``workers`` threads).
     """
@@ -149,7 +147,7 @@ def run_artsim(paintings: list[Painting], embedder, bs: int, workers: int) -> tu
     from artsim.indexing.pipeline import embed_with_cache
     from artsim.store.vectors import EmbeddingStore
 
-    print(f"(c) artsim, runtime {embedder.runtime} ({embedder.runtime_reason}), batch {bs}, {workers} threads")
+    print(f"(d) artsim, runtime {embedder.runtime} ({embedder.runtime_reason}), batch {bs}, {workers} threads")
     sample = paintings[: min(len(paintings), 90)]
     t0 = time.perf_counter()
     embedder.load()  # build the runtime (freeze or export) outside the timed runs, then warm it up
@@ -206,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     paintings = _expand(files, max(args.total, len(files)))
     flags = rt.cpu_flags()
     print(
-        f"{len(files)} files from {args.images}, repeated to {len(paintings)}; {os.cpu_count()} cores, "
+        f"{len(files)} files from {args.images}, repeated to {len(paintings)}; {choice.machine_key()['cpu']}, "
+        f"{os.cpu_count()} cores, "
         f"avx512_bf16 {'avx512_bf16' in flags}, amx_bf16 {'amx_bf16' in flags}, avx2 {'avx2' in flags}, "
         f"GPU {rt.cuda_present()}; load average {os.getloadavg()[0]:.2f}",
         flush=True,
@@ -234,24 +233,29 @@ def main(argv: list[str] | None = None) -> int:
 
         naive = run_naive([p.path for p in paintings[: args.naive_images]], make)
         chosen = make(precision=args.precision)
+        measured, lookup_ms = run_measurement(chosen, make, args.precision)
         sample = files[: min(len(files), 16)]
         batch = np.stack([_prepare(p, chosen, chosen.load_max_side, False)[0] for p in sample])
-        rates, faithful = run_runtimes(make, batch, args.batch_size)
-        ceiling_name = max((n for n in rates if faithful[n]), key=rates.get)
-        ceiling = rates[ceiling_name]
-        print(f"  ceiling: {ceiling_name} {ceiling:.1f} img/s (the fastest faithful runtime here)")
+        bench = run_runtimes(chosen, batch, args.batch_size)
+        ceiling_name = bench.chosen
+        ceiling = bench.rates[ceiling_name]
+        model = bench.rates.get(chosen.runtime, float("nan"))
+        print(f"  ceiling: {ceiling_name} {ceiling:.1f} img/s (the fastest faithful runtime here); artsim runs "
+              f"{chosen.runtime} at {model:.1f} img/s = {model / ceiling:.2f} of it", flush=True)
         fast, decode = run_artsim(paintings, chosen, args.batch_size, args.workers)
-    model = rates.get(chosen.runtime, ceiling)
     if "cuda" in chosen.runtime:  # the model leaves the cores to decoding: the slower stage bounds
         bound, why = min(decode, model), f"min({decode:.1f}, {model:.1f}): decode on the CPU, the model on the GPU"
     else:
         bound = 1 / (1 / decode + 1 / model)
         why = f"decode and {chosen.runtime} share the {rt.cpu_threads()} cores: 1 / (1/{decode:.1f} + 1/{model:.1f})"
     print(f"load average at the end {os.getloadavg()[0]:.2f}; peak RSS {_rss_mb():.0f} MB")
-    print(f"bound_img_s={bound:.1f} of_bound={fast / bound:.2f} ({why})")
+    print(f"bound: {why}")
     print(
         f"artsim_img_s={fast:.1f} naive_img_s={naive:.1f} ceiling_img_s={ceiling:.1f} "
-        f"of_ceiling={fast / ceiling:.2f} speedup={fast / naive:.2f} runtime={chosen.runtime}"
+        f"of_ceiling={fast / ceiling:.2f} bound_img_s={bound:.1f} of_bound={fast / bound:.2f} "
+        f"speedup={fast / naive:.2f} runtime={chosen.runtime} runtime_img_s={model:.1f} "
+        f"runtime_of_ceiling={model / ceiling:.2f} ceiling_runtime={ceiling_name} "
+        f"runner_up={measured.runner_up} measure_s={measured.seconds:.1f} lookup_ms={lookup_ms:.1f}"
     )
     return 0
 

@@ -63,9 +63,13 @@ def embedder(name: str):
     """One model instance per process, shared by every session.
 
     Lazy: it knows its fingerprint (to look vectors up) but builds the network
-    only when something must be embedded.
+    only when something must be embedded. It never measures the machine itself (a
+    visitor would wait): :mod:`dashboard.startup` measures in the background.
     """
-    return get_embedder(name, lazy=True)
+    handle = get_embedder(name, lazy=True)
+    if hasattr(handle, "measure_on_load"):
+        handle.measure_on_load = False
+    return handle
 
 
 def digest(shas: tuple[str, ...] | list[str]) -> str:

@@ -138,7 +138,8 @@ with st.sidebar:
     handle = cache.embedder(model)
     st.caption(
         f"Runs on {handle.runtime}: {handle.runtime_reason}" if handle.runtime_reason else f"Runs on {handle.runtime}",
-        help="Which runtime computes the vectors on this machine, and why (see `artsim models`).",
+        help="Which runtime computes the vectors on this machine: the fastest faithful one measured here, "
+        "with its rate and the runner-up (see `artsim models`).",
     )
 
     all_artists = selection.artists_of(paintings)

@@ -22,6 +22,14 @@ a first view has been served and no script has run for :data:`QUIET_S` (or
 hold the GIL, wait for such a quiet moment up to :data:`IN_PROCESS_LATEST_S`, so
 that they never hold up a visitor's page.
 
+**Runtime measurement.** The app never measures the machine on a view: its model
+handles run ONNX Runtime fp32 until a measurement exists (``dashboard.cache.embedder``).
+After the warm-up, at a quiet moment, a child process (``python -m
+artsim.embedding.calibrate``) times the runtimes of each usable torch model not yet
+measured on this machine (:func:`measure_runtimes`, a few seconds per model, once per
+machine: the choice is cached under ``ARTSIM_HOME/runtime``); handles not yet built
+then pick up the measured runtime. ``ARTSIM_MEASURE=0`` turns it off.
+
 At module level this imports only the standard library and ``artsim.config``
 (itself standard library only): the server imports it before it serves
 anything. What the work needs is declared below and imported when used.
@@ -224,6 +232,38 @@ def _warm(delay_s: float = 0.0) -> None:
     _state["status"] = "ready"
     wait_for_quiet(IN_PROCESS_LATEST_S)
     import_model_runtime()
+    wait_for_quiet(IN_PROCESS_LATEST_S)
+    measure_runtimes()
+
+
+def unmeasured_models() -> list[str]:
+    """The usable torch models with no runtime measurement on this machine, the default model first."""
+    from artsim.embedding import available_models, choice, default_model, get_embedder
+
+    default, _ = default_model()
+    names = [name for name, problem in available_models().items() if problem is None and name != "style"]
+    pending = []
+    for name in sorted(names, key=lambda n: n != default):
+        with contextlib.suppress(Exception):  # a model that cannot be opened is not measured
+            handle = get_embedder(name, allow_download=False)
+            if choice.load(handle.name, handle.weights_digest) is None:
+                pending.append(name)
+    return pending
+
+
+def measure_runtimes(timeout_s: float = 600.0) -> list[str]:
+    """Measure the runtimes of :func:`unmeasured_models` in a child process (once per machine);
+    returns the models it was asked to measure (none with ``ARTSIM_MEASURE=0``)."""
+    from artsim.embedding.runtime import measure_on_first_use
+
+    if not measure_on_first_use():
+        return []
+    models = unmeasured_models()
+    if models:
+        with contextlib.suppress(Exception):  # the app keeps its default runtime
+            subprocess.run([sys.executable, "-m", "artsim.embedding.calibrate", *models], check=False,
+                           timeout=timeout_s, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return models
 
 
 def import_model_runtime() -> None:
@@ -290,8 +330,15 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
     if os.environ.get("ARTSIM_FETCH_WEIGHTS", "1") != "0":
         start_weights_fetch()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
-        start_warmup(delay_s=WARMUP_LATEST_S)
+        start_warmup(delay_s=WARMUP_LATEST_S)  # measures the runtimes after the warm-up
+    elif os.environ.get("ARTSIM_MEASURE", "1") != "0":
+        threading.Thread(target=_measure_later, name="artsim-runtime-measurement", daemon=True).start()
     yield
+
+
+def _measure_later() -> None:
+    wait_for_quiet(WARMUP_LATEST_S)
+    measure_runtimes()
 
 
 if __name__ == "__main__":  # the compiling child (see the module notes)

@@ -34,6 +34,9 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     from artsim.embedding.runtime import cpu_threads
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_threads() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+# A model's first use measures the machine's runtimes (issue 22: seconds, once per ARTSIM_HOME);
+# tests have an ARTSIM_HOME each, so they run the default runtime; test_embedding_runtime.py measures.
+os.environ.setdefault("ARTSIM_MEASURE", "0")
 #: Held (exclusively) by the run's one UMAP compile; a test that fits UMAP waits on it.
 UMAP_WARMUP_LOCK = Path(os.environ["NUMBA_CACHE_DIR"]) / "warmup.lock"
 UMAP_WARMUP = "from dashboard import startup; startup.warm_fit()"  # the server's own warm-up fit

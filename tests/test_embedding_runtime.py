@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from artsim.embedding import get_embedder
+from artsim import cli
+from artsim.embedding import calibrate, choice, get_embedder
 from artsim.embedding import runtime as rt
 from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY
@@ -54,26 +55,21 @@ def gallery_batch():
 
 
 @pytest.mark.parametrize(
-    "flags, cuda, onnx, precision, expected",
+    "flags, cuda, onnx, expected",
     [
-        ({"avx2", "avx512_bf16"}, False, True, "auto", rt.BF16_GRAPH),
-        ({"avx2", "amx_bf16"}, False, True, "auto", rt.BF16_GRAPH),
-        ({"avx2", "avx512f"}, False, True, "auto", rt.ONNX_FP32),
-        ({"avx2", "avx512_bf16"}, False, True, "fp32", rt.ONNX_FP32),
-        ({"avx2"}, False, True, "bf16", rt.BF16_GRAPH),
-        ({"avx2"}, False, False, "auto", rt.TORCH_FP32),
-        ({"avx2"}, True, True, "auto", rt.CUDA),
-        ({"avx512_bf16"}, True, True, "fp32", rt.CUDA),
+        ({"avx2", "avx512_bf16"}, False, True, [rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]),
+        ({"avx2", "amx_bf16"}, False, True, [rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]),
+        ({"avx2", "avx512f"}, False, True, [rt.ONNX_FP32, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]),
+        ({"avx2"}, False, False, [rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]),
+        ({"avx512_bf16"}, True, True, [rt.CUDA, rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32]),
     ],
 )
-def test_runtime_choice(monkeypatch, flags, cuda, onnx, precision, expected):
+def test_flags_only_decide_what_is_measured(monkeypatch, flags, cuda, onnx, expected):
+    """bf16 is measured where the CPU has the instructions, CUDA where present; none is chosen for it."""
     monkeypatch.setattr(rt, "cpu_flags", lambda: frozenset(flags))
     monkeypatch.setattr(rt, "cuda_present", lambda: cuda)
     monkeypatch.setattr(rt, "onnx_export_available", lambda: onnx)
-    runtime, why = rt.choose(precision)
-    assert runtime == expected and why
-    if precision == "fp32" and not cuda:
-        assert "fp32 requested" in why
+    assert calibrate.candidates() == expected
 
 
 def test_cpu_flags_read_from_proc_cpuinfo():
@@ -88,7 +84,8 @@ def test_cpu_flags_read_from_proc_cpuinfo():
 def test_handle_reports_runtime_and_forced_fp32(home):
     auto = get_embedder("efficientnet-lite0")
     fp32 = get_embedder("efficientnet-lite0", precision="fp32")
-    assert auto.runtime == rt.choose("auto")[0] and auto.runtime_reason == rt.choose("auto")[1]
+    expected = choice.choose("auto", auto.name, auto.weights_digest)
+    assert (auto.runtime, auto.runtime_reason) == expected[:2]
     assert fp32.runtime in (rt.ONNX_FP32, rt.CUDA) and fp32.precision == "fp32"
     assert auto.fingerprint == fp32.fingerprint  # the runtime is not part of the cache key
     assert not auto.loaded and not fp32.loaded
@@ -135,6 +132,78 @@ def test_bf16_graph_close_to_torch_fp32(home, gallery_batch, resnet50_state_file
     embedder = get_embedder(name, weights=weights, precision="bf16")
     cos = _runtime_vs_eager(embedder, gallery_batch(embedder))
     assert embedder._graph is not None and cos.min() >= 0.99, cos
+
+
+# ------------------------------------------------------------------ measuring the machine
+
+
+def _table(rates: dict[str, float]):
+    """A timer that reports these rates (img/s) instead of timing: the runtimes still run and are checked."""
+    return lambda runs, batch_size: {name: rates[name] for name in runs}
+
+
+@pytest.mark.slow
+def test_measurement_chooses_the_fastest_faithful_runtime_and_models_names_it(
+    home, resnet50_state_file, monkeypatch, capsys
+):
+    """Issue 22's two machines, with faked timings: bf16 slower than ONNX Runtime (the Xeon without
+    AMX) => ONNX Runtime; bf16 faster (the bf16 EPYC) => bf16. The runtimes are real and their
+    vectors are checked against eager fp32 in the same pass; ``artsim models`` names the choice."""
+    monkeypatch.setenv("ARTSIM_WEIGHTS", str(resnet50_state_file))
+    monkeypatch.delenv("ARTSIM_MODEL", raising=False)
+    handle = get_embedder("resnet50", weights=resnet50_state_file)
+    assert handle.runtime == rt.ONNX_FP32 or rt.cuda_present()
+    assert "not measured" in handle.runtime_reason
+    runtimes = (rt.BF16_GRAPH, rt.ONNX_FP32)  # bf16 even where the CPU only emulates it: the vectors count
+
+    xeon = calibrate.measure(handle, runtimes=runtimes, images=2, timer=_table(
+        {rt.BF16_GRAPH: 22.9, rt.ONNX_FP32: 41.0, rt.TORCH_FP32: 17.7}))
+    assert set(xeon.rates) == {rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32}
+    assert min(xeon.cosines.values()) >= choice.FAITHFUL_COSINE, xeon.cosines
+    assert (xeon.chosen, xeon.runner_up, xeon.dropped) == (rt.ONNX_FP32, rt.BF16_GRAPH, {})
+    choice.save(xeon)
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime onnxruntime-fp32: measured here at 41.0 img/s; runner-up torch-bf16-frozen 22.9 img/s" in out
+
+    epyc = calibrate.measure(handle, runtimes=runtimes, images=2, timer=_table(
+        {rt.BF16_GRAPH: 52.0, rt.ONNX_FP32: 31.2, rt.TORCH_FP32: 12.6}))  # reuses the runtimes built
+    assert (epyc.chosen, epyc.runner_up) == (rt.BF16_GRAPH, rt.ONNX_FP32)
+    choice.save(epyc)
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime torch-bf16-frozen: measured here at 52.0 img/s; runner-up onnxruntime-fp32 31.2 img/s" in out
+    fp32 = get_embedder("resnet50", weights=resnet50_state_file, precision="fp32")
+    assert fp32.runtime == rt.ONNX_FP32 and "31.2 img/s" in fp32.runtime_reason  # the fastest fp32 one
+
+    # the handle takes the measured choice and adopts the graph the measurement built
+    assert handle.runtime == rt.BF16_GRAPH and handle.precision == "bf16"
+    graph = handle.built[rt.BF16_GRAPH]._graph
+    assert handle.load()._graph is graph and handle.built == {}
+    monkeypatch.setenv(rt.RUNTIME_ENV, rt.ONNX_FP32)  # forced: the measurement is not consulted
+    assert get_embedder("resnet50", weights=resnet50_state_file).runtime == rt.ONNX_FP32
+
+
+@pytest.mark.slow
+def test_first_load_measures_once_with_real_timings(home, resnet50_state_file, monkeypatch):
+    """Without a measurement, the first load of an automatic handle measures (real clock), saves the
+    choice and runs it; the next handle reads it back without measuring."""
+    monkeypatch.setenv(rt.MEASURE_ENV, "1")
+    monkeypatch.setattr(calibrate, "candidates", lambda: [rt.ONNX_FP32])  # keep it short: ONNX vs eager
+    monkeypatch.setattr(calibrate, "MIN_ROUNDS", 1)
+    monkeypatch.setattr(calibrate, "TIMED_S", 0.0)
+    handle = get_embedder("resnet50", weights=resnet50_state_file)
+    assert handle.measure_on_load
+    path = choice.record_path(handle.name, handle.weights_digest)
+    path.unlink(missing_ok=True)  # the test above saved one
+    handle.load()
+    measured = choice.load(handle.name, handle.weights_digest)
+    assert measured is not None and path.is_file()
+    assert set(measured.rates) == {rt.ONNX_FP32, rt.TORCH_FP32} and all(r > 0 for r in measured.rates.values())
+    assert measured.chosen == max(measured.rates, key=measured.rates.get)  # both are faithful fp32
+    assert handle.runtime == measured.chosen and "measured here at" in handle.runtime_reason
+    again = get_embedder("resnet50", weights=resnet50_state_file)
+    assert again.runtime == measured.chosen and not again.loaded
 
 
 @pytest.mark.skipif(not rt.cuda_present(), reason="no CUDA GPU on this machine: the cuda runtime cannot run")

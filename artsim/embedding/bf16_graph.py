@@ -1,4 +1,4 @@
-"""The frozen bf16 TorchScript graph: the CPU runtime where the hardware computes bf16 natively.
+"""Frozen TorchScript graphs: ``torch-bf16-frozen`` (bf16 weights) and ``torch-fp32-frozen``.
 
 oneDNN fuses convolution, batch norm and activation in a frozen graph. Where torch
 has oneDNN Graph (LLGA) fusion, it is switched on while the graph is traced and run
@@ -9,7 +9,8 @@ graph. ResNet-50 at batch 8 then runs at about 180 img/s instead of 100 on 2 cor
 fusion without a C++ compiler at run time (``torch.compile``), so it is guarded,
 and any failure falls back to the plain frozen graph.
 
-The graph only ever sees batches of one shape (``batch`` rows, the last chunk
+Whether either is faster than ONNX Runtime on a machine is measured, not assumed
+(:mod:`artsim.embedding.calibrate`). The graph only ever sees batches of one shape (``batch`` rows, the last chunk
 zero-padded): it was optimised for that shape.
 """
 
@@ -24,12 +25,12 @@ import numpy as np
 __all__ = ["freeze", "run"]
 
 
-def _trace(module: Any, side: int, batch: int) -> Any:
-    """Trace and freeze ``module`` in bf16, then run it a few times at ``batch`` rows."""
+def _trace(module: Any, side: int, batch: int, dtype: Any) -> Any:
+    """Trace and freeze ``module`` in ``dtype``, then run it a few times at ``batch`` rows."""
     import torch
 
-    inner = copy.deepcopy(module).to(torch.bfloat16).to(memory_format=torch.channels_last)
-    example = torch.zeros(batch, 3, side, side, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    inner = copy.deepcopy(module).to(dtype).to(memory_format=torch.channels_last)
+    example = torch.zeros(batch, 3, side, side, dtype=dtype).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), warnings.catch_warnings():
         # torch 2.14 marks TorchScript deprecated in favour of torch.compile, which needs a
         # C++ compiler at run time (not on hosted instances); TorchScript still works here.
@@ -37,37 +38,41 @@ def _trace(module: Any, side: int, batch: int) -> Any:
         # check_trace=False: the check traces the module a second time to compare (1.4 s of every
         # ResNet-50 load here); the graph's vectors are checked against eager fp32 in the tests.
         graph = torch.jit.freeze(torch.jit.trace(inner, example, check_trace=False))
-        for _ in range(3):  # the profiling executor optimises the graph over its first calls
+        # the profiling executor profiles the first call(s), then optimises on the next one
+        for _ in range(1 + max(1, torch._C._jit_get_num_profiled_runs())):
             graph(example)
     return graph
 
 
-def freeze(module: Any, side: int, batch: int) -> Any:
-    """A frozen bf16 graph of ``module`` (an eval-mode ``torch.nn.Module``, input ``(batch, 3, side, side)``)."""
+def freeze(module: Any, side: int, batch: int, dtype: Any = None) -> Any:
+    """A frozen graph of ``module`` (an eval-mode ``torch.nn.Module``, input ``(batch, 3, side, side)``)
+    in ``dtype`` (default ``torch.bfloat16``)."""
     import torch
 
+    dtype = torch.bfloat16 if dtype is None else dtype
     set_llga = getattr(torch._C, "_jit_set_llga_enabled", None)
     get_llga = getattr(torch._C, "_jit_llga_enabled", None)
     if set_llga is not None and get_llga is not None:
         before = bool(get_llga())
         try:
             set_llga(True)
-            return _trace(module, side, batch)
+            return _trace(module, side, batch, dtype)
         except Exception:  # noqa: BLE001 - private API: any failure means "plain graph"
             pass
         finally:
             set_llga(before)
-    return _trace(module, side, batch)
+    return _trace(module, side, batch, dtype)
 
 
-def run(graph: Any, batch: np.ndarray, dim: int, rows_per_call: int) -> np.ndarray:
-    """``graph`` on ``batch`` ``(n, 3, H, W)`` float32, in chunks of ``rows_per_call``; returns ``(n, dim)`` float32."""
+def run(graph: Any, batch: np.ndarray, dim: int, rows_per_call: int, dtype: Any = None) -> np.ndarray:
+    """``graph`` (frozen in ``dtype``, default bf16) on ``batch`` ``(n, 3, H, W)`` float32, in chunks of
+    ``rows_per_call``; returns ``(n, dim)`` float32."""
     import torch
 
     n = len(batch)
     out = np.empty((n, dim), dtype=np.float32)
     with torch.inference_mode():
-        x = torch.from_numpy(batch).to(torch.bfloat16)
+        x = torch.from_numpy(batch).to(torch.bfloat16 if dtype is None else dtype)
         for start in range(0, n, rows_per_call):
             chunk = x[start : start + rows_per_call]
             rows = len(chunk)

@@ -1,25 +1,34 @@
 """Which runtime runs a model on this machine, decided without importing torch; ONNX export and sessions.
 
-Runtimes (``embedder.runtime``), fastest faithful first, as measured on the
-project's machines (benchmarks/README.md):
+Runtimes (``embedder.runtime``):
 
 ``cuda``
     A CUDA GPU: batched eager model, channels-last, pinned host memory,
-    autocast to bf16 (fp16 where the GPU lacks bf16). Vectors within cosine 0.99 of fp32.
+    autocast to bf16 (fp16 where the GPU lacks bf16).
 ``torch-bf16-frozen``
-    A CPU that computes bf16 natively (AVX512-BF16 or AMX): a frozen TorchScript
-    graph with bf16 weights, oneDNN-fused. Cosine >= 0.99 to fp32.
+    A frozen TorchScript graph with bf16 weights, oneDNN-fused (offered where the
+    CPU has bf16 instructions: avx512_bf16 or amx_bf16).
 ``onnxruntime-fp32``
-    Any other CPU: the model exported once per weights digest to ONNX (cached
-    under ``$ARTSIM_HOME/onnx``) and run by ONNX Runtime with graph
-    optimisation; same vectors as torch fp32 (cosine >= 0.999). A cached export
-    runs without importing torch at all.
+    The model exported once per weights digest to ONNX (cached under
+    ``$ARTSIM_HOME/onnx``) and run by ONNX Runtime with graph optimisation. A
+    cached export runs without importing torch at all.
+``torch-fp32-frozen``
+    A frozen fp32 TorchScript graph, channels-last.
 ``torch-fp32``
-    The fallback when the ``onnx`` package (needed to export) is missing or the
-    export fails: the eager model, channels-last.
+    The eager model, channels-last (also the fallback when the ``onnx`` package
+    is missing or an export fails).
 
-``precision="fp32"`` forces the fp32 CPU route even where bf16 is native;
-``precision="bf16"`` forces bf16 (emulated, slow, on CPUs without it).
+A CPU flag says that an instruction exists, not that it is fast (issue 22): with
+``precision="auto"`` the runtime is the fastest faithful one *measured* on this
+machine (:mod:`artsim.embedding.calibrate`, cached under ``$ARTSIM_HOME/runtime``,
+read back by :func:`artsim.embedding.choice.choose`).
+Until a measurement exists the choice is ONNX Runtime fp32 (a CUDA GPU where one
+is present), and ``Choice.pending`` says so.
+
+Forcing: ``precision="fp32"`` takes the fastest measured fp32 runtime (ONNX Runtime
+fp32 when nothing is measured); ``precision="bf16"`` the frozen bf16 graph (emulated,
+slow, on CPUs without bf16); ``ARTSIM_RUNTIME=<runtime>`` names one outright (for
+``precision="auto"``); ``ARTSIM_MEASURE=0`` never measures on first use.
 """
 
 from __future__ import annotations
@@ -35,9 +44,14 @@ from artsim import config
 CUDA = "cuda"
 BF16_GRAPH = "torch-bf16-frozen"
 ONNX_FP32 = "onnxruntime-fp32"
+TORCH_FP32_FROZEN = "torch-fp32-frozen"
 TORCH_FP32 = "torch-fp32"
-#: Every runtime of a torch model, for ``get_embedder(..., runtime=...)``.
-TORCH_RUNTIMES = (CUDA, BF16_GRAPH, ONNX_FP32, TORCH_FP32)
+#: Every runtime of a torch model, for ``get_embedder(..., runtime=...)`` and ``ARTSIM_RUNTIME``.
+TORCH_RUNTIMES = (CUDA, BF16_GRAPH, ONNX_FP32, TORCH_FP32_FROZEN, TORCH_FP32)
+#: Names one runtime for ``precision="auto"`` (people who know better than the measurement).
+RUNTIME_ENV = "ARTSIM_RUNTIME"
+#: ``0``: never measure on a model's first use (keep the default until a measurement exists).
+MEASURE_ENV = "ARTSIM_MEASURE"
 
 #: Bump when the exported graph changes for the same weights (opset, export options).
 EXPORT_VERSION = "onnx-export-1: opset 17, TorchScript exporter, dynamic batch, input x (n, 3, s, s)"
@@ -57,10 +71,10 @@ def cpu_flags() -> frozenset[str]:
 
 
 def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16).
+    """True when the CPU has bf16 instructions (AVX512-BF16 or AMX-BF16), read from ``/proc/cpuinfo``.
 
-    oneDNN *emulates* bf16 on plain AVX-512, slower than fp32, so the flag
-    itself is what counts. Read from ``/proc/cpuinfo`` (no torch import).
+    Decides only whether the bf16 graph is *measured*: having the instruction does not
+    make it fast (it is the slowest runtime on some such CPUs; issue 22).
     """
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
@@ -83,20 +97,10 @@ def onnx_export_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
 
 
-def choose(precision: str) -> tuple[str, str]:
-    """``(runtime, why)`` for a torch model at ``precision`` (``auto``, ``fp32``, ``bf16``)."""
-    if cuda_present():
-        why = "a CUDA GPU"
-        return CUDA, why + (", fp32 as requested" if precision == "fp32" else ", batched with autocast")
-    native = cpu_has_native_bf16()
-    if precision == "bf16" or (precision == "auto" and native):
-        if native:
-            return BF16_GRAPH, "the CPU computes bf16 natively (avx512_bf16/amx): frozen bf16 graph"
-        return BF16_GRAPH, "bf16 requested (emulated on this CPU, slower than fp32)"
-    why = "fp32 requested" if precision == "fp32" else "no native bf16 on this CPU"
-    if onnx_export_available():
-        return ONNX_FP32, f"{why}: ONNX Runtime fp32, the fastest fp32 runtime measured"
-    return TORCH_FP32, f"{why}; the onnx package is missing (pip install onnx), so torch eager fp32"
+def measure_on_first_use() -> bool:
+    """Whether a model's first use measures the machine when no measurement is cached
+    (``ARTSIM_MEASURE``, default yes; the app measures in the background instead)."""
+    return os.environ.get(MEASURE_ENV, "1").strip() != "0"
 
 
 def cpu_threads() -> int:

@@ -1,20 +1,28 @@
-"""A torch model behind the embedder interface, run by the fastest faithful runtime of the machine.
+"""A torch model behind the embedder interface, run by the fastest faithful runtime measured on the machine.
 
-The runtime is chosen when the embedder is made, without importing torch
-(:func:`artsim.embedding.runtime.choose`; ``runtime`` and ``runtime_reason``
-say which and why), and built on the first embed (or :meth:`TorchEmbedder.load`):
-an embedder whose vectors are all cached costs only its fingerprint.
+The runtime is chosen without importing torch (:func:`artsim.embedding.choice.choose`:
+``runtime`` and ``runtime_reason`` say which and why) and built on the first embed
+(or :meth:`TorchEmbedder.load`): an embedder whose vectors are all cached costs only
+its fingerprint. With ``precision="auto"`` and no measurement of this machine yet,
+the first :meth:`~TorchEmbedder.load` measures it (:mod:`artsim.embedding.calibrate`,
+a few seconds once per machine) and adopts the runtime it chose, already built;
+with ``measure_on_load`` False (the app, ``ARTSIM_MEASURE=0``) it runs the default
+(ONNX Runtime fp32) until a measurement made elsewhere appears.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import numpy as np
 
-from artsim.embedding import bf16_graph
+from artsim.embedding import bf16_graph, choice
 from artsim.embedding import runtime as rt
 from artsim.embedding.base import PRECISIONS, BaseEmbedder
+from artsim.errors import ArtsimError
+
+_FROZEN = (rt.BF16_GRAPH, rt.TORCH_FP32_FROZEN)
 
 
 class TorchEmbedder(BaseEmbedder):
@@ -24,16 +32,18 @@ class TorchEmbedder(BaseEmbedder):
     Parameters
     ----------
     precision : {"auto", "fp32", "bf16"}
-        ``auto``: bf16 where the hardware computes it natively (CPU) or on a GPU, else fp32.
+        ``auto``: the runtime measured fastest and faithful on this machine; ``fp32`` /
+        ``bf16`` force that precision (see :func:`artsim.embedding.choice.choose`).
     runtime : str, optional
         One of :data:`artsim.embedding.runtime.TORCH_RUNTIMES` instead of the automatic
-        choice (benchmarks and tests compare them).
+        choice (benchmarks, tests and the measurement compare them).
     """
 
-    #: Input side of the model (tracing the bf16 graph, exporting to ONNX).
+    #: Input side of the model (tracing the frozen graphs, exporting to ONNX).
     freeze_input_size: int = 224
-    #: Rows per call of the frozen graph (:mod:`artsim.embedding.bf16_graph`): chunks of exactly
-    #: this many (the last one zero-padded), the one shape it was optimised for.
+    #: Rows per call of the frozen graphs (:mod:`artsim.embedding.bf16_graph`): chunks of exactly
+    #: this many (the last one zero-padded), the one shape they were optimised for; also the
+    #: batch the measurement times.
     freeze_batch_size: int = 8
     weights_digest: str = ""
 
@@ -44,16 +54,70 @@ class TorchEmbedder(BaseEmbedder):
             raise ValueError(f"runtime must be one of {', '.join(rt.TORCH_RUNTIMES)}, got {runtime!r}")
         super().__init__()
         self.requested_precision = precision
-        self.runtime, self.runtime_reason = (runtime, "chosen by the caller") if runtime else rt.choose(precision)
-        self.device = "cuda" if self.runtime == rt.CUDA else "cpu"
-        #: "fp32" or "bf16" ("fp16" on a GPU without bf16, known once loaded).
-        gpu_bf16 = self.runtime == rt.CUDA and precision != "fp32"
-        self.precision = "bf16" if self.runtime == rt.BF16_GRAPH or gpu_bf16 else "fp32"
+        #: Whether the first load measures the machine when nothing is measured yet.
+        self.measure_on_load = rt.measure_on_first_use()
+        #: Runtimes built by a measurement (runtime -> sibling embedder), until ``load`` adopts one.
+        self.built: dict[str, TorchEmbedder] = {}
+        self._reset(runtime)
+
+    def _reset(self, runtime: str | None) -> None:
+        self._choice = choice.Choice(runtime, "chosen by the caller") if runtime else None
+        self._precision: str | None = None  # "fp16": a GPU without bf16 (known once loaded)
         self._model = None
         self._graph = None
         self._session = None
         self._ready = False
         self._build_lock = threading.RLock()
+
+    def sibling(self, runtime: str) -> TorchEmbedder:
+        """This model with the same weights on ``runtime`` (sharing the eager fp32 module on a CPU)."""
+        other = copy.copy(self)
+        other._reset(runtime)
+        other.built = {}
+        if runtime != rt.CUDA and self._model is not None and self.device == "cpu":
+            other._model = self._model
+        return other
+
+    # ------------------------------------------------------------------ which runtime
+
+    def _resolve(self) -> choice.Choice:
+        """The choice, read again while it is pending and nothing is built (a measurement may have appeared)."""
+        current = self._choice
+        if current is None or (current.pending and not self._ready):
+            current = choice.choose(self.requested_precision, self.name, self.weights_digest)
+            self._choice = current
+        return current
+
+    @property
+    def runtime(self) -> str:
+        """What runs the model (:data:`artsim.embedding.runtime.TORCH_RUNTIMES`)."""
+        return self._resolve().runtime
+
+    @runtime.setter
+    def runtime(self, value: str) -> None:
+        self._choice = choice.Choice(value, self._choice.reason if self._choice else "")
+
+    @property
+    def runtime_reason(self) -> str:
+        """Why this runtime: the measured rates (chosen and runner-up), or what forced it."""
+        return self._resolve().reason
+
+    @runtime_reason.setter
+    def runtime_reason(self, value: str) -> None:
+        self._choice = choice.Choice(self.runtime, value)
+
+    @property
+    def device(self) -> str:
+        """``cuda`` for the GPU runtime, else ``cpu``."""
+        return "cuda" if self.runtime == rt.CUDA else "cpu"
+
+    @property
+    def precision(self) -> str:
+        """``fp32`` or ``bf16`` (``fp16`` on a GPU without bf16, known once loaded)."""
+        if self._precision:
+            return self._precision
+        gpu_half = self.runtime == rt.CUDA and self.requested_precision != "fp32"
+        return "bf16" if self.runtime == rt.BF16_GRAPH or gpu_half else "fp32"
 
     def _build_model(self):  # pragma: no cover - abstract
         """Return the torch module (weights loaded, fp32, CPU); called once."""
@@ -79,29 +143,54 @@ class TorchEmbedder(BaseEmbedder):
                 import torch
 
                 model = self._build_model().eval().to(self.device)
-                if self.runtime in (rt.CUDA, rt.TORCH_FP32, rt.BF16_GRAPH):
+                if self.runtime != rt.ONNX_FP32:
                     model = model.to(memory_format=torch.channels_last)
                 self._model = model
             return self._model
 
     def load(self) -> TorchEmbedder:
-        """Build the runtime now (validating the weights); returns ``self``."""
+        """Build the runtime now (validating the weights; measuring the machine first if it is
+        the automatic choice, nothing is measured yet and ``measure_on_load``); returns ``self``."""
         with self._build_lock:
             if self._ready:
                 return self
+            if self._resolve().pending and self.measure_on_load:
+                self._measure()
+            adopted = self.built.pop(self.runtime, None)
+            self.built.clear()
+            if adopted is not None and adopted._ready:  # built by the measurement: take it over
+                self._model, self._graph, self._session = adopted._model, adopted._graph, adopted._session
+                self._precision, self._ready = adopted._precision, True
+                return self
             if self.runtime == rt.CUDA and not self._confirm_cuda():
-                self.runtime, self.device = rt.ONNX_FP32, "cpu"
-                self.runtime_reason = "the GPU is not usable by torch, so ONNX Runtime fp32 on the CPU"
-                self.precision = "fp32"
+                self._choice = choice.Choice(rt.ONNX_FP32, "the GPU is not usable by torch, so ONNX Runtime fp32 on the CPU")
             if self.runtime == rt.ONNX_FP32:
                 self._session = self._onnx_session()
-            elif self.runtime == rt.BF16_GRAPH:
+            elif self.runtime in _FROZEN:
                 self._graph = bf16_graph.freeze(self._wrapped(self.model), int(self.freeze_input_size),
-                                                self.freeze_batch_size)
+                                                self.freeze_batch_size, self._graph_dtype())
             else:
                 self.model  # noqa: B018 - builds the eager module (torch-fp32, cuda)
             self._ready = True
         return self
+
+    def _measure(self) -> None:
+        """Measure this machine (:func:`artsim.embedding.calibrate.ensure`) and take its choice."""
+        from artsim.embedding import calibrate
+
+        try:
+            calibrate.ensure(self)
+        except ArtsimError:  # a bad weights file is reported as before
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed measurement leaves the default
+            self._choice = choice.Choice(self.runtime, f"{self.runtime_reason} (measuring failed: {exc})")
+            return
+        self._choice = None
+
+    def _graph_dtype(self):
+        import torch
+
+        return torch.bfloat16 if self.runtime == rt.BF16_GRAPH else torch.float32
 
     def _confirm_cuda(self) -> bool:
         import torch
@@ -109,7 +198,7 @@ class TorchEmbedder(BaseEmbedder):
         if not torch.cuda.is_available():
             return False
         if self.precision == "bf16" and not torch.cuda.is_bf16_supported():
-            self.precision = "fp16"
+            self._precision = "fp16"
         return True
 
     # ------------------------------------------------------------------ ONNX Runtime
@@ -146,8 +235,8 @@ class TorchEmbedder(BaseEmbedder):
             try:
                 rt.export_onnx(self._wrapped(module), int(self.freeze_input_size), path)
             except Exception as exc:  # noqa: BLE001 - any exporter failure: eager fp32 still works
-                self.runtime = rt.TORCH_FP32
-                self.runtime_reason = f"ONNX export failed ({type(exc).__name__}: {exc}), so torch eager fp32"
+                why = f"ONNX export failed ({type(exc).__name__}: {exc}), so torch eager fp32"
+                self._choice = choice.Choice(rt.TORCH_FP32, why)
                 self._model = module.to(memory_format=torch.channels_last)
                 return None
         return rt.ort_session(path)
@@ -176,6 +265,6 @@ class TorchEmbedder(BaseEmbedder):
         if self._session is not None:
             return self._session.run(None, {"x": batch})[0]
         if self._graph is not None:
-            return bf16_graph.run(self._graph, batch, self.dim, self.freeze_batch_size)
+            return bf16_graph.run(self._graph, batch, self.dim, self.freeze_batch_size, self._graph_dtype())
         model = self.model
         return self._run(lambda x: self._features(model, x), batch)
