@@ -39,7 +39,7 @@ vectors = lazy.load("artsim.store.vectors")
 collections_db = lazy.load("artsim.store.collections")
 ann_index = lazy.load("artsim.store.ann_index")
 fetch = lazy.load("artsim.sources.fetch")
-calibrate = lazy.load("artsim.embedding.calibrate")  # torch: only for `artsim models --measure`
+calibrate = lazy.load("artsim.embedding.runtimes.calibrate")  # torch: only for `artsim models --measure`
 iiif = lazy.load("artsim.sources.iiif")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_SETUP = 0, 1, 2

@@ -10,7 +10,7 @@ Usage::
 (a) naive: per file, PIL opens the whole file, ``convert("RGB")``, the model's
 reference preprocessing (for ResNet-50 bit-identical to torchvision's
 ``IMAGENET1K_V2`` transform), one eager fp32 forward pass per image.
-(b) artsim's own measurement (:mod:`artsim.embedding.calibrate`), as on a model's
+(b) artsim's own measurement (:mod:`artsim.embedding.runtimes.calibrate`), as on a model's
 first use on a machine: every runtime timed briefly on synthetic images, the
 fastest faithful one chosen; its cost (``measure_s``, once per machine) and the
 cost of reading the choice back on a later start (``lookup_ms``).
@@ -57,8 +57,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artsim.embedding import calibrate, choice, get_embedder  # noqa: E402
-from artsim.embedding import runtime as rt  # noqa: E402
+from artsim.embedding import get_embedder  # noqa: E402
+from artsim.embedding.runtimes import backends as rt  # noqa: E402
+from artsim.embedding.runtimes import calibrate, choice  # noqa: E402
 from artsim.indexing.embed_stream import DEFAULT_BATCH_SIZE, _prepare, embed_paintings  # noqa: E402
 from artsim.inputs.collection import Painting, scan_folder  # noqa: E402
 

@@ -38,7 +38,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artsim.embedding import get_embedder  # noqa: E402
-from artsim.embedding.runtime import TORCH_FP32  # noqa: E402
+from artsim.embedding.runtimes.backends import TORCH_FP32  # noqa: E402
 from artsim.inputs.collection import scan_folder  # noqa: E402
 from artsim.inputs.images import load_image, thumbnail_jpeg  # noqa: E402
 

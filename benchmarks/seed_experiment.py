@@ -23,7 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from artsim.analysis.evaluation import loo_nn_accuracy, within_between
 from artsim.embedding import get_embedder
-from artsim.embedding.runtime import TORCH_FP32
+from artsim.embedding.runtimes.backends import TORCH_FP32
 from artsim.embedding.views import VIEW_NAMES
 from artsim.inputs.collection import scan_folder
 from artsim.inputs.images import load_image

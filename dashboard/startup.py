@@ -23,9 +23,9 @@ hold the GIL, wait for such a quiet moment up to :data:`IN_PROCESS_LATEST_S`, so
 that they never hold up a visitor's page.
 
 **Runtime measurement.** The app never measures the machine on a view: its model
-handles run ONNX Runtime fp32 until a measurement exists (``dashboard.cache.embedder``).
+handles run ONNX Runtime fp32 until a measurement exists (``dashboard.handles.embedder``).
 After the warm-up, at a quiet moment, a child process (``python -m
-artsim.embedding.calibrate``) times the runtimes of each usable torch model not yet
+artsim.cli models --measure``) times the runtimes of each usable torch model not yet
 measured on this machine (:func:`measure_runtimes`, a few seconds per model, once per
 machine: the choice is cached under ``ARTSIM_HOME/runtime``); handles not yet built
 then pick up the measured runtime. ``ARTSIM_MEASURE=0`` turns it off.
@@ -55,6 +55,9 @@ projection = lazy.load("artsim.analysis.projection")  # the warm-up fit: scikit-
 store_vectors = lazy.load("artsim.store.vectors")  # its table names
 handles = lazy.load("dashboard.handles")  # the store handle the pages share (Streamlit)
 weights = lazy.load("artsim.embedding.weights")  # ResNet-50's weights: present, fetchable, fetched
+embedding = lazy.load("artsim.embedding")  # the models, for the runtime measurement
+backends = lazy.load("artsim.embedding.runtimes.backends")
+runtime_choice = lazy.load("artsim.embedding.runtimes.choice")
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority): it takes only idle CPU.
 WARMUP_NICE = 19
@@ -238,15 +241,13 @@ def _warm(delay_s: float = 0.0) -> None:
 
 def unmeasured_models() -> list[str]:
     """The usable torch models with no runtime measurement on this machine, the default model first."""
-    from artsim.embedding import available_models, choice, default_model, get_embedder
-
-    default, _ = default_model()
-    names = [name for name, problem in available_models().items() if problem is None and name != "style"]
+    default, _ = embedding.default_model(fetch=False)
+    names = [name for name, problem in embedding.available_models().items() if problem is None and name != "style"]
     pending = []
     for name in sorted(names, key=lambda n: n != default):
         with contextlib.suppress(Exception):  # a model that cannot be opened is not measured
-            handle = get_embedder(name, allow_download=False)
-            if choice.load(handle.name, handle.weights_digest) is None:
+            handle = embedding.get_embedder(name, allow_download=False)
+            if runtime_choice.load(handle.name, handle.weights_digest) is None:
                 pending.append(name)
     return pending
 
@@ -254,14 +255,12 @@ def unmeasured_models() -> list[str]:
 def measure_runtimes(timeout_s: float = 600.0) -> list[str]:
     """Measure the runtimes of :func:`unmeasured_models` in a child process (once per machine);
     returns the models it was asked to measure (none with ``ARTSIM_MEASURE=0``)."""
-    from artsim.embedding.runtime import measure_on_first_use
-
-    if not measure_on_first_use():
+    if not backends.measure_on_first_use():
         return []
     models = unmeasured_models()
     if models:
         with contextlib.suppress(Exception):  # the app keeps its default runtime
-            subprocess.run([sys.executable, "-m", "artsim.embedding.calibrate", *models], check=False,
+            subprocess.run([sys.executable, "-m", "artsim.cli", "models", "--measure"], check=False,
                            timeout=timeout_s, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return models
 

@@ -31,7 +31,7 @@ os.environ.setdefault("ARTSIM_FETCH_WEIGHTS", "0")
 # of compute threads. Without this, torch's and ONNX Runtime's thread pools (one thread per core
 # each) spin-wait against each other (figures: benchmarks/README.md, "Test run").
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-    from artsim.embedding.runtime import cpu_threads
+    from artsim.embedding.runtimes.backends import cpu_threads
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_threads() // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 # A model's first use measures the machine's runtimes (issue 22: seconds, once per ARTSIM_HOME);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from artsim.embedding.runtime import cpu_threads
+from artsim.embedding.runtimes.backends import cpu_threads
 from artsim.indexing.embed_stream import embed_paintings
 from artsim.inputs.collection import Painting
 from tests.helpers import TinyEmbedder

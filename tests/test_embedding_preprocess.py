@@ -21,7 +21,7 @@ from PIL import Image
 
 from artsim.embedding import get_embedder
 from artsim.embedding.base import DRAFT_FACTOR, FULL_DECODE
-from artsim.embedding.runtime import TORCH_FP32
+from artsim.embedding.runtimes.backends import TORCH_FP32
 from artsim.inputs.collection import scan_folder
 from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY

@@ -21,7 +21,7 @@ from torchvision.models import resnet18
 from artsim.embedding import keras_resnet, npm_weights
 from artsim.embedding.base import make_fingerprint
 from artsim.embedding.resnet import KERAS_PREPROCESS_VERSION, PREPROCESS_VERSION, ResNet50Embedder
-from artsim.embedding.runtime import TORCH_FP32 as EAGER
+from artsim.embedding.runtimes.backends import TORCH_FP32 as EAGER
 from artsim.embedding.weights import (
     load_state_dict_file,
     resnet50_weights_status,

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from artsim import cli
-from artsim.embedding import calibrate, choice, get_embedder
-from artsim.embedding import runtime as rt
+from artsim.embedding import get_embedder
+from artsim.embedding.runtimes import backends as rt
+from artsim.embedding.runtimes import calibrate, choice
 from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY
 

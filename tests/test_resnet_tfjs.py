@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from artsim.embedding import get_embedder, keras_resnet
-from artsim.embedding.runtime import TORCH_FP32
+from artsim.embedding.runtimes.backends import TORCH_FP32
 from artsim.inputs.images import load_image
 from tests.helpers import SHARED_GALLERY
 

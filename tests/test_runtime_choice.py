@@ -1,7 +1,7 @@
 """The runtime choice read back from a machine's measurement (issue 22): picking, keying, forcing, cost.
 
 No model runs here (tests/test_embedding_runtime.py measures real runtimes): the
-measurements are made by hand, as :mod:`artsim.embedding.calibrate` would save them.
+measurements are made by hand, as :mod:`artsim.embedding.runtimes.calibrate` would save them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from artsim.embedding import choice
-from artsim.embedding import runtime as rt
+from artsim.embedding.runtimes import backends as rt
+from artsim.embedding.runtimes import choice
 
 BF16, ONNX, FROZEN, EAGER = rt.BF16_GRAPH, rt.ONNX_FP32, rt.TORCH_FP32_FROZEN, rt.TORCH_FP32
 REPO = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def test_app_handles_never_measure_on_a_view():
 
 
 def test_the_timer_times_every_runtime_in_rounds_and_drops_hopeless_ones():
-    from artsim.embedding.calibrate import BatchTimer
+    from artsim.embedding.runtimes.calibrate import BatchTimer
 
     calls = {"fast": 0, "slower": 0, "hopeless": 0}
 

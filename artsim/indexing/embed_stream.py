@@ -35,8 +35,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from artsim import lazy
 from artsim.indexing.failures import SETUP_ERRORS, decode_reason, model_reason
 from artsim.inputs.images import load_image, thumbnail_jpeg
+
+# cpu_threads only: storage modules import no model package (not even the registry) at import time
+backends = lazy.load("artsim.embedding.runtimes.backends")
 
 if TYPE_CHECKING:
     from artsim.embedding.base import Embedder
@@ -288,9 +292,8 @@ def embed_paintings(
         Iterate it for ``(paintings, vectors (n, dim) float32, thumbnails)`` batches
         in input order; ``.skipped`` lists ``(path, reason)`` of files that failed.
     """
-    from artsim.embedding.runtime import cpu_threads  # here: storage modules import no model package
 
-    cores = cpu_threads()
+    cores = backends.cpu_threads()
     workers = max(1, min(workers or cores, 2 * cores))
     return EmbedStream(paintings, embedder, batch_size=batch_size, workers=workers, progress=progress,
                        thumbnails=thumbnails, overlap=overlap)

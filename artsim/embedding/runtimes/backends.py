@@ -20,8 +20,8 @@ Runtimes (``embedder.runtime``):
 
 A CPU flag says that an instruction exists, not that it is fast (issue 22): with
 ``precision="auto"`` the runtime is the fastest faithful one *measured* on this
-machine (:mod:`artsim.embedding.calibrate`, cached under ``$ARTSIM_HOME/runtime``,
-read back by :func:`artsim.embedding.choice.choose`).
+machine (:mod:`artsim.embedding.runtimes.calibrate`, cached under ``$ARTSIM_HOME/runtime``,
+read back by :func:`artsim.embedding.runtimes.choice.choose`).
 Until a measurement exists the choice is ONNX Runtime fp32 (a CUDA GPU where one
 is present), and ``Choice.pending`` says so.
 
@@ -33,13 +33,19 @@ slow, on CPUs without bf16); ``ARTSIM_RUNTIME=<runtime>`` names one outright (fo
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
-from artsim import config
+from artsim import config, lazy
+from artsim.files import atomic_write
+
+torch = lazy.load("torch")  # the ONNX export only
+ort = lazy.load("onnxruntime")
 
 CUDA = "cuda"
 BF16_GRAPH = "torch-bf16-frozen"
@@ -121,7 +127,6 @@ def cpu_threads() -> int:
 
 def onnx_path(name: str, weights_digest: str, side: int) -> Path:
     """Where the export of ``name`` with these weights is cached (one file per weights digest)."""
-    import hashlib
 
     key = hashlib.sha256("\0".join((name, weights_digest, str(side), EXPORT_VERSION)).encode()).hexdigest()
     return config.home() / "onnx" / f"{name}-{key[:16]}.onnx"
@@ -129,11 +134,8 @@ def onnx_path(name: str, weights_digest: str, side: int) -> Path:
 
 def export_onnx(module, side: int, path: Path) -> None:
     """Export ``module`` (eval, fp32, CPU; ``(n, 3, side, side) -> (n, d)``) to ``path`` atomically."""
-    import warnings
 
-    import torch
 
-    from artsim.files import atomic_write
 
     buf = io.BytesIO()
     example = torch.zeros(1, 3, side, side)
@@ -148,7 +150,6 @@ def export_onnx(module, side: int, path: Path) -> None:
 
 def ort_session(model: str | os.PathLike | bytes, *, cuda: bool = False, threads: int | None = None):
     """An ONNX Runtime session with full graph optimisation on ``threads`` intra-op threads."""
-    import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or cpu_threads()

@@ -1,6 +1,6 @@
 """The runtime chosen for a model on this machine: the cached measurement, its key, and the choice.
 
-A measurement (:mod:`artsim.embedding.calibrate`) is a small JSON file under
+A measurement (:mod:`artsim.embedding.runtimes.calibrate`) is a small JSON file under
 ``$ARTSIM_HOME/runtime``, one per model, weights and machine. The machine is the
 CPU model and flags, the threads this process may use (a container quota or
 ``OMP_NUM_THREADS``), the GPU, and the versions of the libraries that run the
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from artsim import config
-from artsim.embedding import runtime as rt
+from artsim.embedding.runtimes import backends as rt
+from artsim.files import atomic_write
 
 #: Bump when the measurement changes (what is timed, how faithfulness is judged): every machine measures again.
 CALIBRATION_VERSION = "calibrate-1: synthetic images at the model's batch, median batch time, cosine >= 0.995"
@@ -161,7 +162,6 @@ def pick(rates: dict[str, float], cosines: dict[str, float], threshold: float = 
 
 def save(measurement: Measurement) -> Path:
     """Write ``measurement`` where :func:`load` finds it (atomically); returns the path."""
-    from artsim.files import atomic_write
 
     path = record_path(measurement.model, measurement.weights_digest, measurement.key or None)
     atomic_write(path, json.dumps(asdict(measurement), indent=1, sort_keys=True).encode())

@@ -10,7 +10,7 @@ fusion without a C++ compiler at run time (``torch.compile``), so it is guarded,
 and any failure falls back to the plain frozen graph.
 
 Whether either is faster than ONNX Runtime on a machine is measured, not assumed
-(:mod:`artsim.embedding.calibrate`). The graph only ever sees batches of one shape (``batch`` rows, the last chunk
+(:mod:`artsim.embedding.runtimes.calibrate`). The graph only ever sees batches of one shape (``batch`` rows, the last chunk
 zero-padded): it was optimised for that shape.
 """
 
@@ -22,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from artsim import lazy
+
+torch = lazy.load("torch")
+
 __all__ = ["freeze", "run"]
 
 
 def _trace(module: Any, side: int, batch: int, dtype: Any) -> Any:
     """Trace and freeze ``module`` in ``dtype``, then run it a few times at ``batch`` rows."""
-    import torch
 
     inner = copy.deepcopy(module).to(dtype).to(memory_format=torch.channels_last)
     example = torch.zeros(batch, 3, side, side, dtype=dtype).contiguous(memory_format=torch.channels_last)
@@ -47,7 +50,6 @@ def _trace(module: Any, side: int, batch: int, dtype: Any) -> Any:
 def freeze(module: Any, side: int, batch: int, dtype: Any = None) -> Any:
     """A frozen graph of ``module`` (an eval-mode ``torch.nn.Module``, input ``(batch, 3, side, side)``)
     in ``dtype`` (default ``torch.bfloat16``)."""
-    import torch
 
     dtype = torch.bfloat16 if dtype is None else dtype
     set_llga = getattr(torch._C, "_jit_set_llga_enabled", None)
@@ -67,7 +69,6 @@ def freeze(module: Any, side: int, batch: int, dtype: Any = None) -> Any:
 def run(graph: Any, batch: np.ndarray, dim: int, rows_per_call: int, dtype: Any = None) -> np.ndarray:
     """``graph`` (frozen in ``dtype``, default bf16) on ``batch`` ``(n, 3, H, W)`` float32, in chunks of
     ``rows_per_call``; returns ``(n, dim)`` float32."""
-    import torch
 
     n = len(batch)
     out = np.empty((n, dim), dtype=np.float32)

@@ -1,10 +1,10 @@
 """A torch model behind the embedder interface, run by the fastest faithful runtime measured on the machine.
 
-The runtime is chosen without importing torch (:func:`artsim.embedding.choice.choose`:
+The runtime is chosen without importing torch (:func:`artsim.embedding.runtimes.choice.choose`:
 ``runtime`` and ``runtime_reason`` say which and why) and built on the first embed
 (or :meth:`TorchEmbedder.load`): an embedder whose vectors are all cached costs only
 its fingerprint. With ``precision="auto"`` and no measurement of this machine yet,
-the first :meth:`~TorchEmbedder.load` measures it (:mod:`artsim.embedding.calibrate`,
+the first :meth:`~TorchEmbedder.load` measures it (:mod:`artsim.embedding.runtimes.calibrate`,
 a few seconds once per machine) and adopts the runtime it chose, already built;
 with ``measure_on_load`` False (the app, ``ARTSIM_MEASURE=0``) it runs the default
 (ONNX Runtime fp32) until a measurement made elsewhere appears.
@@ -17,10 +17,14 @@ import threading
 
 import numpy as np
 
-from artsim.embedding import bf16_graph, choice
-from artsim.embedding import runtime as rt
+from artsim import lazy
 from artsim.embedding.base import PRECISIONS, BaseEmbedder
+from artsim.embedding.runtimes import backends as rt
+from artsim.embedding.runtimes import bf16_graph, choice
 from artsim.errors import ArtsimError
+
+torch = lazy.load("torch")
+calibrate = lazy.load("artsim.embedding.runtimes.calibrate")  # only when a first load measures the machine
 
 _FROZEN = (rt.BF16_GRAPH, rt.TORCH_FP32_FROZEN)
 
@@ -33,15 +37,15 @@ class TorchEmbedder(BaseEmbedder):
     ----------
     precision : {"auto", "fp32", "bf16"}
         ``auto``: the runtime measured fastest and faithful on this machine; ``fp32`` /
-        ``bf16`` force that precision (see :func:`artsim.embedding.choice.choose`).
+        ``bf16`` force that precision (see :func:`artsim.embedding.runtimes.choice.choose`).
     runtime : str, optional
-        One of :data:`artsim.embedding.runtime.TORCH_RUNTIMES` instead of the automatic
+        One of :data:`artsim.embedding.runtimes.backends.TORCH_RUNTIMES` instead of the automatic
         choice (benchmarks, tests and the measurement compare them).
     """
 
     #: Input side of the model (tracing the frozen graphs, exporting to ONNX).
     freeze_input_size: int = 224
-    #: Rows per call of the frozen graphs (:mod:`artsim.embedding.bf16_graph`): chunks of exactly
+    #: Rows per call of the frozen graphs (:mod:`artsim.embedding.runtimes.bf16_graph`): chunks of exactly
     #: this many (the last one zero-padded), the one shape they were optimised for; also the
     #: batch the measurement times.
     freeze_batch_size: int = 8
@@ -90,7 +94,7 @@ class TorchEmbedder(BaseEmbedder):
 
     @property
     def runtime(self) -> str:
-        """What runs the model (:data:`artsim.embedding.runtime.TORCH_RUNTIMES`)."""
+        """What runs the model (:data:`artsim.embedding.runtimes.backends.TORCH_RUNTIMES`)."""
         return self._resolve().runtime
 
     @runtime.setter
@@ -140,8 +144,6 @@ class TorchEmbedder(BaseEmbedder):
         """
         with self._build_lock:
             if self._model is None:
-                import torch
-
                 model = self._build_model().eval().to(self.device)
                 if self.runtime != rt.ONNX_FP32:
                     model = model.to(memory_format=torch.channels_last)
@@ -175,8 +177,7 @@ class TorchEmbedder(BaseEmbedder):
         return self
 
     def _measure(self) -> None:
-        """Measure this machine (:func:`artsim.embedding.calibrate.ensure`) and take its choice."""
-        from artsim.embedding import calibrate
+        """Measure this machine (:func:`artsim.embedding.runtimes.calibrate.ensure`) and take its choice."""
 
         try:
             calibrate.ensure(self)
@@ -188,13 +189,9 @@ class TorchEmbedder(BaseEmbedder):
         self._choice = None
 
     def _graph_dtype(self):
-        import torch
-
         return torch.bfloat16 if self.runtime == rt.BF16_GRAPH else torch.float32
 
     def _confirm_cuda(self) -> bool:
-        import torch
-
         if not torch.cuda.is_available():
             return False
         if self.precision == "bf16" and not torch.cuda.is_bf16_supported():
@@ -205,7 +202,6 @@ class TorchEmbedder(BaseEmbedder):
 
     def _wrapped(self, model):
         """``model`` as a module computing :meth:`_features` (what is traced, frozen or exported)."""
-        import torch
 
         embedder = self
 
@@ -227,10 +223,6 @@ class TorchEmbedder(BaseEmbedder):
         """
         path = rt.onnx_path(self.name, self.weights_digest, int(self.freeze_input_size))
         if not path.is_file():
-            import copy
-
-            import torch
-
             module = copy.deepcopy(self._build_model()).eval()  # raises WeightsUnavailable for bad files
             try:
                 rt.export_onnx(self._wrapped(module), int(self.freeze_input_size), path)
@@ -245,7 +237,6 @@ class TorchEmbedder(BaseEmbedder):
 
     def _run(self, fn, batch: np.ndarray):
         """``fn(tensor)`` on ``batch`` (n, C, H, W) with the eager model's device and precision."""
-        import torch
 
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))

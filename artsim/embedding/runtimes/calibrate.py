@@ -6,13 +6,13 @@ synthetic images at the model's own batch shape (a few dozen in all), and times 
 
 - faithfulness and warm-up: :data:`IMAGES` synthetic pictures (smooth colour fields,
   shapes, grain) through the model's preprocessing; a runtime whose vectors fall
-  below cosine :data:`~artsim.embedding.choice.FAITHFUL_COSINE` of torch eager fp32's
+  below cosine :data:`~artsim.embedding.runtimes.choice.FAITHFUL_COSINE` of torch eager fp32's
   on any of them is dropped;
 - speed: then that batch again, in rounds over all runtimes (:class:`BatchTimer`, which a
   test replaces with a table of rates); the rate is the batch size over the median batch time.
 
-The choice is cached (:mod:`artsim.embedding.choice`); a file lock lets one process
-measure while the others wait for its answer. ``python -m artsim.embedding.calibrate
+The choice is cached (:mod:`artsim.embedding.runtimes.choice`); a file lock lets one process
+measure while the others wait for its answer. ``artsim models --measure
 MODEL...`` measures in a child process (the app's background measurement).
 """
 
@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import fcntl
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import lazy_loader as lazy
 import numpy as np
 from PIL import Image, ImageDraw
 
-from artsim.embedding import choice
-from artsim.embedding import runtime as rt
+from artsim import lazy
+from artsim.embedding.runtimes import backends as rt
+from artsim.embedding.runtimes import choice
 
-torch = lazy.load("torch")
+torch = lazy.load("torch")  # the runtimes it times are torch's
 
 #: Synthetic images for the faithfulness check and warm-up: one batch of the model's shape.
 IMAGES = 8
@@ -133,7 +132,7 @@ def measure(
     timer: Timer | None = None,
     log: Callable[[str], None] | None = None,
 ) -> choice.Measurement:
-    """Time every runtime of ``embedder`` (a :class:`~artsim.embedding.torch_embedder.TorchEmbedder`).
+    """Time every runtime of ``embedder`` (a :class:`~artsim.embedding.runtimes.torch_embedder.TorchEmbedder`).
 
     Parameters
     ----------
@@ -221,25 +220,3 @@ def ensure(embedder: Any, **kw: Any) -> choice.Measurement:
         measured = measure(embedder, **kw)
         choice.save(measured)
         return measured
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m artsim.embedding.calibrate MODEL...``: measure each model not yet measured here."""
-    from artsim.embedding import get_embedder
-
-    status = 0
-    for name in argv if argv is not None else sys.argv[1:]:
-        try:
-            embedder = get_embedder(name, allow_download=False)
-            if not hasattr(embedder, "sibling"):
-                continue  # one runtime only (the style model)
-            m = ensure(embedder)
-            print(f"{name}: {m.describe()} ({m.seconds:.1f} s)", flush=True)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the next model
-            print(f"{name}: not measured: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            status = 1
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
