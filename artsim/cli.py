@@ -115,6 +115,24 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
+def cmd_gallery_which(args: argparse.Namespace) -> int:
+    from artsim.inputs.collection import scan_folder
+    from artsim.sources.gallery import choose_gallery
+    from artsim.store.file_hashes import load_hashes, save_hashes
+
+    gallery = choose_gallery()
+    if not gallery.folder.is_dir():
+        _err(f"error: the gallery folder {gallery.folder} is not there")
+        return EXIT_SETUP
+    hashes = load_hashes()  # the app reads the same digests: its first scan is then free
+    known = len(hashes)
+    paintings = scan_folder(gallery.folder, hash_cache=hashes).paintings
+    if len(hashes) != known:
+        save_hashes(hashes)
+    print(f"Gallery: {gallery.name(len(paintings), len({p.artist for p in paintings}))}. {gallery.note()}")
+    return EXIT_OK
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from artsim.embedding import get_embedder
     from artsim.indexing.local import index, is_url
@@ -215,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
     fetch.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
     fetch.set_defaults(func=cmd_gallery_fetch)
+    which = gsub.add_parser("which", help="which gallery the app shows (ARTSIM_GALLERY, the fetched one, or the demo)")
+    which.set_defaults(func=cmd_gallery_which)
 
     idx = sub.add_parser("index", help="embed many paintings into the store: resumable, with a skip report")
     idx.add_argument("sources", nargs="+", help="folders, image files, or IIIF manifest/collection URLs")

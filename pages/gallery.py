@@ -29,7 +29,7 @@ if ctx.frame.empty:
             "- add your own on the **Add paintings** page.",
             icon=":material/photo_library:",
         )
-        st.caption(f"Looked in {md(ctx.collection_label)}.")
+        st.caption(md(ctx.collection_label))
     elif ctx.embedding:
         st.info("The paintings are being embedded (progress above); they appear here when ready.",
                 icon=":material/hourglass_top:")
