@@ -41,9 +41,9 @@ def demo_jpeg(path: Path) -> bytes:
             im = ImageCms.profileToProfile(im, profile, _SRGB, outputMode="RGB")
         im = im.convert("RGB")
         im.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
+        im.info.clear()  # Pillow would write the source's EXIF, ICC profile and comment from here
         buf = io.BytesIO()
-        # No exif=/icc_profile= arguments: Pillow writes none; optimize only shrinks the Huffman tables.
-        im.save(buf, "JPEG", quality=QUALITY, optimize=True)
+        im.save(buf, "JPEG", quality=QUALITY, optimize=True)  # optimize: smaller Huffman tables only
     return buf.getvalue()
 
 
