@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -91,6 +93,17 @@ def test_gallery_choice_env_then_fetched_then_demo(tmp_path, monkeypatch):
     chosen = choose_gallery()
     assert (chosen.kind, chosen.folder) == ("folder", tmp_path / "mine" / "paintings")
     assert chosen.name(9, 3) == "Folder “paintings”: 9 paintings, 3 artists" and str(tmp_path) not in chosen.name(9, 3)
+
+
+def test_make_runs_line_says_which_gallery_and_how_to_get_the_self_portraits(tmp_path):
+    """``artsim gallery which``, the line ``make run`` prints before starting the app."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env.update(ARTSIM_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-m", "artsim.cli", "gallery", "which"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Gallery: Demo gallery: 45 paintings, 11 artists. ")
+    assert "artsim gallery fetch" in out.stdout and str(tmp_path) not in out.stdout
 
 
 # ----------------------------------------------------------------------------- the app, offline
