@@ -121,12 +121,18 @@ def offline(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
 
 
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """The module's store: the AppTest's first start embeds into it, so the browser's server starts warm."""
+    return tmp_path_factory.mktemp("demo") / "db"
+
+
 @pytest.fixture
-def first_start(tmp_path, monkeypatch, offline):
+def first_start(tmp_path, monkeypatch, offline, demo_db):
     """A fresh home and store, no ARTSIM_GALLERY: the environment of a first ``make run``."""
     for key in [k for k in os.environ if k.startswith("ARTSIM_")]:
         monkeypatch.delenv(key)
-    env = {"ARTSIM_HOME": str(tmp_path / "home"), "ARTSIM_DB": str(tmp_path / "db"),
+    env = {"ARTSIM_HOME": str(tmp_path / "home"), "ARTSIM_DB": str(demo_db),
            "ARTSIM_MODEL": "efficientnet-lite0", "TORCH_HOME": str(tmp_path / "torch")}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -178,3 +184,47 @@ def test_first_start_offline_shows_the_demo_gallery_then_every_page_works(first_
     at.switch_page("../pages/projection.py").run()
     assert not at.exception, at.exception
     assert at.metric[0].label == "Variance captured by the 3 axes"
+
+
+# ----------------------------------------------------------------------------- the browser journey, offline
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_offline_shows_demo_thumbnails_and_similarity(tmp_path, demo_db):
+    """``streamlit run`` as ``make run`` starts it: no ARTSIM_GALLERY, a fresh home, no network.
+
+    The store is the one the AppTest above filled (a first start's embedding is checked there), so
+    this server starts warm: the browser part costs a server and a page, not a second embedding.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _settle, streamlit_servers
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_") and "proxy" not in k.lower()}
+    # Nothing beyond the loopback: any HTTP client honouring a proxy gets a closed local port.
+    env.update({name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")})
+    env.update(no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost", ARTSIM_HOME=str(tmp_path / "home"),
+               ARTSIM_DB=str(demo_db), ARTSIM_MODEL="efficientnet-lite0", TORCH_HOME=str(tmp_path / "torch"),
+               ARTSIM_UMAP_WARMUP="0")
+    with streamlit_servers(env, [tmp_path / "streamlit.log"]) as (base,), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(base, wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Gallery").wait_for(timeout=120_000)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Demo gallery: 45 paintings, 11 artists").wait_for(timeout=60_000)
+        assert "artsim gallery fetch" in sidebar.inner_text()
+        page.get_by_text("45 paintings by 11 artists").wait_for(timeout=60_000)
+        page.locator('[data-testid="stImage"] img').nth(39).wait_for(timeout=60_000)  # at least 40 thumbnails
+        _settle(page)  # every thumbnail loaded (and the embedding finished, when this test runs alone)
+        images = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
+        assert images.count() >= 40
+        assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(40))
+        assert not any(p in sidebar.inner_text() for p in (str(tmp_path), str(DEMO_DIR)))
+        page.get_by_role("link", name="Similarity").click()
+        page.get_by_role("heading", name="Similarity").wait_for()
+        _settle(page)
+        page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").first.wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
