@@ -103,10 +103,12 @@ for artist, group in groups:
     sections.append((box, group.iloc[:SHOW_ALL_MAX] if show_all else group.iloc[:FIRST]))
 # Thumbnails of the shown paintings only (a whole large collection's would be hundreds of MB).
 shown = [index for _, rows in sections for index in rows.index]
-shas = tuple(frame.loc[shown, "sha256"])
-uris = ([cache.file_thumbnail_uri(path, sha) for path, sha in zip(frame.loc[shown, "path"], shas, strict=True)]
-        if ctx.embedding else cache.thumbnail_uris(shas))
-thumbs = dict(zip(shown, uris, strict=True))
+# The store has a thumbnail per embedded painting; while the rest are embedded, theirs come from the files.
+embedded = set(ctx.frame["sha256"])
+stored = tuple(sha for sha in frame.loc[shown, "sha256"] if sha in embedded)
+from_store = dict(zip(stored, cache.thumbnail_uris(stored), strict=True))
+thumbs = {index: from_store[sha] if sha in embedded else cache.file_thumbnail_uri(path, sha)
+          for index, sha, path in zip(shown, frame.loc[shown, "sha256"], frame.loc[shown, "path"], strict=True)}
 for box, rows in sections:
     with box:
         grid(rows)
