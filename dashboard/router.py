@@ -162,7 +162,7 @@ if job is not None:
 sel_frame, vectors, skipped = embedding.select(result, selected, scan_skipped)
 if skipped:
     with st.sidebar.expander(f"{len(skipped)} file(s) skipped", icon=":material/warning:"):
-        st.text("\n".join(f"{path}: {reason}" for path, reason in skipped))
+        st.text("\n".join(f"{gallery.shown_path(path)}: {reason}" for path, reason in skipped))
 
 st.session_state[cache.CONTEXT_KEY] = cache.Context(
     view=view,

@@ -152,6 +152,20 @@ def _plotly(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def test_the_sidebar_names_a_chosen_folder_and_its_skipped_files_without_server_paths(first_start, tmp_path,
+                                                                                        monkeypatch):
+    folder = tmp_path / "private" / "paintings"
+    (folder / "Ada Blue").mkdir(parents=True)
+    (folder / "Ada Blue" / "notes.txt").write_text("not a painting")  # the scan skips it
+    monkeypatch.setenv("ARTSIM_GALLERY", str(folder))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    texts = _sidebar_texts(at) + [e.value for x in at.sidebar.expander if "skipped" in x.label for e in x.text]
+    assert "Folder “paintings”: 0 paintings, 0 artists" in texts, texts
+    assert any(t.startswith("Ada Blue/notes.txt: ") for t in texts), texts
+    assert not any(str(tmp_path) in t for t in texts), texts
+
+
 @pytest.mark.slow
 def test_first_start_offline_shows_the_demo_gallery_then_every_page_works(first_start, tmp_path):
     at = AppTest.from_file(APP, default_timeout=120).run()

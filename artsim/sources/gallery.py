@@ -53,6 +53,13 @@ class Gallery:
         title = _TITLES.get(self.kind) or f"Folder “{self.folder.name}”"
         return f"{title}: {_plural(paintings, 'painting')}, {_plural(artists, 'artist')}"
 
+    def shown_path(self, path: str) -> str:
+        """``path`` as people may see it: relative to the gallery folder, else only its file name."""
+        try:
+            return Path(path).relative_to(self.folder).as_posix()
+        except ValueError:
+            return Path(path).name
+
     def note(self) -> str:
         """One line on where this gallery comes from, and how to get the self-portraits when it is the demo."""
         if self.kind == "demo":
