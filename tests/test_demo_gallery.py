@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from artsim.sources.gallery import DEMO_DIR, choose_gallery
 from tests.helpers import SHARED_GALLERY
+from tests.test_app import array
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "router.py")
@@ -191,7 +192,7 @@ def test_first_start_offline_shows_the_demo_gallery_then_every_page_works(first_
     at.switch_page("../pages/similarity.py").run()
     assert not at.exception, at.exception
     heat = _plotly(at)[0]["data"][0]
-    assert heat["type"] == "heatmap"
+    assert heat["type"] == "heatmap" and array(heat["z"]).shape == (45, 45)
     at.switch_page("../pages/clustering.py").run()
     assert not at.exception, at.exception
     assert any(e.label.startswith("Cluster") for e in at.expander)
