@@ -1,4 +1,4 @@
-# Two commands: `make run` (set up, fetch the default gallery if possible, start the app)
+# Two commands: `make run` (set up, fetch the default gallery if possible, else show the bundled demo, start the app)
 # and `make test` (set up, lint, run every test). Both create .venv when missing.
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: $(STAMP)
 	@if [ -z "$$ARTSIM_GALLERY" ]; then \
-	  $(BIN)/artsim gallery fetch || echo "(carrying on: the app works on any folder, see README)"; fi
+	  $(BIN)/artsim gallery fetch || echo "(carrying on without it)"; fi
+	@$(BIN)/artsim gallery which || true
 	@$(BIN)/artsim weights fetch || echo "(carrying on: the app runs EfficientNet-Lite0 until ResNet-50's weights are in)"
 	$(BIN)/streamlit run streamlit_app.py
 

@@ -39,6 +39,7 @@ vectors = lazy.load("artsim.store.vectors")
 collections_db = lazy.load("artsim.store.collections")
 ann_index = lazy.load("artsim.store.ann_index")
 fetch = lazy.load("artsim.sources.fetch")
+galleries = lazy.load("artsim.sources.gallery")
 calibrate = lazy.load("artsim.embedding.runtimes.calibrate")  # torch: only for `artsim models --measure`
 iiif = lazy.load("artsim.sources.iiif")
 
@@ -146,8 +147,21 @@ def cmd_gallery_fetch(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
-def cmd_index(args: argparse.Namespace) -> int:
+def cmd_gallery_which(args: argparse.Namespace) -> int:
+    gallery = galleries.choose_gallery()
+    if not gallery.folder.is_dir():
+        _err(f"error: the gallery folder {gallery.folder} is not there")
+        return EXIT_SETUP
+    hashes = file_hashes.load_hashes()  # the app reads the same digests: its first scan is then free
+    known = len(hashes)
+    paintings = collection.scan_folder(gallery.folder, hash_cache=hashes).paintings
+    if len(hashes) != known:
+        file_hashes.save_hashes(hashes)
+    print(f"Gallery: {gallery.name(len(paintings), len({p.artist for p in paintings}))}. {gallery.note()}")
+    return EXIT_OK
 
+
+def cmd_index(args: argparse.Namespace) -> int:
     missing = [s for s in args.sources if not local_index.is_url(s) and not Path(s).exists()]
     if missing:
         _err(f"error: no such file or folder: {', '.join(missing)}")
@@ -239,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch_cmd.add_argument("--manifest", help="manifest CSV (default: the packaged data/gallery.csv)")
     fetch_cmd.add_argument("--dest", help="destination folder (default: $ARTSIM_HOME/gallery)")
     fetch_cmd.set_defaults(func=cmd_gallery_fetch)
+    which = gsub.add_parser("which", help="which gallery the app shows (ARTSIM_GALLERY, the fetched one, or the demo)")
+    which.set_defaults(func=cmd_gallery_which)
 
     idx = sub.add_parser("index", help="embed many paintings into the store: resumable, with a skip report")
     idx.add_argument("sources", nargs="+", help="folders, image files, or IIIF manifest/collection URLs")

@@ -50,7 +50,11 @@ def db_uri() -> str:
 
 
 def gallery_dir() -> Path:
-    """The folder of paintings to show: ``ARTSIM_GALLERY`` or the fetched default gallery."""
+    """``ARTSIM_GALLERY``, else where the self-portrait gallery is fetched to (``$ARTSIM_HOME/gallery``).
+
+    Which gallery is shown (that one, or the bundled demo gallery when nothing was
+    fetched) is decided by :func:`artsim.sources.gallery.choose_gallery`.
+    """
     env = os.environ.get("ARTSIM_GALLERY")
     return Path(env).expanduser() if env else home() / "gallery"
 

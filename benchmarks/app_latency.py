@@ -4,7 +4,8 @@ Starts ``streamlit run streamlit_app.py`` on a free 127.0.0.1 port with a fresh
 ``ARTSIM_HOME`` in a temp folder and drives Debian Chromium with Playwright:
 
 * ``cold_first_view_s``: process start (empty cache) to the Gallery showing its
-  first thumbnail, model load and embedding included;
+  first thumbnail (since issue 26 the Gallery shows thumbnails made from the files
+  while the first embedding runs, so this no longer waits for the model);
 * ``new_visitor_first_view_s``: a new browser on the running server, once it has
   finished its start-up work (embedding, the UMAP warm-up: the machine's CPUs idle
   for 3 s), from the request to the first thumbnail; the same right after the cold

@@ -235,6 +235,25 @@ def thumbnail_uris(shas: tuple[str, ...]) -> list[str]:
     ]
 
 
+@st.cache_data(show_spinner=False, max_entries=1024)
+def file_thumbnail_uri(path: str, sha256: str) -> str:
+    """A JPEG data URI made from the file itself, as the store's would be ('' when it cannot be read).
+
+    For the Gallery while the paintings are still being embedded (the store holds
+    their thumbnails only afterwards); ``sha256`` keys the cache by content.
+    """
+    from artsim.errors import ImageError
+    from artsim.indexing.embed_stream import THUMBNAIL_QUALITY, THUMBNAIL_SIZE
+    from artsim.inputs.images import load_image, thumbnail_jpeg
+
+    try:
+        image = load_image(path, max_side=THUMBNAIL_SIZE)
+    except ImageError:
+        return ""
+    jpeg = thumbnail_jpeg(image, THUMBNAIL_SIZE, quality=THUMBNAIL_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
 @st.cache_data(show_spinner="Packing the thumbnails into one image…", max_entries=8)
 def sprite_atlas(shas: tuple[str, ...]) -> tuple[str, np.ndarray]:
     """The map's sprite atlas of ``shas`` (file name under ``dashboard.sprite_route``, (n, 4) boxes)."""

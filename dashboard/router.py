@@ -41,9 +41,9 @@ startup.wait_preloaded()  # the server's start-up thread may be importing the sa
 from dataclasses import replace  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-from artsim import config  # noqa: E402
 from artsim.errors import hide_paths  # noqa: E402
 from artsim.inputs import selection  # noqa: E402
+from artsim.sources.gallery import choose_gallery  # noqa: E402
 from artsim.viewstate import ViewState, clip, describe_names  # noqa: E402
 from dashboard import cache, embedding  # noqa: E402
 from dashboard.panels import export_panel, tour_panel  # noqa: E402
@@ -68,14 +68,6 @@ def unknown_path() -> str | None:
     return path if path and path not in {p.url_path for p in PAGES} else None
 
 
-def shown_file(path: str) -> str:
-    """A file of the gallery as visitors may see it: its path under the gallery folder, never the server's."""
-    try:
-        return Path(path).relative_to(folder).as_posix()
-    except ValueError:
-        return Path(path).name
-
-
 startup.configure_numba()
 if (lost := unknown_path()) and st.session_state.get("lost_path") != lost:
     st.session_state["lost_path"] = lost  # said once per session: the URL may lag behind a click
@@ -98,8 +90,9 @@ if not view.model:
 notes: list[str] = st.session_state["view_notes"]
 
 # ----------------------------------------------------------------------------- collection
-folder = config.gallery_dir()
-paintings, scan_skipped = cache.scan_collection(folder)
+gallery = choose_gallery()
+paintings, scan_skipped = cache.scan_collection(gallery.folder)
+gallery_name = gallery.name(len(paintings), len({p.artist for p in paintings}))  # never a server path
 collection = None
 if view.collection:
     collection = cache.collection_info(view.collection)
@@ -118,10 +111,12 @@ if collection is not None:
 
 with st.sidebar:
     if collection is None:
-        st.text(f"Collection: {folder.name}")  # never the server's folder
+        st.text(gallery_name)
+        if gallery.kind == "demo":
+            st.caption(gallery.note())  # which gallery this is and how to get the self-portraits
     else:
         mode = "yours, editable" if cache.edit_token(collection.id) else "shared, read-only"
-        st.text(f"Collection: {collection.name} ({mode}) on {folder.name}")
+        st.text(f"Collection: {collection.name} ({mode}) on {gallery_name}")
     model = st.selectbox(
         "Model", usable, index=usable.index(view.model) if view.model in usable else 0,
         key="model_widget", on_change=cache.set_view_from, args=("model", "model_widget"),
@@ -170,7 +165,7 @@ if job is not None:
 sel_frame, vectors, skipped = embedding.select(result, selected, scan_skipped)
 if skipped:
     with st.sidebar.expander(f"{len(skipped)} file(s) skipped", icon=":material/warning:"):
-        st.text("\n".join(f"{shown_file(path)}: {hide_paths(reason)}" for path, reason in skipped))
+        st.text("\n".join(f"{gallery.shown_path(path)}: {hide_paths(reason)}" for path, reason in skipped))
 
 st.session_state[cache.CONTEXT_KEY] = cache.Context(
     view=view,
@@ -179,7 +174,7 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     model=model,
     key=cache.content_key(model, sel_frame["sha256"].tolist()),
     all_artists=all_artists,
-    collection_label=folder.name,
+    collection_label=gallery_name,
     paintings=tuple(paintings),
     collection=collection,
     embedding=job is not None,

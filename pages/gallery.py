@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim.figures.markup import md
+from artsim.inputs.collection import to_frame
 from dashboard import cache
 
 PER_ROW = 6
@@ -18,8 +19,13 @@ SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: the
 
 ctx = cache.context()
 st.title("Gallery")
+frame = ctx.frame
+if ctx.embedding:  # a first start: every painting at once, thumbnails made from the files meanwhile
+    frame = to_frame(ctx.paintings)
+    wanted = ctx.all_artists if ctx.view.artists is None else ctx.view.artists
+    frame = frame[frame["artist"].isin(wanted)].reset_index(drop=True)
 
-if ctx.frame.empty:
+if frame.empty:
     if not ctx.all_artists:
         st.info(
             "**No paintings yet.** To get started:\n\n"
@@ -29,21 +35,20 @@ if ctx.frame.empty:
             "- add your own on the **Add paintings** page.",
             icon=":material/photo_library:",
         )
-        st.caption(f"Looked in {md(ctx.collection_label)}.")
-    elif ctx.embedding:
-        st.info("The paintings are being embedded (progress above); they appear here when ready.",
-                icon=":material/hourglass_top:")
+        st.caption(md(ctx.collection_label))
     else:
         st.info("No artist selected: pick some in the sidebar.", icon=":material/arrow_back:")
     st.stop()
 
-counts = ctx.frame["artist"].value_counts()
-uploads = ctx.frame["source"].eq("upload")
+counts = frame["artist"].value_counts()
+uploads = frame["source"].eq("upload")
 st.caption(
-    f"{len(ctx.frame)} paintings by {len(counts)} artists, embedded with **{md(ctx.model)}**."
+    f"{len(frame)} paintings by {len(counts)} artists, "
+    + (f"being embedded with **{md(ctx.model)}** (progress above)." if ctx.embedding
+       else f"embedded with **{md(ctx.model)}**.")
     + (" Uploaded paintings are marked ⬆." if uploads.any() else "")
 )
-licences = ctx.frame["license"].fillna("").astype(str)
+licences = frame["license"].fillna("").astype(str)
 shared_licence = licences.mode().iloc[0] if licences.ne("").any() else ""
 if shared_licence:
     others = int(licences.ne(shared_licence).sum())
@@ -82,7 +87,7 @@ def grid(group: pd.DataFrame) -> None:
             st.caption(credit(row))
 
 
-groups = list(ctx.frame.groupby("artist", sort=True))
+groups = list(frame.groupby("artist", sort=True))
 if len(groups) > ARTISTS_PER_PAGE:  # a large collection: a page of artists at a time
     pages = -(-len(groups) // ARTISTS_PER_PAGE)
     page_no = int(st.number_input(f"Artists, page (of {pages}; {ARTISTS_PER_PAGE} artists a page)",
@@ -98,7 +103,12 @@ for artist, group in groups:
     sections.append((box, group.iloc[:SHOW_ALL_MAX] if show_all else group.iloc[:FIRST]))
 # Thumbnails of the shown paintings only (a whole large collection's would be hundreds of MB).
 shown = [index for _, rows in sections for index in rows.index]
-thumbs = dict(zip(shown, cache.thumbnail_uris(tuple(ctx.frame.loc[shown, "sha256"])), strict=True))
+# The store has a thumbnail per embedded painting; while the rest are embedded, theirs come from the files.
+embedded = set(ctx.frame["sha256"])
+stored = tuple(sha for sha in frame.loc[shown, "sha256"] if sha in embedded)
+from_store = dict(zip(stored, cache.thumbnail_uris(stored), strict=True))
+thumbs = {index: from_store[sha] if sha in embedded else cache.file_thumbnail_uri(path, sha)
+          for index, sha, path in zip(shown, frame.loc[shown, "sha256"], frame.loc[shown, "path"], strict=True)}
 for box, rows in sections:
     with box:
         grid(rows)
