@@ -25,8 +25,11 @@ import streamlit as st
 
 from artsim import config, lazy
 from artsim.embedding import available_models, default_model
+from artsim.errors import ImageError
+from artsim.indexing.embed_stream import THUMBNAIL_QUALITY, THUMBNAIL_SIZE
 from artsim.inputs.collection import Painting, scan_folder
 from artsim.inputs.file_hashes import load_hashes, save_hashes
+from artsim.inputs.images import load_image, thumbnail_jpeg
 from artsim.inputs.listing import folder_signature
 from artsim.store.collections import CollectionInfo
 from artsim.viewstate import PAGE_PARAMS, ViewState
@@ -242,10 +245,6 @@ def file_thumbnail_uri(path: str, sha256: str) -> str:
     For the Gallery while the paintings are still being embedded (the store holds
     their thumbnails only afterwards); ``sha256`` keys the cache by content.
     """
-    from artsim.errors import ImageError
-    from artsim.indexing.embed_stream import THUMBNAIL_QUALITY, THUMBNAIL_SIZE
-    from artsim.inputs.images import load_image, thumbnail_jpeg
-
     try:
         image = load_image(path, max_side=THUMBNAIL_SIZE)
     except ImageError:
