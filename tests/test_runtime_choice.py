@@ -145,16 +145,16 @@ def test_a_later_start_reads_the_choice_at_no_cost(tmp_path, monkeypatch):
 
 def test_the_app_measures_only_what_is_not_measured(monkeypatch):
     from artsim.embedding import get_embedder
-    from dashboard import startup
+    from dashboard import model_prep
 
     monkeypatch.setenv("ARTSIM_MODEL", "efficientnet-lite0")
-    pending = startup.unmeasured_models()
+    pending = model_prep.unmeasured_models()
     assert pending[0] == "efficientnet-lite0" and "style" not in pending
     handle = get_embedder("efficientnet-lite0")
     choice.save(measured({ONNX: 33.0, EAGER: 7.0}, model=handle.name, digest=handle.weights_digest))
-    assert "efficientnet-lite0" not in startup.unmeasured_models()
+    assert "efficientnet-lite0" not in model_prep.unmeasured_models()
     monkeypatch.setenv(rt.MEASURE_ENV, "0")
-    assert startup.measure_runtimes() == []  # off: no child started
+    assert model_prep.measure_runtimes() == []  # off: no child started
 
 
 def test_app_handles_never_measure_on_a_view():
