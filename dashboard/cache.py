@@ -33,7 +33,7 @@ from artsim.inputs.images import load_image, thumbnail_jpeg
 from artsim.inputs.listing import folder_signature
 from artsim.store.collections import CollectionInfo
 from artsim.viewstate import PAGE_PARAMS, ViewState
-from dashboard import embedding, startup
+from dashboard import embedding, model_prep, startup
 from dashboard.handles import (  # noqa: F401  (re-exported: the pages' one entry point)
     collection_info,
     collection_paintings,
@@ -82,7 +82,7 @@ class Context:
 def model_choices() -> tuple[dict[str, str | None], str, str]:
     """(model -> problem or None, default model, why), cached per model and weights setting."""
     settings = tuple(os.environ.get(name, "") for name in ("ARTSIM_MODEL", "ARTSIM_WEIGHTS", "ARTSIM_HOME"))
-    return _model_choices((*settings, startup.weights_status()))
+    return _model_choices((*settings, model_prep.weights_status()))
 
 
 @st.cache_resource(show_spinner=False, ttl=60)
