@@ -17,9 +17,12 @@ from artsim.figures.colors import (
     ABOVE_CUT_COLOR,
     ARTIST_PALETTE,
     CLUSTER_PALETTE,
+    CLUSTER_SYMBOLS,
     artist_colors,
     category_colors,
     cluster_color,
+    cluster_symbol,
+    contrast_ratio,
 )
 from artsim.figures.compare import accuracy_bar_figure, agreement_heatmap, within_between_figure
 from artsim.figures.dendrogram import dendrogram_figure, distance_name
@@ -43,10 +46,10 @@ from artsim.figures.scatter import (
 from artsim.figures.text import plain, unique_labels
 
 __all__ = [
-    "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "HIGHLIGHT_NAME", "LABEL_MAX_N", "MAX_HEATMAP_N",
+    "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "CLUSTER_SYMBOLS", "HIGHLIGHT_NAME", "LABEL_MAX_N", "MAX_HEATMAP_N",
     "MAX_THUMBNAILS", "PICKER_NAME", "PICK_MAX_N", "UPLOAD_SYMBOL", "accuracy_bar_figure", "add_pair_picker",
     "agreement_heatmap", "artist_colors",
-    "category_colors", "cluster_color", "dendrogram_figure", "distance_name", "hover_text", "picked_pair", "plain",
+    "category_colors", "cluster_color", "cluster_symbol", "contrast_ratio", "dendrogram_figure", "distance_name", "hover_text", "picked_pair", "plain",
     "projection_caption",
     "scatter3d", "similarity_heatmap", "unique_labels", "within_between_figure",
 ]
