@@ -7,6 +7,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from dashboard import cache
 
@@ -17,7 +18,7 @@ ARTISTS_PER_PAGE = 30  # artists drawn at once in a large collection
 SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: they could end the link
 
 ctx = cache.context()
-st.title("Gallery")
+st.title("Gallery", anchor=False)
 
 if ctx.frame.empty:
     if not ctx.all_artists:
@@ -78,7 +79,7 @@ def grid(group: pd.DataFrame) -> None:
     for slot, (index, row) in enumerate(group.iterrows()):
         with cols[slot % PER_ROW]:
             if thumbs[index]:
-                st.image(thumbs[index], width="stretch")
+                st.image(thumbs[index], width="stretch", alt=painting_alt(row))
             st.caption(credit(row))
 
 
@@ -91,7 +92,7 @@ if len(groups) > ARTISTS_PER_PAGE:  # a large collection: a page of artists at a
 sections = []
 for artist, group in groups:
     box = st.container()
-    box.subheader(f"{md(artist)} ({len(group)})")
+    box.header(f"{md(artist)} ({len(group)})", anchor=False)
     show_all = len(group) > FIRST and box.toggle(f"Show {min(len(group), SHOW_ALL_MAX)} of {len(group)}"
                                                  if len(group) > SHOW_ALL_MAX else f"Show all {len(group)}",
                                                  key=f"all_{artist}")

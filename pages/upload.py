@@ -18,7 +18,7 @@ from dashboard.widgets import why
 
 ctx = cache.context()
 view = ctx.view
-st.title("Add paintings")
+st.title("Add paintings", anchor=False)
 st.caption(
     "Upload self-portraits (yours, or by a painter the gallery lacks) as images or .zip archives. "
     "They join the heatmap, the dendrogram and the 3-D map. Only add works you have the right to use."
@@ -86,7 +86,7 @@ if submitted:
 
 results = st.session_state.get("upload_results")
 if results:
-    st.subheader("Last upload")
+    st.header("Last upload", anchor=False)
     st.text(upload_flow.summary(results))
     st.dataframe(pd.DataFrame(results)[["file", "result", "reason"]], hide_index=True, width="stretch")
 
@@ -97,7 +97,7 @@ if results:
         ~frame["source"].eq("upload").to_numpy(), k_artists=3, k_paintings=4, center=view.center,
     )
     if matches:
-        st.subheader("Whose paintings do they look like?")
+        st.header("Whose paintings do they look like?", anchor=False)
         st.caption(
             "Artists are ranked by their single closest painting (best match), so an artist with many varied "
             "works is not outvoted by one with a single similar work; beside the ranking, the nearest paintings. "
