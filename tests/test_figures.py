@@ -288,10 +288,11 @@ def test_artist_colours_stable_when_adding_or_deselecting():
     after = artist_colors([*gallery, "Uploaded Painter", "Another One"])  # uploads come after the gallery
     assert {a: after[a] for a in gallery} == before
     assert len(set(after.values())) == len(after)
-    # a new gallery folder sorted among the others moves no one unless it takes their hashed slot
+    # a new gallery folder sorted among the others moves only the artist whose hashed slot it takes
+    # and, with 12 of the 16 colour-blind-safe slots in use, the one that artist then probes into
     wider = artist_colors(sorted([*gallery, "Berthe Morisot"]))
     moved = [a for a in gallery if wider[a] != before[a]]
-    assert len(moved) <= 1
+    assert len(moved) <= 2
     # colours come from the whole collection: a selection or any row order does not change them
     X = np.eye(len(gallery), 3) + 0.1
     frame = pd.DataFrame({"artist": gallery[::-1], "title": "t", "year": 1900})
