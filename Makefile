@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.artsim-installed
 
-.PHONY: run test setup lint browser-deps bench clean
+.PHONY: run test setup lint browser-deps a11y-deps bench clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,16 @@ browser-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package for the browser test"; fi; }
 
+# axe-core for the accessibility browser test (tests/a11y/package-lock.json pins it).
+a11y-deps: tests/a11y/node_modules/axe-core/axe.min.js
+
+tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --silent
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) browser-deps a11y-deps lint
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
