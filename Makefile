@@ -31,6 +31,7 @@ a11y-deps: tests/a11y/node_modules/axe-core/axe.min.js
 
 tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
 	cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --silent
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
