@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.app_fixtures import make_collection
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, NARROW_PAGES, _no_exception, _settle, streamlit_servers
+from tests.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NARROW_PAGES,
+    _no_exception,
+    _settle,
+    streamlit_servers,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,6 +49,7 @@ AXE_RUN = """async () => {
                          const t = el && el.closest('[data-testid]'); return t ? t.dataset.testid : ''; }
                          catch (e) { return ''; } })()})));
 }"""
+PATHS = {"Map": "map", "Compare models": "compare", "Why similar?": "explain"}
 #: Where the page scrolls: the larger of the window's and Streamlit's main area's scroll offset.
 SCROLLED_JS = """() => Math.max(window.scrollY, ...[...document.querySelectorAll(
   '[data-testid="stMain"], [data-testid="stAppViewContainer"], section.main')].map(e => e.scrollTop))"""
@@ -167,11 +176,10 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     stuck = {}
-    for i, (title, heading) in enumerate(NARROW_PAGES):
+    for title, heading in NARROW_PAGES:
         if title in ("Gallery", "Tour", "Add paintings"):
             continue  # no chart
-        page.goto(f"{a11y_server}/{ {'Map': 'map', 'Compare models': 'compare', 'Why similar?': 'explain'}.get(title, title.lower())}",
-                  wait_until="domcontentloaded")
+        page.goto(f"{a11y_server}/{PATHS.get(title, title.lower())}", wait_until="domcontentloaded")
         if heading is not None:
             page.get_by_role("heading", name=heading).first.wait_for(timeout=300_000)
         _settle(page)
@@ -188,8 +196,7 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
             page.wait_for_timeout(300)
             if page.evaluate(SCROLLED_JS) <= before + 50:
                 stuck.setdefault(title, []).append(chart["kind"])
-        _shot_name = ARTIFACTS / f"30-phone-{title.lower().replace(' ', '-').strip('?')}.png"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(_shot_name))
+        page.screenshot(path=str(ARTIFACTS / f"30-phone-{PATHS.get(title, title.lower())}.png"))
     assert not stuck, stuck
     context.close()
