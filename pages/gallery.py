@@ -11,7 +11,7 @@ from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from dashboard import cache
 
-PER_ROW = 6
+CARD_PX = 160  # a thumbnail's width: rows wrap, so a 390 px phone gets two per row and a laptop six
 FIRST = 12  # thumbnails shown per artist before "show all"
 SHOW_ALL_MAX = 240  # "show all" stops here: more is a page the browser cannot carry
 ARTISTS_PER_PAGE = 30  # artists drawn at once in a large collection
@@ -75,12 +75,13 @@ def credit(row: pd.Series) -> str:
 
 
 def grid(group: pd.DataFrame) -> None:
-    cols = st.columns(PER_ROW)
-    for slot, (index, row) in enumerate(group.iterrows()):
-        with cols[slot % PER_ROW]:
-            if thumbs[index]:
-                st.image(thumbs[index], width="stretch", alt=painting_alt(row))
-            st.caption(credit(row))
+    # Fixed-width cards in a wrapping row (columns would stack one per row on a phone).
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for index, row in group.iterrows():
+            with st.container(width=CARD_PX):
+                if thumbs[index]:
+                    st.image(thumbs[index], width="stretch", alt=painting_alt(row))
+                st.caption(credit(row))
 
 
 groups = list(ctx.frame.groupby("artist", sort=True))
