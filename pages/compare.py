@@ -8,6 +8,7 @@ import streamlit as st
 from artsim import figures
 from artsim.analysis import comparison
 from artsim.analysis.similarity import PAINTING_LEVEL_MAX_N
+from artsim.figures.markup import md
 from dashboard import cache
 from dashboard.panels import export_panel
 from dashboard.widgets import compare_cache, depths, notices
@@ -32,7 +33,7 @@ models, _, _ = cache.model_choices()
 usable = [m for m, problem in models.items() if problem is None and ":" not in m]  # views: own section
 for name, problem in models.items():
     if problem is not None and ":" not in name:
-        st.caption(f"{name} left out: {problem}")
+        st.caption(f"{md(name)} left out: {md(problem)}")  # outside text, never a link
 
 shas = ctx.frame["sha256"].tolist()
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
