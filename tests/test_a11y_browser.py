@@ -123,13 +123,18 @@ def test_axe_finds_nothing_serious_from_the_app_on_any_page(a11y_server, chromiu
     context.close()
 
 
+#: The focused element's name: its aria-label, its <label>, or a link's or button's text.
+FOCUSED_NAME_JS = """() => { const e = document.activeElement; if (!e) return '';
+  return e.getAttribute('aria-label') || (e.labels && e.labels[0] ? e.labels[0].innerText : '')
+    || (['A', 'BUTTON'].includes(e.tagName) ? e.innerText : ''); }"""
+
+
 def _tab_to(page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused element's accessible name (aria-label or text) contains ``name``."""
+    """Press Tab until the focused element's accessible name is ``name``."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        label = page.evaluate("() => { const e = document.activeElement; return e ? "
-                              "(e.getAttribute('aria-label') || e.innerText || '') : ''; }")
-        if name in label:
+        label = page.evaluate(FOCUSED_NAME_JS)
+        if " ".join(label.split()) == name:
             return
     pytest.fail(f"Tab never reached {name!r}")
 
@@ -179,11 +184,13 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
     stuck, checked = {}, 0
 
     def swipe(y: float) -> float:
-        """Swipe up 250 px with one finger from (195, y); how far the page scrolled."""
+        """Swipe up 250 px with one finger from (195, y) (raw touch events); how far the page scrolled."""
         before = page.evaluate(SCROLLED_JS)
-        cdp.send("Input.synthesizeScrollGesture", {"x": 195, "y": y, "yDistance": -250,
-                                                   "gestureSourceType": "touch", "speed": 1200})
-        page.wait_for_timeout(300)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": 195, "y": y}]})
+        for step in range(1, 11):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": 195, "y": y - 25 * step}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_timeout(400)
         return page.evaluate(SCROLLED_JS) - before
 
     for title, heading in NARROW_PAGES:
