@@ -52,6 +52,9 @@ AXE_RUN = """async () => {
 PATHS = {"Gallery": "", "Map": "map", "Compare models": "compare", "Why similar?": "explain"}
 #: How far the page has scrolled, read from where the title sits (whichever element scrolls).
 SCROLLED_JS = """() => -document.querySelector('h1').getBoundingClientRect().top"""
+#: Whether Streamlit's main area is scrolled to its end.
+AT_BOTTOM_JS = """() => { const m = document.querySelector('[data-testid="stMain"]');
+  return m.scrollHeight - m.clientHeight - m.scrollTop < 60; }"""
 #: Every chart's box on the page: Plotly charts, the deck.gl map and component frames.
 CHARTS_JS = """() => [...document.querySelectorAll(
   '[data-testid="stPlotlyChart"], [data-testid="stDeckGlJsonChart"], iframe')].map(e => {
@@ -183,12 +186,14 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
     cdp = context.new_cdp_session(page)
     stuck, checked = {}, 0
 
-    def swipe(y: float) -> float:
-        """Swipe up 250 px with one finger from (195, y) (raw touch events); how far the page scrolled."""
+    def swipe(y: float, direction: int = 1) -> float:
+        """Swipe 250 px (up: ``direction`` 1) with one finger from (195, y) (raw touch events); how far
+        the page scrolled."""
         before = page.evaluate(SCROLLED_JS)
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": 195, "y": y}]})
         for step in range(1, 11):
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": 195, "y": y - 25 * step}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                  "touchPoints": [{"x": 195, "y": y - direction * 25 * step}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         page.wait_for_timeout(400)
         return page.evaluate(SCROLLED_JS) - before
@@ -214,7 +219,11 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
                 page.evaluate(f"() => window.scrollBy(0, {chart['y'] - 400})")
                 chart = min(page.evaluate(CHARTS_JS), key=lambda c: abs(c["y"] - 400))
             checked += 1
-            if swipe(max(60, min(chart["y"], 780))) < 50:
+            y = max(160, min(chart["y"], 700))
+            moved = swipe(y)
+            if moved < 50 and page.evaluate(AT_BOTTOM_JS):  # the end of the page: swipe back up instead
+                moved = -swipe(y, -1)
+            if moved < 50:
                 stuck.setdefault(title, []).append(chart["kind"])
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"30-phone-{PATHS.get(title, title.lower())}.png"))
