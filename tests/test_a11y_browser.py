@@ -142,6 +142,16 @@ def _tab_to(page, name: str, limit: int = 80) -> None:
     pytest.fail(f"Tab never reached {name!r}")
 
 
+def _pick_option(page, typed: str) -> None:
+    """In the focused searchable select: type, wait for the matches, arrow down to one, Enter."""
+    page.keyboard.type(typed)
+    page.get_by_role("option").first.wait_for(timeout=30_000)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+
+
 def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a11y_server, chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -149,9 +159,7 @@ def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a1
     page.get_by_role("heading", name="Map of paintings").wait_for(timeout=300_000)
     _settle(page)
     _tab_to(page, "Select paintings by name")
-    page.keyboard.type("Study 2")
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
+    _pick_option(page, "Study 2")
     page.keyboard.press("Escape")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "31-keyboard-map-typed.png"))
@@ -165,9 +173,7 @@ def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a1
     page.get_by_role("heading", name="Similarity").wait_for(timeout=300_000)
     _settle(page)
     _tab_to(page, "Pair to explain")
-    page.keyboard.type("Study 1")
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
+    _pick_option(page, "Study 1")
     page.get_by_role("link", name="Why are these two similar?").wait_for(timeout=60_000)
     _settle(page)
     _tab_to(page, "Why are these two similar?")
