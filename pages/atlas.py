@@ -119,10 +119,10 @@ thumbs = cache.thumbnail_uris(tuple(shas[i] for i in shown))
 if len(chosen) == 1:
     i = chosen[0]
     try:  # the larger image: the painting itself, bounded; its thumbnail when the file is gone or bad
-        st.image(load_image(ctx.paintings[i].path, max_side=640), width=480)
+        st.image(load_image(ctx.paintings[i].path, max_side=640), width=480, alt=access.painting_alt(frame.iloc[i]))
     except Exception:  # noqa: BLE001 - any decode failure shows the thumbnail instead
         if thumbs[0]:
-            st.image(thumbs[0], width=320)
+            st.image(thumbs[0], width=320, alt=access.painting_alt(frame.iloc[i]))
     st.text(hover[i])
 else:
     per_row = 8
@@ -131,7 +131,7 @@ else:
         for col, i, uri in zip(cols, shown[start:start + per_row], thumbs[start:start + per_row], strict=False):
             with col:
                 if uri:
-                    st.image(uri, width="stretch")
+                    st.image(uri, width="stretch", alt=access.painting_alt(frame.iloc[i]))
                 st.text(labels[i])
     if len(chosen) > len(shown):
         st.caption(f"…and {len(chosen) - len(shown)} more (all in the export).")

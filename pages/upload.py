@@ -9,6 +9,7 @@ import streamlit as st
 
 from artsim.analysis import matching
 from artsim.explain import explainable
+from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from artsim.inputs import upload_flow
 from artsim.inputs.uploads import UploadLimits, clean_artist, read_uploads
@@ -109,7 +110,7 @@ if results:
             st.markdown(f"**{md(row['title'])}** ({md(row['artist'])})")
             left, mid, right = st.columns([1, 2, 4])
             if thumbs[m.row]:
-                left.image(thumbs[m.row])
+                left.image(thumbs[m.row], alt=painting_alt(row))
             mid.dataframe(
                 m.artists[["artist", "similarity"]].rename(columns={"similarity": "best match"}).round(3),
                 hide_index=True,
@@ -118,7 +119,7 @@ if results:
             for col, (_, near) in zip(cols, m.paintings.iterrows(), strict=False):
                 j = int(near["j"])
                 if thumbs[j]:
-                    col.image(thumbs[j])
+                    col.image(thumbs[j], alt=painting_alt(frame.iloc[j]))
                 col.caption(f"{md(frame['artist'].iloc[j])} – {md(frame['title'].iloc[j])}  \n"
                             f"similarity {near['similarity']:.3f}")
                 if explainable(ctx.model):
