@@ -51,8 +51,12 @@ coords = proj.coords[:, :2]
 # Chart keys follow the paintings shown: a selection (row numbers) never outlives its map.
 map_key = cache.digest(shas)[:10]
 
-mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get, default="thumbnails",
-                            key="atlas_mode") or "thumbnails"
+# deck.gl keeps every touch that starts on it (Streamlit passes no touchAction through): on a phone
+# the map opens as dots, whose chart leaves a swipe to the page.
+phone = a11y.on_phone()
+mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get,
+                            default="dots" if phone else "thumbnails",
+                            key="atlas_mode") or ("dots" if phone else "thumbnails")
 st.caption(
     f"The first two axes of the {view.projection.upper()} map (seed {view.seed}; change the method and its settings "
     "on the Projection page). Drag to pan, scroll to zoom, hover for the credit. "

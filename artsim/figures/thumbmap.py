@@ -149,10 +149,7 @@ def deck_map(
                       "doubleClickZoom": True, "keyboard": True}
     view_state = pdk.ViewState(target=[float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2), 0.0],
                                zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
-    deck = CompactDeck(
+    return CompactDeck(
         layers=[layer], views=[pdk.View(type="OrthographicView", controller=controller, flipY=False)],
         initial_view_state=view_state, map_style=None, tooltip={"text": "{t}"}, height=height,
     )
-    if touch:  # deck.gl's own default, "none", keeps every touch for the map
-        deck.touch_action = "pan-y"
-    return deck
