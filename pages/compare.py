@@ -33,7 +33,7 @@ models, _, _ = cache.model_choices()
 usable = [m for m, problem in models.items() if problem is None and ":" not in m]  # views: own section
 for name, problem in models.items():
     if problem is not None and ":" not in name:
-        st.caption(f"{md(name)} left out: {md(problem)}")  # outside text, never a link
+        st.caption(f"{md(name)} left out: {md(problem)}")  # outside text: escaped
 
 shas = ctx.frame["sha256"].tolist()
 works = ctx.frame["work"].tolist() if ctx.frame["work"].astype(bool).any() else None
