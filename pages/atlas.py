@@ -82,11 +82,13 @@ else:
                         axis_titles=proj.axis_titles()[:2])
     if a11y.on_phone():
         fig.update_layout(height=height, dragmode=False)  # a swipe scrolls; the toolbar picks box or lasso
-    # on a phone a tap selects a dot (box and lasso would take the swipe that scrolls the page)
-    event = st.plotly_chart(fig, key=f"atlas_dots_{map_key}", on_select="rerun", alt=alt,
-                            selection_mode="points" if phone else ("points", "box", "lasso"),
-                            config=a11y.PLOTLY_CONFIG)
-    rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
+    if phone:  # Streamlit gives a selecting chart a drag mode, which would take the swipe: pick by name
+        st.plotly_chart(fig, key=f"atlas_dots_{map_key}", alt=alt, config=a11y.PLOTLY_CONFIG)
+        rows = []
+    else:
+        event = st.plotly_chart(fig, key=f"atlas_dots_{map_key}", on_select="rerun", alt=alt,
+                                selection_mode=("points", "box", "lasso"), config=a11y.PLOTLY_CONFIG)
+        rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
     picked = [int(i) for i in rows if isinstance(i, int) and 0 <= i < n]
 # The keyboard's way (and a search by name): the same selection as clicks on the map.
 typed = st.multiselect("Select paintings by name", range(n), format_func=labels.__getitem__,

@@ -146,7 +146,7 @@ def _tab_to(page, name: str, limit: int = 80) -> None:
 def _pick_option(page, typed: str) -> None:
     """In the focused searchable select: type, wait for the matches, arrow down to one, Enter."""
     page.keyboard.type(typed)
-    page.get_by_role("option").first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('[role=option]').length > 0", timeout=30_000)
     page.keyboard.press("ArrowDown")
     page.wait_for_timeout(300)
     page.keyboard.press("Enter")
