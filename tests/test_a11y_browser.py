@@ -136,9 +136,9 @@ def _tab_to(page, name: str, limit: int = 80) -> None:
     """Press Tab until the focused element's accessible name is ``name``."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        label = page.evaluate(FOCUSED_NAME_JS)
-        label = " ".join(label.split())
-        if label == name or label.endswith(" " + name):  # a link's text may start with its icon's name
+        label = " ".join(page.evaluate(FOCUSED_NAME_JS).split())
+        link = page.evaluate("() => document.activeElement?.tagName === 'A'")
+        if label == name or (link and label.endswith(" " + name)):  # a link's text starts with its icon's
             return
     pytest.fail(f"Tab never reached {name!r}")
 
@@ -146,7 +146,12 @@ def _tab_to(page, name: str, limit: int = 80) -> None:
 def _pick_option(page, typed: str) -> None:
     """In the focused searchable select: type, wait for the matches, arrow down to one, Enter."""
     page.keyboard.type(typed)
-    page.wait_for_function("() => document.querySelectorAll('[role=option]').length > 0", timeout=30_000)
+    try:
+        page.wait_for_function("() => document.querySelectorAll('[role=option]').length > 0", timeout=30_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"32-keyboard-no-options-{typed.replace(' ', '-')}.png"))
+        raise
     page.keyboard.press("ArrowDown")
     page.wait_for_timeout(300)
     page.keyboard.press("Enter")
