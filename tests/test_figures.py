@@ -15,6 +15,7 @@ from artsim.analysis.projection import fit_projection
 from artsim.analysis.similarity import artist_similarity, cosine_similarity_matrix
 from artsim.figures import (
     CLUSTER_PALETTE,
+    CLUSTER_SYMBOLS,
     HIGHLIGHT_NAME,
     LABEL_MAX_N,
     MAX_HEATMAP_N,
@@ -266,6 +267,8 @@ def test_scatter3d_clusters_umap_titles_and_thumbnail_cap(coll):
     for t in fig.data:
         c = int(t.name.split()[1]) - 1
         assert t.marker.color == CLUSTER_PALETTE[c]
+        # issue 24: a second cue beside colour (uploads keep their diamond)
+        assert t.marker.symbol == ("diamond" if HIGHLIGHT_NAME in t.name else CLUSTER_SYMBOLS[c % len(CLUSTER_SYMBOLS)])
         assert all(frame.cluster[int(cd[0])] == c for cd in t.customdata)
     assert fig.layout.scene.yaxis.title.text == "UMAP 2"
     assert "UMAP" in fig.layout.meta["caption"]
