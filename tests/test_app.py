@@ -266,3 +266,23 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     assert not any("Edit link" in e.label for e in student.expander)
     student.switch_page(page("gallery")).run()
     assert "Dee Yellow (2)" in [s.value for s in student.header]
+
+
+def test_similarity_pair_picked_by_name_offers_its_explanation(app):
+    """Issue 24.2: "Pair to explain" (a searchable select, the keyboard's way) has a cell click's effect;
+    the heatmap has an alt and its table lists each painting's nearest three."""
+    open_page(app, "similarity")
+    assert not app.exception, app.exception
+    ctx = app.session_state["artsim_context"]
+    n = len(ctx.frame)
+    pick = next(s for s in app.selectbox if s.label == "Pair to explain")
+    assert pick.value is None and len(pick.options) == 1 + n * (n - 1) // 2
+    pick.set_value(1 * n + 7).run()
+    assert not app.exception, app.exception
+    links = [p for p in app.main.get("page_link") if p.proto.label == "Why are these two similar?"]
+    assert len(links) == 1
+    shas = ctx.frame["sha256"].tolist()
+    assert f"a={shas[1][:12]}" in links[0].proto.query_string and f"b={shas[7][:12]}" in links[0].proto.query_string
+    table = next(e for e in app.main.expander if e.label.startswith("The heatmap as a table")).dataframe[0].value
+    assert len(table) == n and list(table.columns)[:3] == ["name", "nearest 1", "cosine 1"]
+    assert app.main.get("plotly_chart")[0].proto.alt.startswith(f"Heatmap of cosine similarity between {n} paintings")

@@ -85,3 +85,19 @@ def test_dots_mode_selects_by_box_or_lasso(env, monkeypatch):
     assert not at.exception, at.exception
     assert at.header[0].value == "2 selected"
     assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[i] for i in (0, 3)]
+
+
+def test_map_selects_by_name_as_a_click_does_and_gives_alt_and_table(env, monkeypatch):
+    """Issue 24.2: the keyboard's way, a searchable select beside the map, has a click's effect."""
+    at = open_in(env, monkeypatch, "atlas")
+    ctx = at.session_state["artsim_context"]
+    key = cache.digest(list(ctx.frame["sha256"]))[:10]
+    alt = at.get("deck_gl_json_chart")[0].proto.alt
+    assert alt.startswith("2-D PCA map of 9 paintings, each drawn as its thumbnail"), alt
+    at.multiselect(key=f"atlas_keys_{key}").set_value([3]).run()
+    assert not at.exception, at.exception
+    assert at.header[0].value == "1 selected"
+    assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[3]]
+    assert at.query_params["sel"] == viewstate.selection_param([ctx.frame["sha256"].iloc[3]])
+    table = at.main.expander[0].dataframe[0].value
+    assert list(table.columns) == ["painting", "artist", "x", "y", "nearest on the map"] and len(table) == 9
