@@ -30,6 +30,10 @@ browser-deps:
 a11y-deps: tests/a11y/node_modules/axe-core/axe.min.js
 
 tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else echo "npm not found: install Debian's npm package for the accessibility test"; fi; }
 	cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --silent
 	touch $@
 

@@ -70,7 +70,9 @@ def a11y_server(tmp_path_factory):
             pytest.fail("Debian's chromium is missing in CI: `make test` should have installed it")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     if not AXE.is_file():
-        pytest.fail("axe-core is not installed: run `make a11y-deps` (npm ci in tests/a11y)")
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is missing in CI: `make test` should have installed it (make a11y-deps)")
+        pytest.skip("axe-core is not installed: run `make a11y-deps` (npm ci in tests/a11y)")
     root = tmp_path_factory.mktemp("a11y")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     env.update(ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_MODEL="efficientnet-lite0",
