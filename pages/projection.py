@@ -86,7 +86,9 @@ fig = figures.scatter3d(
 )
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
-# a phone's screen holds the whole cube with room to scroll past it
+# a phone's screen holds the whole cube, its axis titles inside the frame, with room to scroll past it
+if a11y.on_phone():
+    fig.update_layout(scene_camera_eye={"x": 2.1, "y": 2.1, "z": 1.6})
 map3d.map3d(fig, height=420 if a11y.on_phone() else 640,
             title=access.projection_alt(method, n, color, uploads=int(uploaded.sum())))
 st.caption(figures.projection_caption(method))
