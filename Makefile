@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.artsim-installed
 
-.PHONY: run test setup lint browser-deps proxy-deps npm-deps bench clean
+.PHONY: run test setup lint browser-deps proxy-deps npm-deps a11y-deps bench clean
 
 setup: $(STAMP)
 
@@ -46,10 +46,21 @@ tests/js/node_modules/.installed: tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# axe-core for the accessibility browser test (tests/a11y/package-lock.json pins it).
+a11y-deps: tests/a11y/node_modules/axe-core/axe.min.js
+
+tests/a11y/node_modules/axe-core/axe.min.js: tests/a11y/package.json tests/a11y/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else echo "npm not found: install Debian's npm package for the accessibility test"; fi; }
+	cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --silent
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) browser-deps proxy-deps npm-deps lint
+test: $(STAMP) browser-deps proxy-deps npm-deps a11y-deps lint
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)

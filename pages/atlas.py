@@ -17,12 +17,13 @@ import numpy as np
 import streamlit as st
 
 from artsim import figures, viewstate
-from artsim.figures import export
+from artsim.figures import access, export
 from artsim.figures.thumbmap import LAYER_ID, deck_map, thumbnail_map
 from artsim.inputs.images import load_image
 from dashboard import cache
 from dashboard.server import base_url_path
 from dashboard.sprite_route import PREFIX
+from dashboard.widgets import access as a11y
 from dashboard.widgets import notices
 
 #: Session key of the map's selection: the selected paintings' sha256, in map order.
@@ -33,7 +34,7 @@ MODES = {"thumbnails": "Thumbnails (click)", "dots": "Dots (box, lasso)"}
 
 ctx = cache.context()
 view = ctx.view
-st.title("Map of paintings")
+st.title("Map of paintings", anchor=False)
 
 n = len(ctx.frame)
 notices.stop_unless_selected(3, "map")
@@ -50,18 +51,26 @@ coords = proj.coords[:, :2]
 # Chart keys follow the paintings shown: a selection (row numbers) never outlives its map.
 map_key = cache.digest(shas)[:10]
 
-mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get, default="thumbnails",
-                            key="atlas_mode") or "thumbnails"
+# deck.gl keeps every touch that starts on it (Streamlit passes no touchAction through): on a phone
+# the map opens as dots, whose chart leaves a swipe to the page.
+phone = a11y.on_phone()
+mode = st.segmented_control("Select by", list(MODES), format_func=MODES.get,
+                            default="dots" if phone else "thumbnails",
+                            key="atlas_mode") or ("dots" if phone else "thumbnails")
 st.caption(
     f"The first two axes of the {view.projection.upper()} map (seed {view.seed}; change the method and its settings "
     "on the Projection page). Drag to pan, scroll to zoom, hover for the credit. "
     + ("Click paintings to select them (a second click deselects one)." if mode == "thumbnails"
        else "The box and lasso tools in the chart's toolbar select paintings.")
 )
+height = 420 if a11y.on_phone() else 640  # a phone keeps room to scroll past the map
+alt = access.projection_alt(view.projection, n, "artist", dims=2).replace(
+    "one point each", "each drawn as its thumbnail" if mode == "thumbnails" else "one dot each")
 if mode == "thumbnails":
     atlas, boxes = cache.sprite_atlas(tuple(shas))
-    deck = deck_map(coords, hover, f"{base_url_path()}/{PREFIX}/{atlas}", boxes)
-    event = st.pydeck_chart(deck, key=f"atlas_deck_{map_key}", on_select="rerun", selection_mode="multi-object", height=640)
+    deck = deck_map(coords, hover, f"{base_url_path()}/{PREFIX}/{atlas}", boxes, height=height, touch=a11y.on_phone())
+    event = st.pydeck_chart(deck, key=f"atlas_deck_{map_key}", on_select="rerun", selection_mode="multi-object",
+                            height=height, alt=alt)
     drawn = np.flatnonzero(boxes[:, 2] > 0)  # the layer's rows: paintings with a thumbnail
     rows = ((event or {}).get("selection") or {}).get("indices", {}).get(LAYER_ID) or []  # from the browser: checked
     picked = [int(drawn[r]) for r in rows if isinstance(r, int) and 0 <= r < drawn.size]
@@ -71,9 +80,23 @@ else:
     palette = figures.artist_colors(p.artist for p in ctx.paintings)
     fig = thumbnail_map(coords, hover, [""] * n, [palette.get(a, "#888888") for a in frame["artist"]],
                         axis_titles=proj.axis_titles()[:2])
-    event = st.plotly_chart(fig, key=f"atlas_dots_{map_key}", on_select="rerun", selection_mode=("points", "box", "lasso"))
-    rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
+    if a11y.on_phone():
+        fig.update_layout(height=height, dragmode=False)  # a swipe scrolls; the toolbar picks box or lasso
+    if phone:  # Streamlit gives a selecting chart a drag mode, which would take the swipe: pick by name
+        st.plotly_chart(fig, key=f"atlas_dots_{map_key}", alt=alt, config=a11y.PLOTLY_CONFIG)
+        rows = []
+    else:
+        event = st.plotly_chart(fig, key=f"atlas_dots_{map_key}", on_select="rerun", alt=alt,
+                                selection_mode=("points", "box", "lasso"), config=a11y.PLOTLY_CONFIG)
+        rows = ((event or {}).get("selection") or {}).get("point_indices") or []  # from the browser: checked
     picked = [int(i) for i in rows if isinstance(i, int) and 0 <= i < n]
+# The keyboard's way (and a search by name): the same selection as clicks on the map.
+typed = st.multiselect("Select paintings by name", range(n), format_func=labels.__getitem__,
+                       key=f"atlas_keys_{map_key}", placeholder="Type a title or an artist…",
+                       help="Adds paintings to the selection, as a click on the map does.")
+picked = [*picked, *(int(i) for i in typed)]
+if n <= access.TABLE_MAX_N:
+    a11y.table(access.projection_table(coords, frame), "The map as a table: coordinates and nearest neighbours")
 
 # The selection goes into the share link (``sel``), where the sidebar's export reads it. A link
 # opened with ``sel`` shows that selection until the user selects on the map.
@@ -93,7 +116,7 @@ if not chosen:
     st.caption("Nothing selected: click a painting" + (", or draw a box or lasso around some." if mode == "dots" else "."))
     st.stop()
 
-st.subheader(f"{len(chosen)} selected" + (" (from the link)" if from_link else ""))
+st.header(f"{len(chosen)} selected" + (" (from the link)" if from_link else ""), anchor=False)
 if len(chosen) > viewstate.SELECTION_MAX:
     st.caption(f"More than {viewstate.SELECTION_MAX} paintings: the share link and the sidebar's export leave "
                "this selection out; the buttons below export it.")
@@ -104,10 +127,10 @@ thumbs = cache.thumbnail_uris(tuple(shas[i] for i in shown))
 if len(chosen) == 1:
     i = chosen[0]
     try:  # the larger image: the painting itself, bounded; its thumbnail when the file is gone or bad
-        st.image(load_image(ctx.paintings[i].path, max_side=640), width=480)
+        st.image(load_image(ctx.paintings[i].path, max_side=640), width=480, alt=access.painting_alt(frame.iloc[i]))
     except Exception:  # noqa: BLE001 - any decode failure shows the thumbnail instead
         if thumbs[0]:
-            st.image(thumbs[0], width=320)
+            st.image(thumbs[0], width=320, alt=access.painting_alt(frame.iloc[i]))
     st.text(hover[i])
 else:
     per_row = 8
@@ -116,7 +139,7 @@ else:
         for col, i, uri in zip(cols, shown[start:start + per_row], thumbs[start:start + per_row], strict=False):
             with col:
                 if uri:
-                    st.image(uri, width="stretch")
+                    st.image(uri, width="stretch", alt=access.painting_alt(frame.iloc[i]))
                 st.text(labels[i])
     if len(chosen) > len(shown):
         st.caption(f"…and {len(chosen) - len(shown)} more (all in the export).")

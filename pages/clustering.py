@@ -8,6 +8,7 @@ import streamlit as st
 
 from artsim import figures
 from artsim.analysis import clustering
+from artsim.figures.access import dendrogram_alt
 from artsim.figures.markup import md
 from artsim.figures.treetop import branch_labels, tree_top_figure
 from artsim.viewstate import K_RANGE
@@ -17,7 +18,7 @@ from dashboard.widgets import notices
 
 ctx = cache.context()
 view = ctx.view
-st.title("Clustering")
+st.title("Clustering", anchor=False)
 
 n = len(ctx.frame)
 notices.stop_unless_selected(3, "cluster")
@@ -61,6 +62,7 @@ if result.exact:
             result.Z, [names[i] for i in result.sample], result.labels[result.sample], method=method
         ),
         key="dendrogram", name="dendrogram",
+        alt=dendrogram_alt(method, n, k, np.bincount(result.labels, minlength=k)),
     )
 else:
     s = len(result.sample)
@@ -78,6 +80,7 @@ else:
             cut=clustering.cut_height(result.Z, sample_labels), method=method,
         ),
         key="dendrogram", name="dendrogram",
+        alt=dendrogram_alt(method, n, k, np.bincount(result.labels, minlength=k)),
     )
     branches = branch_labels(top, sample_labels)
     pick = st.selectbox(
@@ -88,7 +91,7 @@ else:
     st.caption(f"{rows.size:,} sampled paintings under this branch (it stands for ≈{round(top.sizes[pick]):,}).")
     st.dataframe(ctx.frame.iloc[rows][["artist", "title"]], hide_index=True, width="stretch")
 
-st.subheader(f"{k} clusters")
+st.header(f"{k} clusters", anchor=False)
 table = pd.DataFrame(
     {"cluster": result.labels + 1, "artist": ctx.frame["artist"], "title": ctx.frame["title"]}
 )

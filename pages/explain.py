@@ -12,10 +12,11 @@ from artsim.explain import explain_pair, explainable, painting_map
 from artsim.explain.figures import overlay_figure
 from artsim.figures.markup import md
 from dashboard import cache
+from dashboard.widgets import access as a11y
 
 ctx = cache.context()
 view = ctx.view
-st.title("Why are these two similar?")
+st.title("Why are these two similar?", anchor=False)
 
 n = len(ctx.frame)
 if n < 2:
@@ -82,17 +83,19 @@ zmax = float(max(np.abs(explanation.map_a).max(), np.abs(explanation.map_b).max(
 pairs = explanation.pairs
 fig_left, fig_right = st.columns(2)
 fig_left.plotly_chart(
-    overlay_figure(map_a.image, explanation.map_a, title=labels[ia], zmax=zmax,
-                   points=pairs[:, 0:2], point_grid=explanation.pair_grid_a),
-    key="explain_map_a",
+    a11y.touch_safe(overlay_figure(map_a.image, explanation.map_a, title=labels[ia], zmax=zmax,
+                                   points=pairs[:, 0:2], point_grid=explanation.pair_grid_a)),
+    key="explain_map_a", config={"scrollZoom": False, "displaylogo": False},
+    alt=f"{labels[ia]}, overlaid with a grid of each part's share of the similarity (red adds, blue takes away).",
 )
 fig_right.plotly_chart(
-    overlay_figure(map_b.image, explanation.map_b, title=labels[ib], zmax=zmax,
-                   points=pairs[:, 2:4], point_grid=explanation.pair_grid_b),
-    key="explain_map_b",
+    a11y.touch_safe(overlay_figure(map_b.image, explanation.map_b, title=labels[ib], zmax=zmax,
+                                   points=pairs[:, 2:4], point_grid=explanation.pair_grid_b)),
+    key="explain_map_b", config={"scrollZoom": False, "displaylogo": False},
+    alt=f"{labels[ib]}, overlaid with a grid of each part's share of the similarity (red adds, blue takes away).",
 )
 
-st.subheader("Parts that match most")
+st.header("Parts that match most", anchor=False)
 total = explanation.cosine
 st.dataframe(
     pd.DataFrame(

@@ -7,18 +7,19 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from artsim.inputs.collection import to_frame
 from dashboard import cache
 
-PER_ROW = 6
+CARD_PX = 160  # a thumbnail's width: rows wrap, so a 390 px phone gets two per row and a laptop six
 FIRST = 12  # thumbnails shown per artist before "show all"
 SHOW_ALL_MAX = 240  # "show all" stops here: more is a page the browser cannot carry
 ARTISTS_PER_PAGE = 30  # artists drawn at once in a large collection
 SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: they could end the link
 
 ctx = cache.context()
-st.title("Gallery")
+st.title("Gallery", anchor=False)
 frame = ctx.frame
 if ctx.embedding:  # a first start: every painting at once, thumbnails made from the files meanwhile
     frame = to_frame(ctx.paintings)
@@ -79,12 +80,13 @@ def credit(row: pd.Series) -> str:
 
 
 def grid(group: pd.DataFrame) -> None:
-    cols = st.columns(PER_ROW)
-    for slot, (index, row) in enumerate(group.iterrows()):
-        with cols[slot % PER_ROW]:
-            if thumbs[index]:
-                st.image(thumbs[index], width="stretch")
-            st.caption(credit(row))
+    # Fixed-width cards in a wrapping row (columns would stack one per row on a phone).
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for index, row in group.iterrows():
+            with st.container(width=CARD_PX):
+                if thumbs[index]:
+                    st.image(thumbs[index], width="stretch", alt=painting_alt(row))
+                st.caption(credit(row))
 
 
 groups = list(frame.groupby("artist", sort=True))
@@ -96,7 +98,7 @@ if len(groups) > ARTISTS_PER_PAGE:  # a large collection: a page of artists at a
 sections = []
 for artist, group in groups:
     box = st.container()
-    box.subheader(f"{md(artist)} ({len(group)})")
+    box.header(f"{md(artist)} ({len(group)})", anchor=False)
     show_all = len(group) > FIRST and box.toggle(f"Show {min(len(group), SHOW_ALL_MAX)} of {len(group)}"
                                                  if len(group) > SHOW_ALL_MAX else f"Show all {len(group)}",
                                                  key=f"all_{artist}")

@@ -6,13 +6,15 @@ import streamlit as st
 
 from artsim import figures
 from artsim.analysis import placement
+from artsim.figures import access
 from artsim.viewstate import MIN_DIST_RANGE, NEIGHBORS_RANGE, PROJECTIONS
 from dashboard import cache
+from dashboard.widgets import access as a11y
 from dashboard.widgets import map3d, notices
 
 ctx = cache.context()
 view = ctx.view
-st.title("Projection")
+st.title("Projection", anchor=False)
 
 n = len(ctx.frame)
 notices.stop_unless_selected(3, "project")
@@ -84,5 +86,11 @@ fig = figures.scatter3d(
 )
 if method == "pca" and proj.explained_variance_ratio is not None:
     st.metric("Variance captured by the 3 axes", f"{proj.explained_variance_ratio.sum():.0%}")
-map3d.map3d(fig, height=640)
+# a phone's screen holds the whole cube, its axis titles inside the frame, with room to scroll past it
+if a11y.on_phone():
+    fig.update_layout(scene_camera_eye={"x": 2.1, "y": 2.1, "z": 1.6})
+map3d.map3d(fig, height=420 if a11y.on_phone() else 640,
+            title=access.projection_alt(method, n, color, uploads=int(uploaded.sum())))
 st.caption(figures.projection_caption(method))
+if n <= access.TABLE_MAX_N:
+    a11y.table(access.projection_table(coords, frame), "The map as a table: coordinates and nearest neighbours")

@@ -10,23 +10,27 @@ import streamlit as st
 from artsim import figures
 from artsim.analysis import clustering, similarity
 from artsim.explain import explainable
-from artsim.figures import MAX_HEATMAP_N
+from artsim.figures import MAX_HEATMAP_N, access
 from artsim.figures.markup import md
 from artsim.inputs import selection
 from dashboard import cache
 from dashboard.panels import export_panel
+from dashboard.widgets import access as a11y
 from dashboard.widgets import intervals, notices, why
 
 ctx = cache.context()
 view = ctx.view
-st.title("Similarity")
+st.title("Similarity", anchor=False)
 
 n = len(ctx.frame)
 notices.stop_unless_selected(2, "compare")
 
 left, right = st.columns([1, 1])
+# On a phone a painting-by-painting matrix has cells a few pixels wide: artists first there
+# (unless the link asks for paintings).
+default_level = "artists" if a11y.on_phone() and "level" not in st.query_params else view.level
 level = left.radio(
-    "Level", ["paintings", "artists"], index=["paintings", "artists"].index(view.level),
+    "Level", ["paintings", "artists"], index=["paintings", "artists"].index(default_level),
     horizontal=True, key="level_widget", on_change=cache.set_view_from, args=("level", "level_widget"),
 )
 center = right.toggle(
@@ -75,12 +79,24 @@ if level == "paintings":
         figures.add_pair_picker(fig)
         key = f"heatmap_{zlib.crc32(repr((shas, [int(i) for i in order])).encode()):08x}"
         event = export_panel.chart(fig, key=key, name="similarity-paintings", on_select="rerun",
-                                   selection_mode="points")
+                                   selection_mode="points", alt=access.heatmap_alt(n, "paintings", S, labels))
     else:
-        export_panel.chart(fig, key="heatmap", name="similarity-paintings")
+        export_panel.chart(fig, key="heatmap", name="similarity-paintings",
+                           alt=access.heatmap_alt(n, "paintings", S, labels))
+    a11y.table(access.nearest_table(S, labels), "The heatmap as a table: each painting's nearest three")
     st.caption(f"Rows ordered by the leaves of the {view.linkage}-linkage dendrogram."
-               + (" Click a cell to ask why those two paintings are similar." if pick else ""))
-    if pair := figures.picked_pair(event.selection.points, order) if pick else None:
+               + (" Click a cell, or choose a pair below, to ask why those two paintings are similar."
+                  if pick else ""))
+    if pick:  # the keyboard's way to the same pair as a click on a cell
+        picked = st.selectbox("Pair to explain", [None, *(i * n + j for i in range(n) for j in range(i + 1, n))],
+                              key=f"pair_{key}",
+                              format_func=lambda c: "Choose two paintings…" if c is None
+                              else f"{labels[c // n]} and {labels[c % n]}",
+                              placeholder="Choose two paintings…")
+    pair = figures.picked_pair(event.selection.points, order) if pick else None
+    if pick and pair is None and picked is not None:
+        pair = (picked // n, picked % n)
+    if pair:
         i, j = pair
         if i == j:
             st.caption(f"{md(labels[i])}: a painting compared with itself.")
@@ -92,12 +108,15 @@ else:
         similarity.artist_similarity(S, artists) if small
         else similarity.artist_similarity_from_vectors(ctx.vectors, artists, center=center)
     )
-    export_panel.chart(figures.similarity_heatmap(by_artist), key="heatmap", name="similarity-artists")
+    export_panel.chart(figures.similarity_heatmap(by_artist), key="heatmap", name="similarity-artists",
+                       alt=access.heatmap_alt(len(by_artist), "artists", by_artist.to_numpy(), list(by_artist.index)))
+    a11y.table(access.nearest_table(by_artist.to_numpy(), list(by_artist.index)),
+               "The heatmap as a table: each artist's nearest three")
     st.caption("Off-diagonal: mean similarity between two artists' paintings. "
                "Diagonal: mean similarity among one artist's paintings (blank with a single painting).")
     intervals.show(center)
 
-    st.subheader("Drill down: two artists, painting by painting")
+    st.header("Drill down: two artists, painting by painting", anchor=False)
     names = list(by_artist.index)
 
     def _artist_from_url(param: str, default: int) -> int:
@@ -123,6 +142,7 @@ else:
         figures.similarity_heatmap(block, [labels[i] for i in rows], artists=sub_artists,
                                    colors=figures.artist_colors(p.artist for p in ctx.paintings)),
         key="heatmap_drill", name="similarity-artist-pair",
+        alt=access.heatmap_alt(len(rows), "paintings", block, [labels[i] for i in rows]),
     )
     total = sum(a in (names[ia], names[ib]) for a in artists)
     st.caption(
@@ -130,7 +150,7 @@ else:
         + (", centred on the whole collection's mean vector, as above." if center else ".")
     )
 
-st.subheader("Most similar pairs across artists")
+st.header("Most similar pairs across artists", anchor=False)
 if not small:
     st.caption(f"Shown for selections of up to {similarity.PAINTING_LEVEL_MAX_N} paintings.")
 else:
@@ -138,25 +158,19 @@ else:
     if pairs.empty:
         st.caption("Only one artist selected: no cross-artist pairs.")
     else:
-        thumbs = thumbs_of([*pairs["i"], *pairs["j"]])
+        # Text only (a thumbnail's data URI would be read out), similarity first: fits a phone.
+        links = ([why.url(shas[i], shas[j]) for i, j in zip(pairs["i"], pairs["j"], strict=True)]
+                 if explainable(ctx.model) else None)
         st.dataframe(
-            {
-                "A": [thumbs[i] for i in pairs["i"]],
-                "painting A": [labels[i] for i in pairs["i"]],
-                "B": [thumbs[j] for j in pairs["j"]],
-                "painting B": [labels[j] for j in pairs["j"]],
-                "similarity": pairs["similarity"].round(3),
-                **({"why": [why.url(shas[i], shas[j]) for i, j in zip(pairs["i"], pairs["j"], strict=True)]}
-                   if explainable(ctx.model) else {}),
-            },
+            access.top_pairs_table(pairs, labels, links),
             column_config={
-                "A": st.column_config.ImageColumn("A"), "B": st.column_config.ImageColumn("B"),
-                "why": st.column_config.LinkColumn("why?", display_text="why similar?"),
+                "similarity": st.column_config.NumberColumn("similarity", format="%.3f", width="small"),
+                "why": st.column_config.LinkColumn("why?", display_text="why similar?", width="small"),
             },
             hide_index=True, width="stretch",
         )
 
-st.subheader("Nearest paintings to…")
+st.header("Nearest paintings to…", anchor=False)
 choice = st.selectbox("Painting", range(n), format_func=labels.__getitem__, key="nearest_widget")
 k_near = min(5, n - 1)
 near = (
@@ -167,13 +181,13 @@ thumbs = thumbs_of([choice, *near["j"]])
 cols = st.columns(1 + len(near))
 with cols[0]:
     if thumbs[choice]:
-        st.image(thumbs[choice])
+        st.image(thumbs[choice], alt=access.painting_alt(ctx.frame.iloc[choice]))
     st.caption(f"**{md(labels[choice])}**")
 for col, (_, row) in zip(cols[1:], near.iterrows(), strict=True):
     with col:
         j = int(row["j"])
         if thumbs[j]:
-            st.image(thumbs[j])
+            st.image(thumbs[j], alt=access.painting_alt(ctx.frame.iloc[j]))
         st.caption(f"{md(labels[j])}  \nsimilarity {row['similarity']:.3f}")
         if explainable(ctx.model):
             why.link(shas[choice], shas[j], label="why?")

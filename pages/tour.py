@@ -10,7 +10,7 @@ from artsim.figures.markup import md
 from artsim.store.tours import MAX_CAPTION_CHARS, MAX_TITLE_CHARS, Step, TourError
 from dashboard.panels import tour_panel as tp
 
-st.title("Tour")
+st.title("Tour", anchor=False)
 
 # An edit link (tour_edit=TOKEN) makes this session the owner. The router has already taken the
 # token out of the URL (so no share link or citation shows it); the link's values stay in the view.
@@ -56,7 +56,7 @@ if tour is None:
 
 owner = tp.token(tour.id)
 n = len(tour.steps)
-st.subheader(md(tour.title))  # untrusted: markdown escaped
+st.header(md(tour.title), anchor=False)  # untrusted: markdown escaped
 st.caption(f"{n} step{'s' if n != 1 else ''} · {'yours, editable' if owner else 'read-only'}")
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from artsim.analysis import matching
 from artsim.explain import explainable
+from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from artsim.store.collections import CollectionError
 from artsim.uploads import flow as upload_flow
@@ -18,7 +19,7 @@ from dashboard.widgets import why
 
 ctx = cache.context()
 view = ctx.view
-st.title("Add paintings")
+st.title("Add paintings", anchor=False)
 st.caption(
     "Upload self-portraits (yours, or by a painter the gallery lacks) as images or .zip archives. "
     "They join the heatmap, the dendrogram and the 3-D map. Only add works you have the right to use."
@@ -86,7 +87,7 @@ if submitted:
 
 results = st.session_state.get("upload_results")
 if results:
-    st.subheader("Last upload")
+    st.header("Last upload", anchor=False)
     st.text(upload_flow.summary(results))
     st.dataframe(pd.DataFrame(results)[["file", "result", "reason"]], hide_index=True, width="stretch")
 
@@ -97,7 +98,7 @@ if results:
         ~frame["source"].eq("upload").to_numpy(), k_artists=3, k_paintings=4, center=view.center,
     )
     if matches:
-        st.subheader("Whose paintings do they look like?")
+        st.header("Whose paintings do they look like?", anchor=False)
         st.caption(
             "Artists are ranked by their single closest painting (best match), so an artist with many varied "
             "works is not outvoted by one with a single similar work; beside the ranking, the nearest paintings. "
@@ -109,7 +110,7 @@ if results:
             st.markdown(f"**{md(row['title'])}** ({md(row['artist'])})")
             left, mid, right = st.columns([1, 2, 4])
             if thumbs[m.row]:
-                left.image(thumbs[m.row])
+                left.image(thumbs[m.row], alt=painting_alt(row))
             mid.dataframe(
                 m.artists[["artist", "similarity"]].rename(columns={"similarity": "best match"}).round(3),
                 hide_index=True,
@@ -118,7 +119,7 @@ if results:
             for col, (_, near) in zip(cols, m.paintings.iterrows(), strict=False):
                 j = int(near["j"])
                 if thumbs[j]:
-                    col.image(thumbs[j])
+                    col.image(thumbs[j], alt=painting_alt(frame.iloc[j]))
                 col.caption(f"{md(frame['artist'].iloc[j])} – {md(frame['title'].iloc[j])}  \n"
                             f"similarity {near['similarity']:.3f}")
                 if explainable(ctx.model):

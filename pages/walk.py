@@ -6,12 +6,13 @@ import streamlit as st
 
 from artsim.analysis import separation
 from artsim.explain import explainable
+from artsim.figures.access import painting_alt
 from dashboard import cache
 from dashboard.widgets import why
 
 ctx = cache.context()
 view = ctx.view
-st.title("Walk between paintings")
+st.title("Walk between paintings", anchor=False)
 
 n = len(ctx.frame)
 if n < 2:
@@ -103,7 +104,7 @@ for start in range(0, len(path.steps), per_row):
         t = start + slot
         with cols[slot]:
             if thumbs[t]:
-                st.image(thumbs[t], width="stretch")
+                st.image(thumbs[t], width="stretch", alt=painting_alt(ctx.frame.iloc[step]))
             st.text(labels[step])
             if t < len(path.similarities):
                 st.caption(f"→ next: {path.similarities[t]:.2f}")

@@ -99,7 +99,7 @@ def array(value) -> np.ndarray:
 def test_gallery_page_embeds_then_shows_every_painting(app):
     settle(app)
     assert app.title[0].value == "Gallery"
-    assert [s.value for s in app.subheader] == [f"{a} (3)" for a in ARTISTS]
+    assert [s.value for s in app.header] == [f"{a} (3)" for a in ARTISTS]
     assert len(app.image) == 9
     assert "9 paintings by 3 artists" in app.caption[1].value or any(
         "9 paintings by 3 artists" in c.value for c in app.caption
@@ -202,7 +202,7 @@ def test_share_link_reopens_the_same_view(app):
                              "artists": "Ada Blue,Bo Red"})
     settle(app)
     assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]
-    assert [s.value for s in app.subheader] == ["Ada Blue (3)", "Bo Red (3)"]
+    assert [s.value for s in app.header] == ["Ada Blue (3)", "Bo Red (3)"]
     app.switch_page(page("clustering")).run()
     assert not app.exception, app.exception
     assert app.multiselect[0].value == ["Ada Blue", "Bo Red"]  # the router ran too
@@ -265,7 +265,7 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     assert collection_id and "edit" not in owner.query_params
     # The new artist joins the views; the uploads sit in the 3-D map as highlighted points.
     settle(owner.switch_page(page("gallery")))  # the new store embeds the gallery in the background
-    assert "Dee Yellow (2)" in [s.value for s in owner.subheader]
+    assert "Dee Yellow (2)" in [s.value for s in owner.header]
     owner.switch_page(page("projection")).run()
     spec = owner.get("component_instance")[0].proto.json_args  # the 3-D map component's figure
     assert "Dee Yellow" in spec and "diamond" in spec
@@ -277,4 +277,24 @@ def test_upload_adds_good_files_rejects_the_broken_one_and_shares_read_only(app_
     assert "read-only" in student.warning[0].value
     assert not any("Edit link" in e.label for e in student.expander)
     student.switch_page(page("gallery")).run()
-    assert "Dee Yellow (2)" in [s.value for s in student.subheader]
+    assert "Dee Yellow (2)" in [s.value for s in student.header]
+
+
+def test_similarity_pair_picked_by_name_offers_its_explanation(app):
+    """Issue 24.2: "Pair to explain" (a searchable select, the keyboard's way) has a cell click's effect;
+    the heatmap has an alt and its table lists each painting's nearest three."""
+    open_page(app, "similarity")
+    assert not app.exception, app.exception
+    ctx = app.session_state["artsim_context"]
+    n = len(ctx.frame)
+    pick = next(s for s in app.selectbox if s.label == "Pair to explain")
+    assert pick.value is None and len(pick.options) == 1 + n * (n - 1) // 2
+    pick.set_value(1 * n + 7).run()
+    assert not app.exception, app.exception
+    links = [p for p in app.main.get("page_link") if p.proto.label == "Why are these two similar?"]
+    assert len(links) == 1
+    shas = ctx.frame["sha256"].tolist()
+    assert f"a={shas[1][:12]}" in links[0].proto.query_string and f"b={shas[7][:12]}" in links[0].proto.query_string
+    table = next(e for e in app.main.expander if e.label.startswith("The heatmap as a table")).dataframe[0].value
+    assert len(table) == n and list(table.columns)[:3] == ["name", "nearest 1", "cosine 1"]
+    assert app.main.get("plotly_chart")[0].proto.alt.startswith(f"Heatmap of cosine similarity between {n} paintings")

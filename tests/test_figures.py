@@ -15,6 +15,7 @@ from artsim.analysis.projection import fit_projection
 from artsim.analysis.similarity import artist_similarity, cosine_similarity_matrix
 from artsim.figures import (
     CLUSTER_PALETTE,
+    CLUSTER_SYMBOLS,
     HIGHLIGHT_NAME,
     LABEL_MAX_N,
     MAX_HEATMAP_N,
@@ -266,6 +267,8 @@ def test_scatter3d_clusters_umap_titles_and_thumbnail_cap(coll):
     for t in fig.data:
         c = int(t.name.split()[1]) - 1
         assert t.marker.color == CLUSTER_PALETTE[c]
+        # issue 24: a second cue beside colour (uploads keep their diamond)
+        assert t.marker.symbol == ("diamond" if HIGHLIGHT_NAME in t.name else CLUSTER_SYMBOLS[c % len(CLUSTER_SYMBOLS)])
         assert all(frame.cluster[int(cd[0])] == c for cd in t.customdata)
     assert fig.layout.scene.yaxis.title.text == "UMAP 2"
     assert "UMAP" in fig.layout.meta["caption"]
@@ -288,10 +291,11 @@ def test_artist_colours_stable_when_adding_or_deselecting():
     after = artist_colors([*gallery, "Uploaded Painter", "Another One"])  # uploads come after the gallery
     assert {a: after[a] for a in gallery} == before
     assert len(set(after.values())) == len(after)
-    # a new gallery folder sorted among the others moves no one unless it takes their hashed slot
+    # a new gallery folder sorted among the others moves only the artist whose hashed slot it takes
+    # and, with 12 of the 16 colour-blind-safe slots in use, the one that artist then probes into
     wider = artist_colors(sorted([*gallery, "Berthe Morisot"]))
     moved = [a for a in gallery if wider[a] != before[a]]
-    assert len(moved) <= 1
+    assert len(moved) <= 2
     # colours come from the whole collection: a selection or any row order does not change them
     X = np.eye(len(gallery), 3) + 0.1
     frame = pd.DataFrame({"artist": gallery[::-1], "title": "t", "year": 1900})

@@ -51,13 +51,13 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
     assert atlas.shape == (3 * 64, 3 * 64, 3)  # 9 thumbnails in 3 x 3 cells of 64 px
     assert [d["t"].split("\n")[0] for d in layer["data"]] == [
         f"{a} – {t}" for a, t in zip(ctx.frame["artist"], ctx.frame["title"], strict=True)]
-    assert not at.subheader  # nothing selected yet
+    assert not at.header  # nothing selected yet
     # what the browser sends after a click on row 4 and a shift-click on row 1 (and a bogus row)
     key = cache.digest(list(ctx.frame["sha256"]))[:10]
     at.session_state[f"atlas_deck_{key}"] = {"selection": {"indices": {LAYER_ID: [4, 1, 99]}, "objects": {}}}
     at.run()
     assert not at.exception, at.exception
-    assert at.subheader[0].value == "2 selected"
+    assert at.header[0].value == "2 selected"
     assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[i] for i in (1, 4)]
     labels = [b.proto.label for b in at.main.get("download_button")]
     assert labels == ["Selected as CSV (2)", "Selected as Parquet"]
@@ -69,7 +69,7 @@ def test_map_draws_every_thumbnail_from_one_atlas_and_selects(env, monkeypatch):
     assert at.sidebar.get("download_button")[0].proto.label == "Selection as CSV (2 paintings)"
     # a new session opened at that link shows the same selection
     other = open_in(env, monkeypatch, "atlas", sel=viewstate.selection_param(shas))
-    assert other.subheader[0].value == "2 selected (from the link)"
+    assert other.header[0].value == "2 selected (from the link)"
     assert other.session_state["map_selection"] == shas
 
 
@@ -83,5 +83,21 @@ def test_dots_mode_selects_by_box_or_lasso(env, monkeypatch):
     at.session_state[f"atlas_dots_{cache.digest(list(ctx.frame['sha256']))[:10]}"] = {"selection": {"points": [], "point_indices": [3, 0, 99], "box": [], "lasso": []}}
     at.run()
     assert not at.exception, at.exception
-    assert at.subheader[0].value == "2 selected"
+    assert at.header[0].value == "2 selected"
     assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[i] for i in (0, 3)]
+
+
+def test_map_selects_by_name_as_a_click_does_and_gives_alt_and_table(env, monkeypatch):
+    """Issue 24.2: the keyboard's way, a searchable select beside the map, has a click's effect."""
+    at = open_in(env, monkeypatch, "atlas")
+    ctx = at.session_state["artsim_context"]
+    key = cache.digest(list(ctx.frame["sha256"]))[:10]
+    alt = at.get("deck_gl_json_chart")[0].proto.alt
+    assert alt.startswith("2-D PCA map of 9 paintings, each drawn as its thumbnail"), alt
+    at.multiselect(key=f"atlas_keys_{key}").set_value([3]).run()
+    assert not at.exception, at.exception
+    assert at.header[0].value == "1 selected"
+    assert at.session_state["map_selection"] == [ctx.frame["sha256"].iloc[3]]
+    assert at.query_params["sel"] == viewstate.selection_param([ctx.frame["sha256"].iloc[3]])
+    table = at.main.expander[0].dataframe[0].value
+    assert list(table.columns) == ["painting", "artist", "x", "y", "nearest on the map"] and len(table) == 9

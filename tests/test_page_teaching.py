@@ -109,7 +109,7 @@ def test_tour_built_by_its_owner_then_played_read_only(env, monkeypatch):
     student = _open(env, monkeypatch, "tour", tour=tour_id)
     assert "read-only" in student.caption[0].value
     assert not [b for b in student.button if b.key in ("tour_add", "tour_remove_0")]
-    assert student.subheader[0].value == md("Week 3: [who](javascript:x) looks alike")  # escaped markdown
+    assert student.header[0].value == md("Week 3: [who](javascript:x) looks alike")  # escaped markdown
     assert HOSTILE in [t.value for t in student.main.text]  # plain text, never markup
     assert student.get("page_link")[0].proto.page == "" or "gallery" in student.get("page_link")[0].proto.page
     student.button(key="tour_next").click().run()

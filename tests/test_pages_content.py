@@ -169,7 +169,7 @@ def test_upload_answer_ranks_the_source_artist_first_and_shows_names_as_text(app
     ready(app)  # the new painting is embedded in the background
     assert not app.error, [e.value for e in app.error]
     texts = assert_plain(app)
-    assert "Whose paintings do they look like?" in [s.value for s in app.subheader]
+    assert "Whose paintings do they look like?" in [s.value for s in app.header]
     ranking = app.dataframe[1].value
     assert ranking["artist"].iloc[0] == HOSTILE_ARTISTS["Ada Blue"]
     assert list(ranking.columns) == ["artist", "best match"]

@@ -21,9 +21,12 @@ import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["colors", "compare", "dendrogram", "export", "heatmaps", "hover", "markup", "scatter", "sprites", "text", "thumbmap", "treetop"],
+    submodules=["access", "colors", "compare", "dendrogram", "export", "heatmaps", "hover", "markup", "scatter", "sprites", "text", "thumbmap", "treetop"],
     submod_attrs={
-        "colors": ["ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "artist_colors", "category_colors", "cluster_color"],
+        "colors": [
+            "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "CLUSTER_SYMBOLS", "artist_colors",
+            "category_colors", "cluster_color", "cluster_symbol", "contrast_ratio",
+        ],
         "compare": ["accuracy_bar_figure", "agreement_heatmap", "within_between_figure"],
         "dendrogram": ["dendrogram_figure", "distance_name"],
         "heatmaps": ["LABEL_MAX_N", "MAX_HEATMAP_N", "PICKER_NAME", "PICK_MAX_N", "add_pair_picker", "picked_pair", "similarity_heatmap"],

@@ -8,7 +8,9 @@ Adding an artist (an upload, a new folder) therefore never changes the colour
 of an artist already there unless the palette is full; deselecting artists
 changes nothing, since the colours are computed over the whole collection.
 Cluster ``c`` (0-based, shown as "Cluster c+1") is ``CLUSTER_PALETTE[c % len]``
-in the dendrogram and the 3-D map alike.
+in the dendrogram and the 3-D map alike, with ``CLUSTER_SYMBOLS[c % len]`` as its
+marker in the 3-D map. Every palette survives simulated colour blindness (see the
+palette comments); contrast is checked with :func:`contrast_ratio`.
 """
 
 from __future__ import annotations
@@ -18,18 +20,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from plotly.colors import qualitative
 
-#: Colours for clusters: 10 distinct, then 24 more.
-CLUSTER_PALETTE: tuple[str, ...] = tuple(qualitative.Plotly) + tuple(qualitative.Dark24)
-#: Colours for artists, clear on white and told apart at a glance: matplotlib's tab10 without
-#: its grey (grey means "above the cut"), their light tab20 partners, and five dark tab20b tones.
-ARTIST_PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
-    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+#: Colours for clusters (12, then they repeat with another marker symbol, :func:`cluster_symbol`).
+#: Chosen by a max-min search over sRGB so that, together with ``ABOVE_CUT_COLOR``, the closest
+#: pair stays CIEDE2000 >= 12 for normal vision and for simulated protanopia, deuteranopia and
+#: tritanopia (Machado et al. 2009, full severity), and every colour has >= 3:1 contrast on
+#: white. ``tests/test_palettes.py`` recomputes both.
+CLUSTER_PALETTE: tuple[str, ...] = (
+    "#964b00", "#5a2d96", "#3c78ff", "#005a3c", "#875a87", "#968700", "#00875a", "#002dff", "#78000f",
+    "#691e4b", "#f02d69", "#c378b4",
 )
-ABOVE_CUT_COLOR = "#9a9a9a"
+#: Colours for artists (16; more artists share colours): the same search and checks, the
+#: closest pair CIEDE2000 >= 10 under every simulation and >= 3:1 contrast on white.
+ARTIST_PALETTE: tuple[str, ...] = (
+    "#4ba500", "#5a0069", "#4b96e1", "#003c00", "#c34b78", "#3c00ff", "#786900", "#0f694b", "#873c78",
+    "#a578a5", "#5a874b", "#690f3c", "#d27878", "#4b69e1", "#0000b4", "#960f2d",
+)
+#: Branches above the cut: a grey with 3.45:1 contrast on white, told from every cluster colour.
+ABOVE_CUT_COLOR = "#8a8a8a"
+#: Marker symbols for clusters in the 3-D map (a second cue beside colour). ``diamond`` is
+#: left out: it marks uploads. 5 symbols x 12 colours: 60 distinct (colour, symbol) pairs.
+CLUSTER_SYMBOLS: tuple[str, ...] = ("circle", "square", "cross", "x", "circle-open")
 
 
 def _slot(name: str, size: int) -> int:
@@ -75,6 +86,24 @@ def artist_colors(
 def cluster_color(c: int) -> str:
     """Colour of cluster ``c`` (0-based)."""
     return CLUSTER_PALETTE[int(c) % len(CLUSTER_PALETTE)]
+
+
+def cluster_symbol(c: int) -> str:
+    """Marker symbol of cluster ``c`` (0-based) in the 3-D map."""
+    return CLUSTER_SYMBOLS[int(c) % len(CLUSTER_SYMBOLS)]
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2.1 relative luminance of a ``#rrggbb`` colour (0 = black, 1 = white)."""
+    rgb = np.array([int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(a: str, b: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    hi, lo = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def category_colors(values: Sequence[Any], known: Mapping[Any, str] | None = None) -> dict[Any, str]:

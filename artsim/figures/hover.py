@@ -25,12 +25,12 @@ import plotly
 import plotly.graph_objects as go
 
 #: Bump when INDEX_HTML changes (the folder name carries it, so a browser never mixes versions).
-ASSET_VERSION = "1"
+ASSET_VERSION = "3"
 THUMBS_DIR = "thumbs"
 _SHA = re.compile(r"[0-9a-f]{64}")
 
 INDEX_HTML = """<!DOCTYPE html>
-<html><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><title>3-D map of the paintings</title>
 <style>
 html,body{margin:0;padding:0;overflow:hidden;font-family:"Source Sans Pro",sans-serif}
 #tip{position:fixed;display:none;pointer-events:none;z-index:10;background:rgba(255,255,255,.97);
@@ -38,6 +38,7 @@ html,body{margin:0;padding:0;overflow:hidden;font-family:"Source Sans Pro",sans-
   box-shadow:0 2px 6px rgba(0,0,0,.2)}
 #tip img{display:block;max-width:172px;max-height:172px;margin:auto}
 #tiptext{margin-top:4px;overflow-wrap:anywhere}
+body.touch .gl-container, body.touch .nsewdrag{pointer-events:none}
 </style>
 <script src="plotly.min.js"></script></head>
 <body><div id="plot"></div>
@@ -94,10 +95,22 @@ html,body{margin:0;padding:0;overflow:hidden;font-family:"Source Sans Pro",sans-
     var d = e.data;
     if (!d || d.type !== 'streamlit:render') { return; }
     var spec = JSON.parse(d.args.spec), h = d.args.height;
+    // The frame's name for a screen reader (Streamlit titles it with the component's module path).
+    if (d.args.title) {
+      document.title = d.args.title;
+      try { window.frameElement.title = d.args.title; } catch (err) { /* another origin: keep ours */ }
+    }
+    // On a touch screen a swipe scrolls the page: the 3-D scene takes no touch there (no orbit);
+    // the legend still does, and the table under the map has every painting's numbers.
+    if (window.matchMedia && window.matchMedia('(pointer: coarse)').matches) {
+      spec.layout.scene = Object.assign({}, spec.layout.scene, {dragmode: false});
+      spec.layout.dragmode = false;
+      document.body.classList.add('touch');
+    }
     spec.data.forEach(function (t) { t.hoverinfo = 'none'; delete t.hovertemplate; });  // our panel instead
     spec.layout.height = h;
     plot.style.height = h + 'px';
-    Plotly.react(plot, spec.data, spec.layout, {displaylogo: false, responsive: true}).then(function () {
+    Plotly.react(plot, spec.data, spec.layout, {displaylogo: false, responsive: true, scrollZoom: false}).then(function () {
       if (!bound) { bind(); bound = true; }
       send('streamlit:setFrameHeight', {height: h});
     });

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from artsim.figures.colors import category_colors
+from artsim.figures.colors import category_colors, cluster_symbol
 from artsim.figures.text import plain
 
 #: Most points that carry a thumbnail data-URI in ``customdata``.
@@ -99,7 +99,8 @@ def scatter3d(
         explained variance come from it).
     frame : n rows, with columns ``artist``, ``title``, ``year`` and optionally
         ``thumbnail_uri`` (data URIs) and the ``color_by`` column.
-    color_by : "artist", or "cluster" (0-based ints, shown as "Cluster 1"...),
+    color_by : "artist", or "cluster" (0-based ints, shown as "Cluster 1"..., each with its
+        colour and its marker symbol, ``colors.cluster_symbol``),
         or any other categorical column.
     highlight : bool mask (n,) or row indices of uploaded paintings: drawn in
         their category's colour as diamonds with a dark outline, one
@@ -144,6 +145,8 @@ def scatter3d(
             if sel.size == 0:
                 continue
             marker: dict[str, Any] = {"size": point_size, "color": color, "opacity": 0.85}
+            if is_cluster:  # a second cue beside colour: each cluster its marker symbol
+                marker["symbol"] = cluster_symbol(int(v))
             if up:
                 marker = {"size": point_size * 2.2, "symbol": UPLOAD_SYMBOL, "color": color,
                           "line": {"color": "#111111", "width": 3}}

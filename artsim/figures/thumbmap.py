@@ -100,6 +100,7 @@ def deck_map(
     boxes: np.ndarray,
     *,
     height: int = 640,
+    touch: bool = False,
 ) -> pdk.Deck:
     """The WebGL map: one icon per painting at its position, cut from the atlas at ``atlas_url``.
 
@@ -111,6 +112,8 @@ def deck_map(
     boxes : (n, 4) int ``x, y, width, height`` of each thumbnail in the atlas; a painting
         with a zero-width box has no thumbnail and is left out of the layer.
     height : the chart's height in pixels (the first view fits the map into it).
+    touch : a phone or tablet: one finger scrolls the page (no drag-pan, no touch zoom or
+        rotation); double tap and the keyboard's arrows and +/- still move the map.
 
     Returns
     -------
@@ -140,9 +143,13 @@ def deck_map(
     )
     # Fit the larger extent (plus a thumbnail) into the chart's height: 1 common unit = 2**zoom pixels.
     zoom = math.log2(0.9 * height / (span + size))
+    controller: bool | dict = True
+    if touch:
+        controller = {"dragPan": False, "scrollZoom": False, "touchZoom": False, "touchRotate": False,
+                      "doubleClickZoom": True, "keyboard": True}
     view_state = pdk.ViewState(target=[float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2), 0.0],
                                zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
     return CompactDeck(
-        layers=[layer], views=[pdk.View(type="OrthographicView", controller=True, flipY=False)],
+        layers=[layer], views=[pdk.View(type="OrthographicView", controller=controller, flipY=False)],
         initial_view_state=view_state, map_style=None, tooltip={"text": "{t}"}, height=height,
     )

@@ -20,6 +20,7 @@ import streamlit as st
 from artsim import viewstate
 from artsim.figures import export
 from dashboard import cache
+from dashboard.widgets import access
 
 #: Session keys: the sidebar's "Share this view" and "Export" panels are open. Both draw their
 #: content only once opened: a code block makes the browser load Streamlit's syntax highlighter
@@ -96,6 +97,9 @@ def chart(fig: go.Figure, *, key: str, name: str, where=st, **plot_kwargs):
 
     Returns what ``plotly_chart`` returns (the selection event with ``on_select="rerun"``).
     """
+    # A swipe scrolls the page: no drag mode, except where a desktop pointer picks on the chart.
+    access.touch_safe(fig, selecting="on_select" in plot_kwargs and not access.on_phone())
+    plot_kwargs.setdefault("config", access.PLOTLY_CONFIG)
     event = where.plotly_chart(fig, key=key, **plot_kwargs)
     where.download_button(
         "Figure as HTML", _later(lambda: export.figure_html(fig)), file_name=f"{_file_stem(name)}.html",

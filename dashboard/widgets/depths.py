@@ -17,7 +17,7 @@ def show(models: dict[str, str | None]) -> None:
     with views included (``cache.model_choices``)."""
     ctx = cache.context()
     names = [m for m, problem in models.items() if problem is None and split_view(m)[0] in VIEWS]
-    st.subheader("What each depth captures")
+    st.header("What each depth captures", anchor=False)
     if not names:
         st.caption("Views need resnet50 or efficientnet-lite0, and neither is available here.")
         return
@@ -34,7 +34,9 @@ def show(models: dict[str, str | None]) -> None:
         st.caption("No view could embed the selected paintings.")
         return
     table = depth_table(vectors, artists, works, center=ctx.view.center)
-    st.plotly_chart(depth_figure(table), key="depths")
+    st.plotly_chart(depth_figure(table), key="depths", config={"scrollZoom": False, "displaylogo": False},
+                    alt="Chart of artist accuracy and same- versus different-artist similarity at each depth "
+                    "of each model; the same numbers are in the table below.")
     st.dataframe(
         table, hide_index=True,
         column_config={

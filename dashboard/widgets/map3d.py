@@ -37,7 +37,9 @@ def thumbnail_urls(shas: tuple[str, ...]) -> list[str]:
     return [urls.get(s, "") for s in shas]
 
 
-def map3d(fig: go.Figure, *, height: int = 640, key: str = "map3d") -> None:
+def map3d(fig: go.Figure, *, height: int = 640, key: str = "map3d", title: str = "3-D map of the paintings") -> None:
     """Show ``fig`` (from ``figures.scatter3d``, thumbnails from :func:`thumbnail_urls`)
-    with the thumbnail of the hovered painting beside the pointer."""
-    _component(str(_folder()))(spec=hover.figure_json(fig), height=int(height), key=key, default=None)
+    with the thumbnail of the hovered painting beside the pointer. ``title`` names the
+    component's frame for a screen reader (its ``title`` attribute, set by the frame's page)."""
+    _component(str(_folder()))(spec=hover.figure_json(fig), height=int(height), title=str(title), key=key,
+                               default=None)
