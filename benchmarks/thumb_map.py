@@ -19,7 +19,7 @@ Map page (``/map``) in Debian Chromium through Playwright:
   a hover tooltip and a click selection (``1 selected``) as checks.
 
 The baseline is the first version of the map (Plotly layout images, kept as
-``artsim.figures.thumbmap.thumbnail_map``) as a standalone page in the same browser
+``artsim.figures.maps.thumbmap.thumbnail_map``) as a standalone page in the same browser
 and run, measured the same way (first draw: Plotly's first layout plus two frames, page clock) at
 ``--baseline-n`` paintings (default 600, the old page's cap: past it drew dots).
 A screenshot goes to ``test-artifacts/thumb_map/``. Last line::
@@ -225,7 +225,8 @@ def _thumb(rng) -> str:
 
 def measure_baseline(browser, n: int, tmp: Path) -> dict:
     """The Plotly layout-image map of ``n`` paintings as a standalone page, measured like the app."""
-    from artsim.figures import export, thumbmap
+    from artsim.figures import export
+    from artsim.figures.maps import thumbmap
 
     rng = np.random.default_rng(0)
     thumbs = [_thumb(rng) for _ in range(64)]

@@ -51,7 +51,7 @@ projection = lazy.load("artsim.analysis.projection")
 separation = lazy.load("artsim.analysis.separation")
 artist_bootstrap = lazy.load("artsim.analysis.artist_bootstrap")
 ann = lazy.load("artsim.store.ann")
-sprites = lazy.load("artsim.figures.sprites")
+sprites = lazy.load("artsim.figures.maps.sprites")
 sprite_route = lazy.load("dashboard.sprite_route")
 
 CONTEXT_KEY = "artsim_context"

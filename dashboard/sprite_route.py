@@ -1,7 +1,7 @@
 """The sprite atlases of the map of paintings, served once and cached by the browser (issue 14.1).
 
 ``dashboard.cache.sprite_atlas`` writes each atlas under ``ARTSIM_HOME/sprites``
-with a content-addressed name (:func:`artsim.figures.sprites.atlas_name`): the same
+with a content-addressed name (:func:`artsim.figures.maps.sprites.atlas_name`): the same
 paintings give the same URL, so the response may be cached for good
 (``Cache-Control: immutable``). ``streamlit_app.py`` mounts :data:`ROUTES`
 through ``st.App(routes=...)``; the second route answers below a
@@ -20,7 +20,7 @@ from artsim import config
 
 #: URL path segment of the atlases (below the app's base path).
 PREFIX = "sprites"
-#: An atlas file name as :func:`artsim.figures.sprites.atlas_name` makes it (nothing else is served).
+#: An atlas file name as :func:`artsim.figures.maps.sprites.atlas_name` makes it (nothing else is served).
 NAME = re.compile(r"[0-9a-f]{24}\.jpg")
 #: A year: the name changes whenever the content does.
 CACHE = "public, max-age=31536000, immutable"

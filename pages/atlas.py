@@ -18,7 +18,7 @@ import streamlit as st
 
 from artsim import figures, viewstate
 from artsim.figures import access, export
-from artsim.figures.thumbmap import LAYER_ID, deck_map, thumbnail_map
+from artsim.figures.maps.thumbmap import LAYER_ID, deck_map, thumbnail_map
 from artsim.inputs.images import load_image
 from dashboard import cache
 from dashboard.server import base_url_path

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from artsim.figures import access
-from artsim.figures.thumbmap import deck_map
+from artsim.figures.maps.thumbmap import deck_map
 
 
 def test_painting_alt_is_title_artist_and_year_as_plain_text():

@@ -1,4 +1,4 @@
-"""artsim.figures.hover: the 3-D map's static folder (page, plotly.js, thumbnails) and the figure it is sent."""
+"""artsim.figures.maps.hover: the 3-D map's static folder (page, plotly.js, thumbnails) and the figure it is sent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import plotly
 
-from artsim.figures import hover, scatter3d
+from artsim.figures import scatter3d
+from artsim.figures.maps import hover
 
 
 def test_prepare_assets_writes_page_and_plotly_once(tmp_path):

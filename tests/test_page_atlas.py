@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from artsim import viewstate
-from artsim.figures.thumbmap import LAYER_ID
+from artsim.figures.maps.thumbmap import LAYER_ID
 from dashboard import cache, sprite_route
 from dashboard.panels import export_panel
 from tests.app_fixtures import app_environment

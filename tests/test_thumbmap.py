@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from starlette.requests import Request
 
-from artsim.figures import sprites
-from artsim.figures.thumbmap import LAYER_ID, MAX_THUMBNAILS, deck_map, thumb_share, thumbnail_map
+from artsim.figures.maps import sprites
+from artsim.figures.maps.thumbmap import LAYER_ID, MAX_THUMBNAILS, deck_map, thumb_share, thumbnail_map
 from dashboard import sprite_route
 from dashboard.server import redirect_target
 

@@ -21,7 +21,7 @@ import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["access", "colors", "compare", "dendrogram", "export", "heatmaps", "hover", "markup", "scatter", "sprites", "text", "thumbmap", "treetop"],
+    submodules=["access", "colors", "compare", "dendrogram", "export", "heatmaps", "maps", "markup", "scatter", "text", "treetop"],
     submod_attrs={
         "colors": [
             "ABOVE_CUT_COLOR", "ARTIST_PALETTE", "CLUSTER_PALETTE", "CLUSTER_SYMBOLS", "artist_colors",

@@ -1,7 +1,7 @@
 """The 3-D map: a projection of the paintings, one legend entry per artist or cluster.
 
 Thumbnails ride along in ``customdata`` (data URIs) only up to
-``MAX_THUMBNAILS`` points; the front end (``artsim.figures.hover``) shows them beside
+``MAX_THUMBNAILS`` points; the front end (``artsim.figures.maps.hover``) shows them beside
 the pointer. Uploaded paintings keep their artist's colour and are drawn as
 diamonds with a dark outline, in a trace of their own per artist.
 """

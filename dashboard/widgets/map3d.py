@@ -2,7 +2,7 @@
 browser fetches once; a rerun sends only the figure.
 
 The component's folder (page, plotly.js, ``thumbs/<sha256>.jpg``) lives under
-``$ARTSIM_HOME/web`` and is written by :mod:`artsim.figures.hover`.
+``$ARTSIM_HOME/web`` and is written by :mod:`artsim.figures.maps.hover`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from artsim import config
-from artsim.figures import hover
+from artsim.figures.maps import hover
 from dashboard import cache
 
 

@@ -4,7 +4,7 @@ Two drawings of the same map:
 
 - :func:`deck_map`, the map itself: a deck.gl ``IconLayer`` over an
   ``OrthographicView`` (WebGL, through ``st.pydeck_chart``). Every painting is
-  its thumbnail, cut from ONE sprite atlas image (:mod:`artsim.figures.sprites`) by an
+  its thumbnail, cut from ONE sprite atlas image (:mod:`artsim.figures.maps.sprites`) by an
   icon mapping, so 5,000 thumbnails cost one image request; hover shows the
   credit as plain text, a click selects.
 - :func:`thumbnail_map`, a Plotly figure: WebGL dots for box and lasso
