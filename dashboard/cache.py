@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from artsim import config, lazy
-from artsim.embedding import available_models, default_model
+from artsim.embedding import available_models, default_model, resnet50_weights_status
 from artsim.errors import ImageError
 from artsim.indexing.embed_stream import THUMBNAIL_QUALITY, THUMBNAIL_SIZE
 from artsim.inputs.collection import Painting, scan_folder
@@ -89,13 +89,19 @@ def model_choices() -> tuple[dict[str, str | None], str, str]:
 def _model_choices(settings: tuple[str, ...]) -> tuple[dict[str, str | None], str, str]:
     # ``settings`` only keys the cache: a changed ARTSIM_MODEL or weights place is read at once
     # (regression: one cached answer for every setting picked the previous default model)
-    # never fetch here: a first view does not wait for a download (dashboard.startup fetches)
     choices = available_models(with_views=True)
-    if settings[-1] == "fetching":
-        choices = {m: ("its ImageNet weights are being fetched (95 MB, once); it appears here when they are in"
-                       if m.split(":", 1)[0] == "resnet50" else why) for m, why in choices.items()}
-        return choices, "efficientnet-lite0", "ResNet-50's weights are being fetched; until then EfficientNet-Lite0"
-    return choices, *default_model(fetch=False)
+    fetch = settings[-1]
+    if choices["resnet50"] is None and not resnet50_weights_status().present:
+        # Never fetched on a view (a visitor would wait for 95 MB): the server fetches at start
+        # (dashboard.model_prep); until the file is there ResNet-50 is not offered.
+        why = ("its ImageNet weights are being fetched (95 MB, once); it appears here when they are in"
+               if fetch == "fetching" else "its ImageNet weights are not here yet: run `artsim weights fetch` "
+               "(or `make run`), then reload")
+        choices = {m: why if m.split(":", 1)[0] == "resnet50" else problem for m, problem in choices.items()}
+    name, reason = default_model(fetch=False)
+    if choices.get(name) is not None:  # resnet50 without its file yet
+        return choices, "efficientnet-lite0", f"ResNet-50: {choices[name]}; until then EfficientNet-Lite0"
+    return choices, name, reason
 
 
 # ----------------------------------------------------------------------------- links

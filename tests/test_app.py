@@ -119,6 +119,21 @@ def test_with_resnet50_weights_the_first_view_says_resnet50(app_env, monkeypatch
     assert any("Default model" in c.value and "ResNet-50" in c.value for c in at.caption)
 
 
+def test_without_resnet50_weights_no_view_fetches_them(app_env, monkeypatch, tmp_path):
+    """npm could fetch them, but a page never does (a visitor would wait for 95 MB): ResNet-50 is
+    not offered until the file is there, and the sidebar says how to get it (regression)."""
+    for key, value in app_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ARTSIM_MODEL")
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))  # no converted weights
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="model_widget").value == "efficientnet-lite0"
+    assert "resnet50" not in at.selectbox(key="model_widget").options
+    assert any("artsim weights fetch" in t.value for t in at.text)
+    assert not (tmp_path / "home" / "weights").exists()  # nothing fetched
+
+
 def test_a_warm_start_imports_no_model(app):
     """Every vector in the store: the first view needs no torch, timm, onnxruntime or umap."""
     settle(app)  # the store now holds every painting's vector

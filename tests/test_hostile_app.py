@@ -128,7 +128,7 @@ def test_no_server_folder_in_the_sidebar_or_the_empty_gallery(app, tmp_path):
     assert not app.exception, app.exception
     shown = everything_shown(app)
     assert shown and not [s for s in shown if str(tmp_path) in s], [s for s in shown if str(tmp_path) in s]
-    assert "Collection: empty" in shown  # the gallery folder's name only
+    assert "Folder “empty”: 0 paintings, 0 artists" in shown  # the gallery named for people, by its folder's name only
 
 
 def test_hide_paths_keeps_urls_and_names():

@@ -23,6 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 FAITHFUL = {BF16: 0.9991, ONNX: 1.0, FROZEN: 1.0, EAGER: 1.0}
 
 
+#: The function itself: the fixture below stands a fixed answer in for it in the other tests.
+REAL_CUDA_PRESENT = rt.cuda_present
+
+
 @pytest.fixture(autouse=True)
 def cpu_machine(monkeypatch, tmp_path):
     monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
@@ -186,3 +190,15 @@ def test_the_timer_times_every_runtime_in_rounds_and_drops_hopeless_ones():
     assert rates["fast"] <= 8 / 0.05 and rates["slower"] <= 8 / 0.06 and rates["hopeless"] <= 8 / 0.5
     assert rates["hopeless"] < min(rates["fast"], rates["slower"])
     assert calls == {"fast": 3, "slower": 3, "hopeless": 1}  # rounds of one batch each; hopeless: one
+
+
+def test_cuda_present_while_another_thread_is_still_importing_torch(monkeypatch):
+    """A module being imported sits in sys.modules half made: the guess must not touch it."""
+    import importlib.machinery
+    import types
+
+    half_made = types.ModuleType("torch")
+    half_made.__spec__ = importlib.machinery.ModuleSpec("torch", None)
+    half_made.__spec__._initializing = True  # what importlib sets while the module's body runs
+    monkeypatch.setitem(sys.modules, "torch", half_made)
+    assert REAL_CUDA_PRESENT() in (True, False)  # the driver files' answer, no AttributeError

@@ -10,6 +10,7 @@ import streamlit as st
 from artsim.embedding.views import VIEWS
 from artsim.explain.depth import depth_figure, depth_table, split_view
 from dashboard import cache
+from dashboard.widgets import access
 
 
 def show(models: dict[str, str | None]) -> None:
@@ -34,7 +35,7 @@ def show(models: dict[str, str | None]) -> None:
         st.caption("No view could embed the selected paintings.")
         return
     table = depth_table(vectors, artists, works, center=ctx.view.center)
-    st.plotly_chart(depth_figure(table), key="depths", config={"scrollZoom": False, "displaylogo": False},
+    st.plotly_chart(access.touch_safe(depth_figure(table)), key="depths", config=access.PLOTLY_CONFIG,
                     alt="Chart of artist accuracy and same- versus different-artist similarity at each depth "
                     "of each model; the same numbers are in the table below.")
     st.dataframe(

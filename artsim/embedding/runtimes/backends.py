@@ -91,8 +91,11 @@ def cuda_present() -> bool:
     A cheap guess for choosing before torch is imported; :func:`confirm_cuda`
     checks with torch when the model loads.
     """
-    if "torch" in sys.modules:
-        return bool(sys.modules["torch"].cuda.is_available())
+    imported = sys.modules.get("torch")
+    if imported is not None and not getattr(getattr(imported, "__spec__", None), "_initializing", False):
+        return bool(imported.cuda.is_available())
+    # (regression: while a background thread was still importing torch, a page asking here read
+    # the half-made module and failed with "partially initialized module 'torch' has no attribute 'cuda'")
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     return Path("/proc/driver/nvidia/gpus").is_dir() or Path("/dev/nvidia0").exists()
