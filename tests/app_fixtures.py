@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,16 @@ def jpeg_bytes(color: tuple[int, int, int], size: tuple[int, int] = (80, 64)) ->
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG")
     return buf.getvalue()
+
+
+#: Background work that a server or CLI started by a test never does unless the test asks for it:
+#: fetching ResNet-50's weights (95 MB) and measuring the runtimes (tests/conftest.py sets the same
+#: for this process). Without these, every server a test starts spends its first minutes on them.
+QUIET_BACKGROUND = {"ARTSIM_FETCH_WEIGHTS": "0", "ARTSIM_MEASURE": "0"}
+
+
+def clean_environment(**values: str) -> dict[str, str]:
+    """This process's environment with no ARTSIM_ setting but :data:`QUIET_BACKGROUND`, plus ``values``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    return {**env, **QUIET_BACKGROUND, **values}
+

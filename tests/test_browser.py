@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from artsim.figures.export import read_csv_bytes
-from tests.app_fixtures import ARTISTS, jpeg_bytes, make_collection
+from tests.app_fixtures import ARTISTS, clean_environment, jpeg_bytes, make_collection
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,7 @@ def server_env(tmp_path_factory):
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     root = tmp_path_factory.mktemp("browser")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env = clean_environment()
     env.update(
         ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_MODEL="efficientnet-lite0",
         ARTSIM_GALLERY=str(make_collection(root / "gallery")), TORCH_HOME=str(root / "torch"),

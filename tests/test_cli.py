@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+
+from tests.app_fixtures import clean_environment
 
 PY = sys.executable
 
@@ -23,7 +24,7 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess
 
 @pytest.fixture()
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env = clean_environment()
     env["ARTSIM_HOME"] = str(tmp_path / "home")
     env["TORCH_HOME"] = str(tmp_path / "torch")  # empty
     # No network (npm offline, as the whole test run is) and an empty npm cache: the real

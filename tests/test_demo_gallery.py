@@ -23,6 +23,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from artsim.sources.gallery import DEMO_DIR, choose_gallery
+from tests.app_fixtures import QUIET_BACKGROUND, clean_environment
 from tests.helpers import SHARED_GALLERY
 from tests.test_app import array
 
@@ -98,7 +99,7 @@ def test_gallery_choice_env_then_fetched_then_demo(tmp_path, monkeypatch):
 
 def test_make_runs_line_says_which_gallery_and_how_to_get_the_self_portraits(tmp_path):
     """``artsim gallery which``, the line ``make run`` prints before starting the app."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env = clean_environment()
     env.update(ARTSIM_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "artsim.cli", "gallery", "which"], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
@@ -133,7 +134,7 @@ def first_start(tmp_path, monkeypatch, offline, demo_db):
     """A fresh home and store, no ARTSIM_GALLERY: the environment of a first ``make run``."""
     for key in [k for k in os.environ if k.startswith("ARTSIM_")]:
         monkeypatch.delenv(key)
-    env = {"ARTSIM_HOME": str(tmp_path / "home"), "ARTSIM_DB": str(demo_db),
+    env = {**QUIET_BACKGROUND, "ARTSIM_HOME": str(tmp_path / "home"), "ARTSIM_DB": str(demo_db),
            "ARTSIM_MODEL": "efficientnet-lite0", "TORCH_HOME": str(tmp_path / "torch")}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -216,7 +217,7 @@ def test_browser_offline_shows_demo_thumbnails_and_similarity(tmp_path, demo_db)
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_") and "proxy" not in k.lower()}
+    env = {k: v for k, v in clean_environment().items() if "proxy" not in k.lower()}
     # Nothing beyond the loopback: any HTTP client honouring a proxy gets a closed local port.
     env.update({name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")})
     env.update(no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost", ARTSIM_HOME=str(tmp_path / "home"),

@@ -25,7 +25,7 @@ import pytest
 from artsim.store.collections import Collections
 from artsim.store.tours import Tours, clean_step
 from deploy import proxy, sessions
-from tests.app_fixtures import app_environment
+from tests.app_fixtures import app_environment, clean_environment
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def deployed(tmp_path_factory):
             pytest.fail("Debian's nginx is missing in CI: `make test` should have installed it")
         pytest.skip("Debian's nginx is not installed (apt-get install nginx-light)")
     root = tmp_path_factory.mktemp("deploy")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env = clean_environment()
     env.update(app_environment(root), ARTSIM_UMAP_WARMUP="0")
     with proxy.cluster(2, env, log_dir=root) as running:
         yield running, env
