@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from artsim import config, lazy
+from dashboard import heap  # standard library only
 
 np = lazy.load("numpy")
 projection = lazy.load("artsim.analysis.projection")  # the warm-up fit: scikit-learn, umap, numba
@@ -136,6 +137,7 @@ def script_finished() -> None:
     """The router calls this when a script run ends: a view has been served."""
     _activity["last"] = time.monotonic()
     _activity["served"].set()
+    heap.settle()  # new imports out of the per-run collection's way (cheap when nothing changed)
 
 
 def wait_for_quiet(latest_s: float, quiet_s: float = QUIET_S, poll_s: float = 0.25) -> bool:
@@ -184,6 +186,7 @@ def _run_preload() -> None:
     finally:
         _preload["imported"].set()
     open_store()
+    heap.settle()
 
 
 def start_preload() -> None:
@@ -234,6 +237,7 @@ def import_model_runtime() -> None:
     afterwards); the first view never waits for it (issue 9.2).
     """
     preload(MODEL_RUNTIME)  # a missing library only means the import happens on use
+    heap.settle()
 
 
 def start_warmup(delay_s: float = 0.0) -> bool:
