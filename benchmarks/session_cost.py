@@ -7,7 +7,8 @@ script thread, the event loop serialising and sending the messages, and any
 worker) per new session. Sessions arrive one after another (no contention), each
 a first view over Streamlit's websocket (``deploy/sessions.py``); the server is
 warm (gallery embedded, each page served twice). The bare page (a title and one
-160-px thumbnail, as ``class_load.py``'s) is measured by the same code in the same run.
+160-px thumbnail, as ``class_load.py``'s) is measured by the same code in the same run, with the
+app's ``.streamlit/config.toml`` (it is served from the repository's folder).
 
 ``--profile N`` also profiles the script thread of each first view with cProfile
 (the server runs through this file's ``--serve`` wrapper) and prints the top
@@ -155,7 +156,7 @@ def main() -> int:
         if args.profile:
             streamlit_run = [sys.executable, str(Path(__file__).resolve()), "--serve", str(prof_dir)]
 
-        bare, url = start([*streamlit_run, str(root / "bare.py")], env, root, root / "bare.log")
+        bare, url = start([*streamlit_run, str(root / "bare.py")], env, ROOT, root / "bare.log")
         try:
             ws = url.replace("http://", "ws://") + "/_stcore/stream"
             for _ in range(3):
