@@ -4,7 +4,7 @@ Streamlit's front end loads the code of each kind of element (a select box, a
 multiselect, an image list: a few JS files each) only when the first element of
 that kind arrives over the websocket. On a new visitor's first view that is a
 second round of downloads after the script's first messages (measured here:
-Selectbox, Multiselect and ImageList with 22 files, fetched 1.55-1.77 s after the
+Selectbox, Multiselect and ImageList, 24 files in all, fetched 1.55-1.77 s after the
 navigation started, the first thumbnail waiting for them).
 
 The app already answers each page's URL with Streamlit's ``index.html``
