@@ -12,7 +12,7 @@ and classes, the shared ``st.cache_resource`` handles) live as long as the
 process, so freezing them loses nothing; later objects (each session's state,
 cached results) are collected as before. :func:`settle` freezes after a full
 collection, and only when it is worth it: when the set of imported modules has
-grown, or when a full collection took longer than :data:`SLOW_S` (measured by a
+grown, or when a full collection took more than :data:`SLOW_S` of CPU (measured by a
 ``gc.callbacks`` hook), at most :data:`MAX_FREEZES` times per process. What it
 freezes and later becomes cyclic garbage is not reclaimed (a session open at that
 moment), bounded by that count; plain reference counting still frees the rest.
@@ -34,17 +34,23 @@ SLOW_S = 0.02
 MAX_FREEZES = 16
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"modules": 0, "slow": False, "freezes": 0, "started": 0.0, "installed": False}
+_state: dict[str, Any] = {"modules": 0, "slow": False, "freezes": 0, "installed": False}
+_started = threading.local()  # when this thread's full collection began (its CPU clock)
 
 
 def _watch(phase: str, info: dict[str, int]) -> None:
-    """``gc.callbacks`` hook: note a slow full collection."""
+    """``gc.callbacks`` hook: note a full collection that took more than :data:`SLOW_S` of CPU.
+
+    The collecting thread's CPU time, not the wall clock: a loaded machine does not trigger freezes.
+    """
     if info.get("generation") != 2:
         return
     if phase == "start":
-        _state["started"] = time.perf_counter()
-    elif _state["started"] and time.perf_counter() - _state["started"] > SLOW_S:
-        _state["slow"] = True
+        _started.t = time.thread_time()
+    elif (began := getattr(_started, "t", None)) is not None:
+        _started.t = None
+        if time.thread_time() - began > SLOW_S:
+            _state["slow"] = True
 
 
 def install() -> None:
@@ -65,8 +71,8 @@ def settle() -> bool:
     if len(sys.modules) == _state["modules"] and not _state["slow"]:
         return False
     with _lock:
-        if _state["freezes"] >= MAX_FREEZES:
-            return False
+        if _state["freezes"] >= MAX_FREEZES or (len(sys.modules) == _state["modules"] and not _state["slow"]):
+            return False  # the cap, or another thread has just settled
         gc.collect()  # garbage first: a frozen cycle is never reclaimed
         gc.freeze()
         _state.update(modules=len(sys.modules), slow=False, freezes=_state["freezes"] + 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,8 +69,12 @@ def test_the_hook_flags_only_slow_full_collections():
     heap._state["slow"] = False
     heap._watch("start", {"generation": 0})
     heap._watch("stop", {"generation": 0})
+    heap._watch("start", {"generation": 2})
+    time.sleep(0.1)  # wall time, no CPU: not slow
+    heap._watch("stop", {"generation": 2})
     assert heap._state["slow"] is False
-    heap._state["started"] = 1.0  # perf_counter() is far past: a 'slow' full collection
+    heap._watch("start", {"generation": 2})
+    heap._started.t -= 1.0  # a collection that took a second of this thread's CPU
     heap._watch("stop", {"generation": 2})
     assert heap._state["slow"] is True
-    heap._state.update(slow=False, started=0.0)
+    heap._state["slow"] = False
