@@ -7,7 +7,9 @@ cycle through ``--pages``. Then ``--idle`` sessions open the Gallery and stay
 open: the server's RSS growth per idle session.
 
 The floor, in the same run: a bare Streamlit page (a title and one 160-px thumbnail) under
-the same load (``--no-bare`` skips it). ``--proxy R`` runs the app as R replicas
+the same load (``--no-bare`` skips it), served from the repository's folder so that it runs
+with the app's own ``.streamlit/config.toml`` (no file watcher, as any deployment; until
+issue 23.1 it ran with Streamlit's defaults, whose per-session file watching made it slower). ``--proxy R`` runs the app as R replicas
 behind nginx (``deploy/proxy.py``) and sends every session through the proxy.
 
 Before timing, the app embeds the gallery (one warm-up view, then it waits for
@@ -169,7 +171,7 @@ def main() -> int:
             (root / "bare.py").write_text(BARE.format(image=str(root / "thumb.jpg")))
             port = proxy.free_port()
             with open(root / "bare.log", "w") as log:
-                bare = subprocess.Popen(proxy.replica_command(port, root / "bare.py"), cwd=root, env=env,
+                bare = subprocess.Popen(proxy.replica_command(port, root / "bare.py"), cwd=ROOT, env=env,
                                         stdout=log, stderr=subprocess.STDOUT)
             try:
                 proxy.wait_healthy(f"http://127.0.0.1:{port}", proc=bare)

@@ -4,9 +4,9 @@ A chat app or a learning platform unfurls a link with a plain HTTP GET and reads
 the ``<meta>`` tags of the HTML; Streamlit's own page says only "Streamlit"
 (Streamlit issues #16878, #6567, #6140). ``st.App`` matches its own routes before
 Streamlit's, so :data:`ROUTES` answers each page's URL (``/``, ``/similarity``, ...)
-with Streamlit's ``index.html``, unchanged but for the ``<title>`` and the tags
-(the browser boots from it as usual), and ``/preview/<key>.jpg`` with a
-1200×630 mosaic of the view's thumbnails, rendered once per view and kept under
+with Streamlit's ``index.html``, unchanged but for the ``<title>``, the tags and
+preloads of the page's element code (:mod:`dashboard.preload`); the browser boots
+from it as usual. ``/preview/<key>.jpg`` answers with a 1200×630 mosaic of the view's thumbnails, rendered once per view and kept under
 ``ARTSIM_HOME/previews`` for :data:`IMAGE_TTL_S`.
 
 What the tags say comes from the URL (page, artists, model) and, for a link to a
@@ -44,6 +44,7 @@ from artsim.inputs import selection
 from artsim.inputs.collection import scan_folder
 from artsim.inputs.file_hashes import load_hashes
 from artsim.viewstate import ViewState, clip, describe_names
+from dashboard import preload
 
 streamlit = lazy.load("streamlit")  # its index.html (already imported by the server)
 vectors = lazy.load("artsim.store.vectors")  # the store: only for a collection or tour link, and images
@@ -170,7 +171,7 @@ def page_html(request: Request, page: str, title: str, description: str) -> str:
     ]
     meta = "\n    ".join(f'<meta {attr}="{e(name)}" content="{e(value)}" />' for attr, name, value in tags)
     page_doc = _index_html().replace("<title>Streamlit</title>", f"<title>{e(title)}</title>", 1)
-    return page_doc.replace("</head>", f"    {meta}\n  </head>", 1)
+    return page_doc.replace("</head>", f"    {preload.links(page, _index_html())}{meta}\n  </head>", 1)
 
 
 async def share_page(request: Request) -> Response:
