@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import startup  # standard library only
+from dashboard import startup, styles  # standard library only
 
 startup.script_started()
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
@@ -32,6 +32,7 @@ PAGES = [
     st.Page(PAGES_DIR / "upload.py", title="Add paintings", icon=":material/upload:", url_path="upload"),
 ]
 nav = st.navigation(PAGES)
+st.html(styles.FOCUS)  # a visible focus ring on every page (issue 24)
 loading = st.empty()
 if "view" not in st.session_state:  # a new visitor: say something while the library loads
     loading.caption("Loading the collection…")
