@@ -32,7 +32,6 @@ PAGES = [
     st.Page(PAGES_DIR / "upload.py", title="Add paintings", icon=":material/upload:", url_path="upload"),
 ]
 nav = st.navigation(PAGES)
-st.html(styles.FOCUS)  # a visible focus ring on every page (issue 24)
 loading = st.empty()
 if "view" not in st.session_state:  # a new visitor: say something while the library loads
     loading.caption("Loading the collection…")
@@ -191,4 +190,6 @@ finally:
     export_panel.share()
     export_panel.sidebar()
     tour_panel.sidebar(nav.url_path)
+    # Issue 24: a visible focus ring; no Fullscreen Tab stop per Gallery card. Our own CSS files only.
+    st.sidebar.markdown(styles.html(), unsafe_allow_html=True)  # why not st.html: dashboard/styles
     startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet

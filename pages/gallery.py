@@ -19,7 +19,6 @@ ARTISTS_PER_PAGE = 30  # artists drawn at once in a large collection
 SAFE_URL_CHARS = ":/?#@!$&'*+,;=%~-._"  # no ( ) [ ] < > space or backslash: they could end the link
 
 ctx = cache.context()
-st.html(styles.GALLERY)  # no Fullscreen Tab stop per painting (issue 24)
 st.title("Gallery", anchor=False)
 frame = ctx.frame
 if ctx.embedding:  # a first start: every painting at once, thumbnails made from the files meanwhile
@@ -84,6 +83,7 @@ def grid(group: pd.DataFrame) -> None:
     # Fixed-width cards in a wrapping row (columns would stack one per row on a phone).
     with st.container(horizontal=True, wrap=True, gap="small"):
         for index, row in group.iterrows():
+            # keyed: dashboard/styles/gallery.css hides the Fullscreen button (a Tab stop) but under the pointer
             with st.container(width=CARD_PX, key=f"{styles.GALLERY_CARD_KEY}{index}"):
                 if thumbs[index]:
                     st.image(thumbs[index], width="stretch", alt=painting_alt(row))

@@ -1,5 +1,12 @@
-"""Style sheets injected with ``st.html`` (Streamlit's public API: a file of CSS only goes to the
-page's event container and takes no room). Outside text never goes into them."""
+"""The app's style sheets, sent by the router once per run at the end of the sidebar. Only these
+files go into it, never outside text.
+
+Measured with Streamlit 1.67: ``st.html`` of style tags alone goes to the page's event container,
+and there the sheet vanished while the page ran (the embedding progress fragment reruns every
+second; the Gallery's Fullscreen buttons came back); ``st.html`` with other content drops the
+style tag (its sanitizer). So the router uses ``st.markdown(..., unsafe_allow_html=True)`` with
+:func:`html`: a sidebar element that stays, whose gap sits at the very end of the sidebar. Each
+sheet is scoped (``gallery.css`` to the Gallery cards' ``st-key-`` class), so every page gets all."""
 
 from __future__ import annotations
 
@@ -10,5 +17,12 @@ FOLDER = Path(__file__).resolve().parent
 FOCUS = FOLDER / "focus.css"
 #: The Gallery's cards without a Fullscreen Tab stop each (see the file).
 GALLERY = FOLDER / "gallery.css"
+SHEETS = (FOCUS, GALLERY)
 #: The key prefix of a Gallery card's container: ``gallery.css`` selects ``st-key-<prefix>...``.
 GALLERY_CARD_KEY = "gallery_card_"
+
+
+def html() -> str:
+    """Every sheet of :data:`SHEETS` in one ``<style>`` element (and a hidden empty span), for ``st.html``."""
+    css = "\n".join(sheet.read_text(encoding="utf-8") for sheet in SHEETS)
+    return f"<style>\n{css}</style>"
