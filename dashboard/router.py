@@ -179,6 +179,9 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     collection=collection,
     embedding=job is not None,
 )
+# Issue 24: a visible focus ring; no Fullscreen Tab stop per Gallery card. Our own CSS files only.
+# Before the page: a page's st.stop() drops what the `finally` below sends (the Map's did).
+st.sidebar.markdown(styles.html(), unsafe_allow_html=True)  # why not st.html: dashboard/styles
 loading.empty()
 try:
     nav.run()
@@ -190,6 +193,4 @@ finally:
     export_panel.share()
     export_panel.sidebar()
     tour_panel.sidebar(nav.url_path)
-    # Issue 24: a visible focus ring; no Fullscreen Tab stop per Gallery card. Our own CSS files only.
-    st.sidebar.markdown(styles.html(), unsafe_allow_html=True)  # why not st.html: dashboard/styles
     startup.script_finished()  # a view has been served: the UMAP warm-up may start once it is quiet

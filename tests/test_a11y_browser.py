@@ -218,7 +218,7 @@ def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a1
     _tab_to(page, "Select paintings by name", seen=seen)
     # the deck.gl map takes focus (its keyboard pan and zoom) and shows it
     deck = [stop for stop in seen if stop["testid"] == "stDeckGlJsonChart"]
-    assert deck and all(ring_contrast(stop) >= 3 for stop in deck), deck
+    assert deck and all(ring_contrast(stop) >= 3 for stop in deck), [(s["outline"], s["shadow"], s["layers"][:3]) for s in deck]
     _pick_option(page, "Study 2")
     page.keyboard.press("Escape")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,11 @@
-"""The app's style sheets, sent by the router once per run at the end of the sidebar. Only these
+"""The app's style sheets, sent by the router once per run into the sidebar. Only these
 files go into it, never outside text.
 
 Measured with Streamlit 1.67: ``st.html`` of style tags alone goes to the page's event container,
 and there the sheet vanished while the page ran (the embedding progress fragment reruns every
 second; the Gallery's Fullscreen buttons came back); ``st.html`` with other content drops the
 style tag (its sanitizer). So the router uses ``st.markdown(..., unsafe_allow_html=True)`` with
-:func:`html`: a sidebar element that stays, whose gap sits at the very end of the sidebar. Each
+:func:`html`: a sidebar element that stays, sent before the page runs (its gap sits above the share panel). Each
 sheet is scoped (``gallery.css`` to the Gallery cards' ``st-key-`` class), so every page gets all."""
 
 from __future__ import annotations
