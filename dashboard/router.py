@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import startup  # standard library only
+from dashboard import startup, styles  # standard library only
 
 startup.script_started()
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
@@ -179,6 +179,9 @@ st.session_state[cache.CONTEXT_KEY] = cache.Context(
     collection=collection,
     embedding=job is not None,
 )
+# Issue 24: a visible focus ring; no Fullscreen Tab stop per Gallery card. Our own CSS files only.
+# Before the page: a page's st.stop() drops what the `finally` below sends (the Map's did).
+st.sidebar.markdown(styles.html(), unsafe_allow_html=True)  # why not st.html: dashboard/styles
 loading.empty()
 try:
     nav.run()

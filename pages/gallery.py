@@ -10,7 +10,7 @@ import streamlit as st
 from artsim.figures.access import painting_alt
 from artsim.figures.markup import md
 from artsim.inputs.collection import to_frame
-from dashboard import cache
+from dashboard import cache, styles
 
 CARD_PX = 160  # a thumbnail's width: rows wrap, so a 390 px phone gets two per row and a laptop six
 FIRST = 12  # thumbnails shown per artist before "show all"
@@ -83,7 +83,8 @@ def grid(group: pd.DataFrame) -> None:
     # Fixed-width cards in a wrapping row (columns would stack one per row on a phone).
     with st.container(horizontal=True, wrap=True, gap="small"):
         for index, row in group.iterrows():
-            with st.container(width=CARD_PX):
+            # keyed: dashboard/styles/gallery.css hides the Fullscreen button (a Tab stop) but under the pointer
+            with st.container(width=CARD_PX, key=f"{styles.GALLERY_CARD_KEY}{index}"):
                 if thumbs[index]:
                     st.image(thumbs[index], width="stretch", alt=painting_alt(row))
                 st.caption(credit(row))

@@ -6,16 +6,21 @@
 * A keyboard-only journey: Tab, typing and Enter select a painting on the Map and open an
   explanation from the Similarity page.
 * A 390 x 844 touch phone: a swipe over each chart scrolls the page.
+* Focus is visible (a ring of 3:1 or more against what it sits on) on a navigation link and the
+  map, and the Gallery has no Tab stop per painting.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from artsim.figures.colors import contrast_ratio
+from dashboard import styles
 from tests.app_fixtures import clean_environment, make_collection
 from tests.test_browser import (
     ARTIFACTS,
@@ -135,10 +140,53 @@ FOCUSED_NAME_JS = """() => { const e = document.activeElement; if (!e) return ''
     || (['A', 'BUTTON'].includes(e.tagName) ? e.innerText : ''); }"""
 
 
-def _tab_to(page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused element's accessible name is ``name``."""
+#: The focused element's focus indicator: outline, box-shadow, and the background colours of it and
+#: its ancestors (innermost first); where it sits (test id, inside a Gallery card).
+FOCUS_JS = """() => { const e = document.activeElement; const s = getComputedStyle(e); const layers = [];
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) layers.push(getComputedStyle(n).backgroundColor);
+  return {tag: e.tagName, testid: e.closest('[data-testid]')?.dataset.testid || '',
+          name: (e.getAttribute('aria-label') || e.innerText || '').trim().slice(0, 60),
+          card: !!e.closest('[class*="st-key-CARD_KEY"]'), layers,
+          outline: [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor], shadow: s.boxShadow}; }""".replace(
+    "CARD_KEY", styles.GALLERY_CARD_KEY)
+
+
+def _rgba(css: str) -> tuple[float, float, float, float]:
+    r, g, b, *a = (float(v) for v in re.findall(r"[\d.]+", css)[:4])
+    return r, g, b, a[0] if a else 1.0
+
+
+def _over(top: tuple[float, ...], below: tuple[float, float, float]) -> tuple[float, float, float]:
+    return tuple(top[3] * t + (1 - top[3]) * b for t, b in zip(top[:3], below, strict=True))
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(v):02x}" for v in rgb)
+
+
+def ring_contrast(info: dict) -> float:
+    """Contrast of the focus indicator (an outline, or a box-shadow ring, at least 2 px) against the
+    background it sits on (the page's white under every layer); 0 when there is none."""
+    background = (255.0, 255.0, 255.0)
+    for layer in reversed(info["layers"]):
+        background = _over(_rgba(layer), background)
+    rings = []
+    style, width, colour = info["outline"]
+    if style not in ("none", "hidden") and width >= 2:
+        rings.append(colour)
+    if (shadow := re.match(r"(rgba?\([^)]*\))\s+(-?[\d.]+)px\s+(-?[\d.]+)px\s+([\d.]+)px\s+([\d.]+)px",
+                           info["shadow"])) and float(shadow[5]) >= 2:
+        rings.append(shadow[1])
+    return max((contrast_ratio(_hex(_over(_rgba(c), background)), _hex(background)) for c in rings), default=0.0)
+
+
+def _tab_to(page, name: str, limit: int = 80, seen: list[dict] | None = None) -> None:
+    """Press Tab until the focused element's accessible name is ``name`` (each stop's
+    :data:`FOCUS_JS` goes to ``seen``)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
+        if seen is not None:
+            seen.append(page.evaluate(FOCUS_JS))
         label = " ".join(page.evaluate(FOCUSED_NAME_JS).split())
         link = page.evaluate("() => document.activeElement?.tagName === 'A'")
         if label == name or (link and label.endswith(" " + name)):  # a link's text starts with its icon's
@@ -167,7 +215,11 @@ def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a1
     page.goto(f"{a11y_server}/map", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Map of paintings").wait_for(timeout=300_000)
     _settle(page)
-    _tab_to(page, "Select paintings by name")
+    seen: list[dict] = []
+    _tab_to(page, "Select paintings by name", seen=seen)
+    # the deck.gl map takes focus (its keyboard pan and zoom) and shows it
+    deck = [stop for stop in seen if stop["testid"] == "stDeckGlJsonChart"]
+    assert deck and all(ring_contrast(stop) >= 3 for stop in deck), [(s["outline"], s["shadow"], s["layers"][:3]) for s in deck]
     _pick_option(page, "Study 2")
     page.keyboard.press("Escape")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -246,4 +298,41 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"30-phone-{PATHS.get(title, title.lower())}.png"))
     assert checked >= 8 and not stuck, (checked, stuck)
+    context.close()
+
+
+#: The Gallery's Tab stops for the test collection (9 paintings, 3 artists, none with a "show all"):
+#: "skip to main content" 1, the navigation 10, the sidebar's widgets 10 (help and select for the
+#: model; help, 3 artist chips, the artists' input and "clear all"; "share", "export") and the
+#: scrolling main area 1. Nothing per painting: Streamlit's Fullscreen button made it 30.
+GALLERY_TAB_STOPS = 22
+
+
+def test_focus_is_visible_and_the_gallery_has_no_tab_stop_per_painting(a11y_server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(a11y_server, wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Gallery").wait_for(timeout=300_000)
+    _settle(page)
+    stops = []
+    for _ in range(GALLERY_TAB_STOPS + 40):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(FOCUS_JS)
+        if stop["tag"] == "BODY":  # round the page once
+            break
+        stops.append(stop)
+    names = [f"{s['testid']}: {s['name'][:30]}" for s in stops]
+    assert not [s for s in stops if s["card"]], names  # no Tab stop inside a painting's card
+    assert len(stops) <= GALLERY_TAB_STOPS, names
+    # a navigation link, the current page's and another, shows a ring of 3:1 or more
+    nav = [s for s in stops if s["testid"] == "stSidebarNavLink"]
+    assert len(nav) == 10, names
+    for link in nav[:2]:
+        assert ring_contrast(link) >= 3, link
+    # the large view stays one click or tap away: a card's Fullscreen button shows under the pointer
+    card = page.locator(f'[class*="st-key-{styles.GALLERY_CARD_KEY}"]').first
+    assert not card.get_by_role("button").is_visible()
+    card.locator("img").hover()
+    card.get_by_role("button", name=re.compile("^Fullscreen")).wait_for(state="visible", timeout=5_000)
+    assert all(img.get_attribute("alt") for img in page.locator('[data-testid="stImage"] img').all())
     context.close()
