@@ -131,6 +131,17 @@ def warm(url: str, env: dict[str, str], pages: tuple[str, ...]) -> None:
                 print(f"warm-up of {page or 'gallery'}: {view.error}", file=sys.stderr)
 
 
+def server_env(root: Path, gallery: Path, per_artist: int) -> dict[str, str]:
+    """The servers' environment: a fresh home and store under ``root``, ``per_artist`` images of each
+    artist of ``gallery``, no UMAP warm-up and no background weight fetch or runtime measurement."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    env.update(ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_UMAP_WARMUP="0",
+               ARTSIM_FETCH_WEIGHTS="0", ARTSIM_MEASURE="0",
+               ARTSIM_GALLERY=str(gallery_subset(gallery, per_artist, root / "gallery")),
+               ARTSIM_MODEL=os.environ.get("ARTSIM_MODEL", "efficientnet-lite0"))
+    return env
+
+
 def gallery_subset(source: Path, per_artist: int, dest: Path) -> Path:
     """``per_artist`` images of each artist folder of ``source``, linked under ``dest``."""
     for artist in sorted(p for p in source.iterdir() if p.is_dir()):
@@ -157,10 +168,7 @@ def main() -> int:
     print(f"load average: {open('/proc/loadavg').read().strip()}; cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="class-load-") as tmp:
         root = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
-        env.update(ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_UMAP_WARMUP="0",
-                   ARTSIM_GALLERY=str(gallery_subset(args.gallery, args.per_artist, root / "gallery")),
-                   ARTSIM_MODEL=os.environ.get("ARTSIM_MODEL", "efficientnet-lite0"))
+        env = server_env(root, args.gallery, args.per_artist)
         bare_p95 = math.nan
         if not args.no_bare:
             from PIL import Image

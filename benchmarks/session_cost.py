@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from class_load import BARE, IMAGE_EXTS, PAGES, gallery_subset, warm  # noqa: E402
+from class_load import BARE, IMAGE_EXTS, PAGES, server_env, warm  # noqa: E402
 
 from deploy import proxy, sessions  # noqa: E402
 
@@ -140,10 +140,7 @@ def main() -> int:
     print(f"load average: {open('/proc/loadavg').read().strip()}; cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="session-cost-") as tmp:
         root = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
-        env.update(ARTSIM_HOME=str(root / "home"), ARTSIM_DB=str(root / "db"), ARTSIM_UMAP_WARMUP="0",
-                   ARTSIM_GALLERY=str(gallery_subset(args.gallery, args.per_artist, root / "gallery")),
-                   ARTSIM_MODEL=os.environ.get("ARTSIM_MODEL", "efficientnet-lite0"))
+        env = server_env(root, args.gallery, args.per_artist)
         from PIL import Image
 
         source = next(p for p in sorted(Path(env["ARTSIM_GALLERY"]).rglob("*")) if p.suffix.lower() in IMAGE_EXTS)

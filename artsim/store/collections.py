@@ -38,7 +38,7 @@ import hmac
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -124,19 +124,12 @@ class Collections:
         self.db = db if isinstance(db, Database) else db.db  # type: ignore[attr-defined]
         self.uploads_dir = Path(uploads_dir) if uploads_dir else config.home() / "uploads"
 
-    def _rows(self, table: str, where: str, columns: list[str] | None = None) -> list[dict]:
-        handle = self.db.open(table)
-        if handle is None:
-            return []
-        query = handle.search().where(where, prefilter=True) if where else handle.search()
-        return (query.select(columns) if columns else query).limit(None).to_arrow().to_pylist()
-
     # ------------------------------------------------------------------ reading
     def get(self, collection_id: str) -> CollectionInfo | None:
         """The collection ``collection_id``, or None when there is no such collection."""
         if not is_collection_id(collection_id):
             return None
-        rows = self._rows(COLLECTIONS_TABLE, f"id = {quote(collection_id)}", ["id", "name", "parent", "created"])
+        rows = self.db.rows(COLLECTIONS_TABLE, f"id = {quote(collection_id)}", ["id", "name", "parent", "created"])
         if not rows:
             return None
         row = min(rows, key=lambda r: r["created"])
@@ -146,7 +139,7 @@ class Collections:
         """Whether ``token`` is the edit token of ``collection_id`` (constant-time compare)."""
         if not token or not is_collection_id(collection_id):
             return False
-        rows = self._rows(COLLECTIONS_TABLE, f"id = {quote(collection_id)}", ["token_sha256", "created"])
+        rows = self.db.rows(COLLECTIONS_TABLE, f"id = {quote(collection_id)}", ["token_sha256", "created"])
         if not rows:
             return False
         stored = min(rows, key=lambda r: r["created"])["token_sha256"]
@@ -155,7 +148,7 @@ class Collections:
     def _item_rows(self, collection_id: str) -> list[dict]:
         if not is_collection_id(collection_id):
             return []
-        rows = self._rows(ITEMS_TABLE, f"collection = {quote(collection_id)}", _ITEM_COLUMNS)
+        rows = self.db.rows(ITEMS_TABLE, f"collection = {quote(collection_id)}", _ITEM_COLUMNS)
         seen: dict[str, dict] = {}
         for row in sorted(rows, key=lambda r: r["added"]):
             seen.setdefault(row["sha256"], row)
@@ -171,7 +164,7 @@ class Collections:
             legacy = [sha for sha in gone if sha not in data]
             if legacy:
                 where = f"collection = {quote(collection_id)} AND sha256 IN ({', '.join(map(quote, legacy))})"
-                for row in self._rows(ITEMS_TABLE, where, ["sha256", "image"]):
+                for row in self.db.rows(ITEMS_TABLE, where, ["sha256", "image"]):
                     if row["image"]:
                         data.setdefault(row["sha256"], row["image"])
             for sha in gone:
@@ -186,7 +179,7 @@ class Collections:
     def image_bytes(self, shas: Sequence[str] | None = None) -> int:
         """Bytes of the stored images ``shas`` (each once), or of every stored image."""
         if shas is None:
-            return sum(r["bytes"] or 0 for r in self._rows(IMAGES_TABLE, "", ["bytes"]))
+            return sum(r["bytes"] or 0 for r in self.db.rows(IMAGES_TABLE, "", ["bytes"]))
         return sum(v or 0 for v in self.db.first_rows(IMAGES_TABLE, list(shas), "bytes").values())
 
     # ------------------------------------------------------------------ writing
@@ -202,8 +195,7 @@ class Collections:
             now = datetime.now(UTC)
             per_hour = config.setting("ARTSIM_MAX_COLLECTIONS_PER_HOUR")
             if per_hour:
-                since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-                recent = len(self._rows(COLLECTIONS_TABLE, f"created > timestamp '{since}'", ["id"]))
+                recent = self.db.created_in_last_hour(COLLECTIONS_TABLE, now)
                 if recent >= per_hour:
                     raise CollectionError(
                         f"this server has made {recent} new collections in the last hour (the limit is {per_hour}): "
@@ -252,7 +244,7 @@ class Collections:
         return added
 
     def _add(self, collection_id: str, items: Sequence[tuple[Painting, bytes]]) -> int:
-        present = [r["sha256"] for r in self._rows(ITEMS_TABLE, f"collection = {quote(collection_id)}", ["sha256"])]
+        present = [r["sha256"] for r in self.db.rows(ITEMS_TABLE, f"collection = {quote(collection_id)}", ["sha256"])]
         now = datetime.now(UTC)
         rows, blobs, seen = [], {}, set(present)
         for painting, data in items:

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -279,6 +279,20 @@ class Database:
         if not isinstance(keys, list) or signature != self.version_signature(name):
             return None
         return frozenset(k for k in keys if isinstance(k, str))
+
+    def rows(self, table: str, where: str = "", columns: list[str] | None = None) -> list[dict]:
+        """The rows of ``table`` matching ``where`` (a SQL filter; all when empty), as dicts of
+        ``columns`` (all when None); [] when the table does not exist yet."""
+        handle = self.open(table)
+        if handle is None:
+            return []
+        query = handle.search().where(where, prefilter=True) if where else handle.search()
+        return (query.select(columns) if columns else query).limit(None).to_arrow().to_pylist()
+
+    def created_in_last_hour(self, table: str, now: datetime) -> int:
+        """Rows of ``table`` whose ``created`` is less than an hour before ``now`` (the creation caps)."""
+        since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        return len(self.rows(table, f"created > timestamp '{since}'", ["id"]))
 
     def first_rows(self, name: str, keys: Sequence[str], column: str) -> dict[str, Any]:
         """key -> ``column`` of its first row in table ``name``, for the ``keys`` present.

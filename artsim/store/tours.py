@@ -35,7 +35,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -144,16 +144,10 @@ class Tours:
     def __init__(self, db: Database | str | object) -> None:
         self.db = db if isinstance(db, Database) else getattr(db, "db", None) or Database(str(db))
 
-    def _rows(self, table: str, where: str, columns: list[str]) -> list[dict]:
-        handle = self.db.open(table)
-        if handle is None:
-            return []
-        return handle.search().where(where, prefilter=True).select(columns).limit(None).to_arrow().to_pylist()
-
     def _info(self, tour_id: str) -> dict | None:
         if not is_collection_id(tour_id):
             return None
-        rows = self._rows(TOURS_TABLE, f"id = {quote(tour_id)}", ["id", "title", "token_sha256", "created"])
+        rows = self.db.rows(TOURS_TABLE, f"id = {quote(tour_id)}", ["id", "title", "token_sha256", "created"])
         return min(rows, key=lambda r: r["created"]) if rows else None
 
     def get(self, tour_id: str) -> Tour | None:
@@ -165,11 +159,11 @@ class Tours:
         """The tour of ``info`` (its row in the tours table) with the latest version of its steps."""
         where = f"tour = {quote(info['id'])}"
         for _ in range(5):  # a save between the two reads deletes the version just found: read again
-            versions = [r["version"] for r in self._rows(STEPS_TABLE, where, ["version"])]
+            versions = [r["version"] for r in self.db.rows(STEPS_TABLE, where, ["version"])]
             if not versions:
                 break
             latest = f"{where} AND version = {int(max(versions))}"  # only the latest version's steps are read
-            rows = self._rows(STEPS_TABLE, latest, ["version", "steps", "added"])
+            rows = self.db.rows(STEPS_TABLE, latest, ["version", "steps", "added"])
             if rows:
                 last = max(rows, key=lambda r: r["added"])
                 return Tour(info["id"], info["title"], info["created"], _decode(last["steps"]), last["version"])
@@ -196,9 +190,8 @@ class Tours:
         with locks.held(self.db.uri, "tours-create"):
             now = datetime.now(UTC)
             per_hour = config.setting("ARTSIM_MAX_TOURS_PER_HOUR")
-            if per_hour and self.db.open(TOURS_TABLE) is not None:
-                since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-                recent = len(self._rows(TOURS_TABLE, f"created > timestamp '{since}'", ["id"]))
+            if per_hour:
+                recent = self.db.created_in_last_hour(TOURS_TABLE, now)
                 if recent >= per_hour:
                     raise TourError(
                         f"this server has made {recent} new tours in the last hour (the limit is {per_hour}): "
