@@ -72,8 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
 #: of trailing it; the other heavy modules follow, leaving small ones for the end. ``make test``
 #: passes ``--no-loadscope-reorder`` so that pytest-xdist hands out modules in this order (its
 #: default is by number of tests, which puts the four browser tests last).
-RUN_FIRST = ("test_browser.py", "test_index.py", "test_embedding_preprocess.py", "test_ray_index.py",
-             "test_embedding_runtime.py", "test_embedding_resnet.py", "test_cli.py", "test_pipeline.py")
+RUN_FIRST = ("test_browser.py", "test_a11y_browser.py", "test_index.py", "test_cli.py", "test_resnet_tfjs.py",
+             "test_demo_gallery.py", "test_deploy.py", "test_embedding_preprocess.py", "test_ray_index.py",
+             "test_embedding_runtime.py", "test_embedding_resnet.py", "test_pipeline.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
