@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
+from artsim.store.database import Database
 from artsim.store.tours import (
     MAX_CAPTION_CHARS,
     MAX_PARAM_VALUE_CHARS,
@@ -114,14 +115,14 @@ def test_a_read_reads_only_the_latest_version(tours, monkeypatch):
         {"tour": tour.id, "version": v, "steps": json.dumps([{"page": "walk", "caption": big}] * v),
          "added": datetime.now(UTC)} for v in range(1, 12)], schema=STEPS_SCHEMA))
     read: list[list[str]] = []
-    rows = Tours._rows
+    rows = Database.rows
 
-    def counting(self, name, where, columns):
+    def counting(self, name, where="", columns=None):  # a spy on every read, the real read underneath
         out = rows(self, name, where, columns)
-        read.append([c for c in columns if out and c == "steps"] * len(out))
+        read.append([c for c in columns or [] if out and c == "steps"] * len(out))
         return out
 
-    monkeypatch.setattr(Tours, "_rows", counting)
+    monkeypatch.setattr(Database, "rows", counting)
     back = tours.get(tour.id)
     assert back.version == 12 and len(back.steps) == 12 and [s.params["i"] for s in back.steps] == [
         str(i) for i in range(12)]
