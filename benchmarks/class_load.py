@@ -148,7 +148,7 @@ def gallery_subset(source: Path, per_artist: int, dest: Path) -> Path:
         files = sorted(f for f in artist.iterdir() if f.suffix.lower() in IMAGE_EXTS)[:per_artist]
         (dest / artist.name).mkdir(parents=True, exist_ok=True)
         for f in files:
-            (dest / artist.name / f.name).symlink_to(f)
+            (dest / artist.name / f.name).symlink_to(f.resolve())  # a relative --gallery would link nowhere
     return dest
 
 
