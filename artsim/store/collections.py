@@ -193,14 +193,8 @@ class Collections:
             raise CollectionError(f"cannot derive from unknown collection {parent!r}")
         with locks.held(self.db.uri, "collections-create"):
             now = datetime.now(UTC)
-            per_hour = config.setting("ARTSIM_MAX_COLLECTIONS_PER_HOUR")
-            if per_hour:
-                recent = self.db.created_in_last_hour(COLLECTIONS_TABLE, now)
-                if recent >= per_hour:
-                    raise CollectionError(
-                        f"this server has made {recent} new collections in the last hour (the limit is {per_hour}): "
-                        "try again later, or add to a collection you already have with its edit link"
-                    )
+            if refusal := self.db.over_hourly_cap(COLLECTIONS_TABLE, "ARTSIM_MAX_COLLECTIONS_PER_HOUR", now, "collection"):
+                raise CollectionError(refusal)
             info = CollectionInfo(new_id(), clean_name(name) or "My collection", parent, now)
             token = new_token()
             rows = self._item_rows(parent) if parent else []

@@ -289,10 +289,18 @@ class Database:
         query = handle.search().where(where, prefilter=True) if where else handle.search()
         return (query.select(columns) if columns else query).limit(None).to_arrow().to_pylist()
 
-    def created_in_last_hour(self, table: str, now: datetime) -> int:
-        """Rows of ``table`` whose ``created`` is less than an hour before ``now`` (the creation caps)."""
+    def over_hourly_cap(self, table: str, setting: str, now: datetime, what: str) -> str | None:
+        """Why a new ``what`` is refused when ``table`` already holds the setting's number of rows created
+        in the hour before ``now``; None when there is room (or the setting is 0: no cap)."""
+        per_hour = config.setting(setting)
+        if not per_hour:
+            return None
         since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-        return len(self.rows(table, f"created > timestamp '{since}'", ["id"]))
+        recent = len(self.rows(table, f"created > timestamp '{since}'", ["id"]))
+        if recent < per_hour:
+            return None
+        return (f"this server has made {recent} new {what}s in the last hour (the limit is {per_hour}): "
+                f"try again later, or add to a {what} you already have with its edit link")
 
     def first_rows(self, name: str, keys: Sequence[str], column: str) -> dict[str, Any]:
         """key -> ``column`` of its first row in table ``name``, for the ``keys`` present.

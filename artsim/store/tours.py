@@ -189,14 +189,8 @@ class Tours:
             )
         with locks.held(self.db.uri, "tours-create"):
             now = datetime.now(UTC)
-            per_hour = config.setting("ARTSIM_MAX_TOURS_PER_HOUR")
-            if per_hour:
-                recent = self.db.created_in_last_hour(TOURS_TABLE, now)
-                if recent >= per_hour:
-                    raise TourError(
-                        f"this server has made {recent} new tours in the last hour (the limit is {per_hour}): "
-                        "try again later, or add to a tour you already have with its edit link"
-                    )
+            if refusal := self.db.over_hourly_cap(TOURS_TABLE, "ARTSIM_MAX_TOURS_PER_HOUR", now, "tour"):
+                raise TourError(refusal)
             tour = Tour(new_id(), clean_text(title, MAX_TITLE_CHARS).replace("\n", " ") or "Tour", now)
             token = new_token()
             self.db.open_or_create(TOURS_TABLE, TOURS_SCHEMA).add(pa.Table.from_pylist([{
