@@ -124,6 +124,20 @@ def test_no_folder_lists_more_than_twelve_modules():
             assert len(modules) <= 12, f"{folder.relative_to(ROOT)} holds {len(modules)} modules"
 
 
+def test_each_lazy_package_attaches_exactly_its_modules():
+    """A package's ``lazy_loader.attach(submodules=...)`` lists every module beside it, no more:
+    a new module is reachable as ``package.module`` and a removed one leaves no dead name."""
+    for init in (ROOT / "artsim").rglob("__init__.py"):
+        calls = [node for node in ast.walk(ast.parse(init.read_text()))
+                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "attach"]
+        if not calls:
+            continue
+        (declared,) = [ast.literal_eval(kw.value) for kw in calls[0].keywords if kw.arg == "submodules"]
+        here = {p.stem for p in init.parent.glob("*.py") if p.stem != "__init__"}
+        here |= {p.name for p in init.parent.iterdir() if (p / "__init__.py").is_file()}
+        assert sorted(declared) == sorted(here), init.relative_to(ROOT)
+
+
 @pytest.mark.parametrize(
     "modules",
     [

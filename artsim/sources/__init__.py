@@ -15,4 +15,4 @@ none of them until one is used.
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["dispatch", "fetch", "http", "iiif", "manifest"])
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["dispatch", "fetch", "gallery", "http", "iiif", "manifest"])

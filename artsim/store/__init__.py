@@ -15,4 +15,4 @@ none of them until one is used.
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["ann", "ann_index", "collections", "database", "tours", "vectors"])
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submodules=["ann", "ann_index", "collections", "database", "locks", "tours", "vectors"])
