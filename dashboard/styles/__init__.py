@@ -10,6 +10,7 @@ sheet is scoped (``gallery.css`` to the Gallery cards' ``st-key-`` class), so ev
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
@@ -22,7 +23,8 @@ SHEETS = (FOCUS, GALLERY)
 GALLERY_CARD_KEY = "gallery_card_"
 
 
+@functools.cache
 def html() -> str:
-    """Every sheet of :data:`SHEETS` in one ``<style>`` element (and a hidden empty span), for ``st.html``."""
+    """Every sheet of :data:`SHEETS` in one ``<style>`` element (read once per process: every rerun sends it)."""
     css = "\n".join(sheet.read_text(encoding="utf-8") for sheet in SHEETS)
     return f"<style>\n{css}</style>"
