@@ -73,3 +73,11 @@ def clean_environment(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
     return {**env, **QUIET_BACKGROUND, **values}
 
+
+#: Debian's chromium, never a browser a tool downloads itself.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+

@@ -218,3 +218,17 @@ def collections(tmp_path: Path):
     from artsim.store.collections import Collections
 
     return Collections(str(tmp_path / "db"), uploads_dir=tmp_path / "uploads")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module (the browser tests share it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.app_fixtures import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+

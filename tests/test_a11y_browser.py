@@ -21,11 +21,9 @@ import pytest
 
 from artsim.figures.colors import contrast_ratio
 from dashboard import styles
-from tests.app_fixtures import clean_environment, make_collection
+from tests.app_fixtures import CHROMIUM, clean_environment, make_collection
 from tests.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     NARROW_PAGES,
     _no_exception,
     _settle,
@@ -88,16 +86,6 @@ def a11y_server(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _visit(page, server: str, i: int, title: str, heading: str | None) -> None:
     if i == 0:
         page.goto(server, wait_until="domcontentloaded")
@@ -115,8 +103,8 @@ def _app_violations(found: list[dict]) -> list[dict]:
                        for rule, owner in STREAMLIT_OWNED)]
 
 
-def test_axe_finds_nothing_serious_from_the_app_on_any_page(a11y_server, chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+def test_axe_finds_nothing_serious_from_the_app_on_any_page(a11y_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     report, owned = {}, 0
     for i, (title, heading) in enumerate(NARROW_PAGES):
@@ -209,8 +197,8 @@ def _pick_option(page, typed: str) -> None:
     page.wait_for_timeout(300)
 
 
-def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a11y_server, chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a11y_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{a11y_server}/map", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Map of paintings").wait_for(timeout=300_000)
@@ -245,9 +233,9 @@ def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a1
     context.close()
 
 
-def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
+def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, browser):
     """390 x 844 with touch: a swipe that starts on a chart scrolls the page (never pans, zooms or rotates)."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                    device_scale_factor=2, user_agent=PHONE_UA)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -308,8 +296,8 @@ def test_a_phone_scrolls_the_page_over_every_chart(a11y_server, chromium):
 GALLERY_TAB_STOPS = 22
 
 
-def test_focus_is_visible_and_the_gallery_has_no_tab_stop_per_painting(a11y_server, chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+def test_focus_is_visible_and_the_gallery_has_no_tab_stop_per_painting(a11y_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(a11y_server, wait_until="domcontentloaded")
     page.get_by_role("heading", name="Gallery").wait_for(timeout=300_000)

@@ -21,17 +21,12 @@ from pathlib import Path
 import pytest
 
 from artsim.figures.export import read_csv_bytes
-from tests.app_fixtures import ARTISTS, clean_environment, jpeg_bytes, make_collection
+from tests.app_fixtures import ARTISTS, CHROMIUM, clean_environment, jpeg_bytes, make_collection
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-]
 
 
 def _free_port() -> int:
@@ -79,8 +74,9 @@ def server_env(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("Debian's chromium is missing in CI: `make test` should have installed it")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
+    # last run's screenshots go; another worker may be writing its own here meanwhile (regression:
+    # FileNotFoundError when a file vanished under rmtree), so a missing file is no error
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
     root = tmp_path_factory.mktemp("browser")
     env = clean_environment()
     env.update(
@@ -99,16 +95,6 @@ def server(server_env):
     env, root = server_env
     with streamlit_servers(env, [root / "streamlit.log"]) as (base,):
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 #: Resolves true once Streamlit is idle (no run, no status widget, no stale element left, no

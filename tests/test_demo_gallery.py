@@ -213,7 +213,8 @@ def test_browser_offline_shows_demo_thumbnails_and_similarity(tmp_path, demo_db)
     """
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _settle, streamlit_servers
+    from tests.app_fixtures import CHROMIUM, CHROMIUM_ARGS
+    from tests.test_browser import _settle, streamlit_servers
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
