@@ -39,13 +39,16 @@ def test_open_create_list_and_keyed_reads(tmp_path):
     assert db.first_rows("things", ["b"], "n") == {"b": 1}  # the earliest row survived
 
 
+@pytest.mark.filterwarnings("ignore:optimize.cleanup_older_than=0:UserWarning")
 def test_compaction_merges_appends_and_prunes_versions(tmp_path):
     db = Database(str(tmp_path / "db"))
     table = db.open_or_create("things", SCHEMA)
     for i in range(6):
         table.add(_rows([f"k{i}"], n=i))
     assert db.versions("things") == 7
-    assert db.compact("things", keep=timedelta(milliseconds=1))
+    # keep nothing older than now (regression: with keep=1 ms a loaded machine left the version
+    # committed within that millisecond, 2 versions instead of 1, in a few runs out of ten)
+    assert db.compact("things", keep=timedelta(0))
     assert db.versions("things") == 1
     assert len(table.to_arrow()) == 6 and table.stats()["fragment_stats"]["num_fragments"] == 1
     assert not db.compact("missing") and db.versions("missing") == 0
