@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from artsim.indexing.embed_stream import LOAD_MAX_SIDE, THUMBNAIL_SIZE, embed_paintings
+from artsim.indexing.embed_stream import LOAD_MAX_SIDE, PHASE_BATCHES, THUMBNAIL_SIZE, embed_paintings
 from artsim.indexing.pipeline import EmbedResult, embed_with_cache
 from artsim.inputs.collection import Painting
 from artsim.inputs.images import load_image, sha256_file
@@ -124,15 +124,23 @@ class _CountingEmbedder(TinyEmbedder):
         self.preprocessed = 0
         self.max_ahead = 0
         self.first_call_preprocessed = None
+        self.decoding = self.decoding_beside_model = 0
         self._lock = threading.Lock()
 
     def preprocess(self, image):
         with self._lock:
             self.preprocessed += 1
-        return super().preprocess(image)
+            self.decoding += 1
+        time.sleep(0.001)
+        try:
+            return super().preprocess(image)
+        finally:
+            with self._lock:
+                self.decoding -= 1
 
     def embed_arrays(self, batch):
         with self._lock:
+            self.decoding_beside_model = max(self.decoding_beside_model, self.decoding)
             ahead = self.preprocessed - self.images_embedded
             self.max_ahead = max(self.max_ahead, ahead)
             if self.first_call_preprocessed is None:
@@ -150,10 +158,23 @@ def test_prefetch_is_bounded_so_memory_stays_flat(tmp_path, overlap):
     assert n == 120 and emb.images_embedded == 120
     if overlap:  # the current batch plus a window of 2*bs+workers read ahead
         limit = 3 * bs + workers
-    else:  # phases: the model runs on a full batch with nothing else decoded
-        limit = bs
+    else:  # phases: one phase decoded, then the model runs alone on it
+        limit = PHASE_BATCHES * bs
+        assert emb.decoding_beside_model == 0
     assert emb.max_ahead <= limit
     assert emb.first_call_preprocessed <= limit
+
+
+def test_phases_decode_several_batches_then_leave_the_cores_to_the_model(tmp_path):
+    """On the CPU a phase decodes PHASE_BATCHES batches on every core (the threads finish a longer
+    phase closer together), then the model runs on them with no decode beside it."""
+    paintings = _make_images(tmp_path / "imgs", 6, size=(64, 48)) * 10
+    emb = _CountingEmbedder()
+    stream = embed_paintings(paintings, emb, batch_size=4, workers=2, overlap=False, phase=12)
+    sizes = [len(b[0]) for b in stream]
+    assert sizes == [4] * 15 and emb.images_embedded == 60
+    assert emb.first_call_preprocessed == 12 and emb.max_ahead == 12
+    assert emb.decoding_beside_model == 0
 
 
 def test_closing_early_stops_decode_threads(tmp_path):

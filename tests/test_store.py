@@ -6,6 +6,7 @@ import hashlib
 import io
 import random
 import threading
+from datetime import UTC, datetime
 
 import lancedb
 import numpy as np
@@ -15,7 +16,8 @@ from PIL import Image
 
 from artsim.errors import StoreError
 from artsim.inputs.collection import Painting
-from artsim.store.vectors import EmbeddingStore, table_name
+from artsim.store.database import Database
+from artsim.store.vectors import EmbeddingStore, table_name, vector_rows
 
 # ---------------------------------------------------------------- fixtures and helpers
 
@@ -185,14 +187,59 @@ def test_stale_row_index_falls_back_to_a_filtered_read(tmp_path):
     vecs = np.stack([_vec(p.sha256) for p in ps])
     store.add(ps, vecs, _Dims(), [b""] * 20)
     name = table_name("feedbeef")
-    version, index = store.db._index[name]
-    store.db._index[name] = (version, {k: (v + 7) % 20 for k, v in index.items()})  # offsets now wrong
+    version, index, rows = store.db._index[name]
+    store.db._index[name] = (version, {k: (v + 7) % 20 for k, v in index.items()}, rows)  # offsets now wrong
     got = store.get_vectors([p.sha256 for p in ps[::3]], "feedbeef")
     assert set(got) == {p.sha256 for p in ps[::3]}
     for p in ps[::3]:
         np.testing.assert_array_equal(got[p.sha256], _vec(p.sha256))
 
 
+def test_appends_carry_the_key_index_over_and_match_a_fresh_read(tmp_path):
+    """Each append extends the cached key index (no re-read of every key per chunk); the carried
+    index equals the one a fresh read builds, duplicates keep their first offset."""
+    store = EmbeddingStore(str(tmp_path / "db"))
+    ps = [_fake(i) for i in range(40)]
+    vecs = np.stack([_vec(p.sha256) for p in ps])
+    name = table_name("feedbeef")
+    for start in range(0, 40, 8):
+        store.add(ps[start : start + 8], vecs[start : start + 8], _Dims(), [b""] * 8)
+        version, carried, rows = store.db._index[name]
+        table = store.db.open(name)
+        assert version == table.version and rows == start + 8
+    fresh = Database(str(tmp_path / "db"))
+    assert carried == fresh.key_index(name, fresh.open(name))
+    got = store.get_vectors([p.sha256 for p in ps[::5]], "feedbeef")
+    for p in ps[::5]:
+        np.testing.assert_array_equal(got[p.sha256], _vec(p.sha256))
+
+
+def test_an_append_racing_another_writers_commit_reads_the_keys_again(tmp_path):
+    """Another process commits between the cached version and this append: the offsets are not
+    guessed, the index is read again, and every vector reads back."""
+    store = EmbeddingStore(str(tmp_path / "db"))
+    other = EmbeddingStore(str(tmp_path / "db"))  # a second process's handle
+    ps = [_fake(i) for i in range(12)]
+    vecs = np.stack([_vec(p.sha256) for p in ps])
+    name = table_name("feedbeef")
+    store.add(ps[:4], vecs[:4], _Dims(), [b""] * 4)
+    table = store.db.open(name)
+    before = store.db._index[name][0]
+
+    class Racing:  # the other writer's append lands just before ours
+        version = property(lambda self: table.version)
+
+        def add(self, rows):
+            other.add(ps[4:8], vecs[4:8], _Dims(), [b""] * 4)
+            table.add(rows)
+
+    with store.db.lock:
+        store.db.append(name, Racing(), vector_rows(ps[8:], vecs[8:], _Dims(), datetime.now(UTC)))
+    assert store.db._index[name][0] == before  # not carried over to a version it does not describe
+    got = store.get_vectors([p.sha256 for p in ps], "feedbeef")
+    assert set(got) == {p.sha256 for p in ps}
+    for p in ps:
+        np.testing.assert_array_equal(got[p.sha256], _vec(p.sha256))
 def test_many_rows_read_back_exactly(tmp_path):
     store = EmbeddingStore(str(tmp_path / "db"))
     ps = [_fake(i) for i in range(3000)]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +55,9 @@ DEFAULT_BATCH_SIZE = 8
 """Images per forward pass: on a 2-core CPU the frozen bf16 graphs run in chunks of
 8 (``TorchEmbedder.freeze_batch_size``; ResNet-50 about 165-180 img/s model-only), and
 smaller phases keep the decode/model hand-off short (benchmarks/README.md)."""
+
+PHASE_BATCHES = 4
+"""Batches decoded per phase on the CPU (see :meth:`EmbedStream._phases`; benchmarks/README.md)."""
 
 THUMBNAIL_SIZE, THUMBNAIL_QUALITY = 160, 75
 """Longer side (pixels) and JPEG quality of the thumbnails made while decoding (hover previews)."""
@@ -92,6 +95,7 @@ class EmbedStream:
         thumbnails: bool = True,
         max_side: int | None = None,
         overlap: bool | None = None,
+        phase: int | None = None,
     ) -> None:
         for what, value in (("batch_size", batch_size), ("workers", workers)):
             if value < 1:
@@ -104,14 +108,21 @@ class EmbedStream:
         self.thumbnails = thumbnails
         self.max_side = int(max_side or getattr(embedder, "load_max_side", None) or LOAD_MAX_SIDE)
         self.overlap = _gpu_runtime(embedder) if overlap is None else overlap
+        self.phase = max(batch_size, phase or PHASE_BATCHES * batch_size)
         self.skipped: list[tuple[str, str]] = []
         self.done = self.embedded = 0
-        self._gen: Iterator[Batch] | None = None
+        self._gen: Iterator[Batch | None] | None = None
 
-    def __iter__(self) -> Iterator[Batch]:
+    def start(self) -> EmbedStream:
+        """Begin decoding now, before the first batch is asked for (the caller may work meanwhile)."""
         if self._gen is None:
             self._gen = self._run()
-        return self._gen
+            next(self._gen)  # runs up to the first submission to the decode threads
+        return self
+
+    def __iter__(self) -> Iterator[Batch]:
+        self.start()
+        return self._gen  # type: ignore[return-value] - past its first (None) item
 
     def __next__(self) -> Batch:
         return next(iter(self))
@@ -131,13 +142,12 @@ class EmbedStream:
         if self.progress is not None:
             self.progress(self.done, len(self.paintings))
 
-    def _run(self) -> Iterator[Batch]:
+    def _run(self) -> Iterator[Batch | None]:
         total = len(self.paintings)
         if total == 0:
             self._report()
+            yield None  # what start() waits for
             return
-        bs = self.batch_size
-        ahead = 2 * bs + self.workers
         pool = ThreadPoolExecutor(max_workers=min(self.workers, total), thread_name_prefix="artsim-decode")
         pending: deque[tuple[Painting, Future[tuple[np.ndarray, bytes]]]] = deque()
         todo = iter(self.paintings)
@@ -151,36 +161,67 @@ class EmbedStream:
                 pending.append((p, pool.submit(_prepare, p, self.embedder, self.max_side, self.thumbnails)))
 
         try:
-            while True:
-                batch, arrays, thumbs = [], [], []  # paintings, model inputs, thumbnail bytes
-                while len(batch) < bs:
-                    # overlap: keep a window decoding ahead; phases: only what this batch still needs
-                    submit(ahead if self.overlap else bs - len(batch))
-                    if not pending:
-                        break
-                    painting, future = pending.popleft()
-                    try:
-                        array, thumb = future.result()
-                    except SETUP_ERRORS:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - any failure stays with its file
-                        self._skip(painting, decode_reason(exc))
-                        continue
-                    batch.append(painting)
-                    arrays.append(array)
-                    thumbs.append(thumb)
-                if not batch:
-                    break
-                result = self._embed(batch, arrays, thumbs)
-                if not self.overlap:
-                    submit(bs)  # decode the next batch while the caller handles this one
-                if result[0]:
-                    yield result
+            submit(2 * self.batch_size + self.workers if self.overlap else self.phase)
+            yield None  # what start() waits for
+            yield from (self._overlapped(pending, submit) if self.overlap else self._phases(pending, submit))
             self._report()
         finally:
             for _, future in pending:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _take(self, pending: deque, batch: list, arrays: list, thumbs: list) -> None:
+        """Move the oldest decoded painting from ``pending`` into the batch, or skip it with its reason."""
+        painting, future = pending.popleft()
+        try:
+            array, thumb = future.result()
+        except SETUP_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure stays with its file
+            self._skip(painting, decode_reason(exc))
+            return
+        batch.append(painting)
+        arrays.append(array)
+        thumbs.append(thumb)
+
+    def _overlapped(self, pending: deque, submit: Callable[[int], None]) -> Iterator[Batch]:
+        """A window of ``2 * batch_size + workers`` paintings keeps decoding while the model runs."""
+        bs = self.batch_size
+        while True:
+            batch, arrays, thumbs = [], [], []  # paintings, model inputs, thumbnail bytes
+            while len(batch) < bs:
+                submit(2 * bs + self.workers)
+                if not pending:
+                    break
+                self._take(pending, batch, arrays, thumbs)
+            if not batch:
+                return
+            result = self._embed(batch, arrays, thumbs)
+            if result[0]:
+                yield result
+
+    def _phases(self, pending: deque, submit: Callable[[int], None]) -> Iterator[Batch]:
+        """Decode ``phase`` paintings on every core, then run the model alone on them, batch by batch.
+
+        The decode threads finish a phase one image apart at worst, so longer phases
+        leave the cores idle less often; the next phase starts before the last batch
+        is handed to the caller.
+        """
+        bs = self.batch_size
+        submit(self.phase)
+        while pending:
+            wait([future for _, future in pending])  # the model never runs beside a decode
+            decoded = deque(pending)
+            pending.clear()
+            while decoded:
+                batch, arrays, thumbs = [], [], []
+                while decoded and len(batch) < bs:
+                    self._take(decoded, batch, arrays, thumbs)
+                result = self._embed(batch, arrays, thumbs) if batch else None
+                if not decoded:
+                    submit(self.phase)  # decode the next phase while the caller handles this batch
+                if result and result[0]:
+                    yield result
 
     def _skip(self, painting: Painting, reason: str) -> None:
         self.skipped.append((painting.path, reason))
@@ -265,6 +306,7 @@ def embed_paintings(
     progress: Callable[[int, int], None] | None = None,
     thumbnails: bool = True,
     overlap: bool | None = None,
+    phase: int | None = None,
 ) -> EmbedStream:
     """Embed paintings in batches, decoding ahead in ``workers`` threads.
 
@@ -296,4 +338,4 @@ def embed_paintings(
     cores = backends.cpu_threads()
     workers = max(1, min(workers or cores, 2 * cores))
     return EmbedStream(paintings, embedder, batch_size=batch_size, workers=workers, progress=progress,
-                       thumbnails=thumbnails, overlap=overlap)
+                       thumbnails=thumbnails, overlap=overlap, phase=phase)

@@ -40,50 +40,69 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK", "DEFAULT_BATCH_SIZE", "EmbedResult", "all_stored", "embed_with_cache"]
 
 CHUNK = 32
-"""Paintings embedded between two looks at the store and written in one append (a crash loses at most these)."""
+"""Paintings embedded between two looks at the store and written in one append (a crash loses at most
+two chunks: each is written while the next one decodes)."""
+
+_Rows = tuple[list["Painting"], list[np.ndarray], list[bytes]]
+"""Embedded and not yet stored: paintings, their vectors, their thumbnails."""
 
 
 class _Run:
-    """Bookkeeping of one :func:`embed_with_cache` call: progress, counts, and one chunk's work."""
+    """Bookkeeping of one :func:`embed_with_cache` call: progress, counts, one chunk's work, its write."""
 
     def __init__(self, store, embedder, batch_size, progress, total: int, done: int) -> None:
         self.store, self.embedder, self.batch_size = store, embedder, batch_size
         self.progress, self.total, self.done = progress, total, done
         self.new, self.wrote = 0, 0
         self.skipped: list[tuple[str, str]] = []
+        self.unwritten: list[tuple[_Rows, Claim | None]] = []  # embedded, not yet stored: at most one chunk
 
     def report(self, extra: int) -> None:
         if self.progress is not None:
             self.progress(self.done + extra, self.total)
 
-    def chunk(self, part: list[Painting], vectors: dict, from_store: set[str]) -> None:
-        """Embed and store the paintings of ``part`` that nobody has stored yet."""
-        left = [p for p in part if p.sha256 not in vectors]
-        meanwhile = self.store.get_vectors([p.sha256 for p in left], self.embedder.fingerprint)
-        vectors.update(meanwhile)
-        from_store.update(meanwhile)
-        todo = [p for p in left if p.sha256 not in meanwhile]
-        self.done += len(left) - len(todo)
-        got: tuple[list[Painting], list[np.ndarray], list[bytes]] = ([], [], [])
-        stream = embed_paintings(
-            todo, self.embedder, batch_size=self.batch_size, progress=lambda d, _t: self.report(d)
-        )
+    def flush(self) -> None:
+        """Store what was embedded and not yet written, then free its chunk's claim."""
+        while self.unwritten:
+            (paintings, vecs, thumbs), claim = self.unwritten.pop(0)
+            try:
+                if paintings:
+                    self.wrote += self.store.add(paintings, np.stack(vecs), self.embedder, thumbs)
+            finally:
+                if claim is not None:
+                    claim.release()
+
+    def chunk(self, part: list[Painting], vectors: dict, from_store: set[str], claim: Claim | None) -> None:
+        """Embed the paintings of ``part`` that nobody has stored yet; they are written by the next
+        chunk while its first images decode (or by :meth:`flush`), and ``claim`` is freed then."""
+        got: _Rows = ([], [], [])
+        stream = None
         try:
+            left = [p for p in part if p.sha256 not in vectors]
+            meanwhile = self.store.get_vectors([p.sha256 for p in left], self.embedder.fingerprint)
+            vectors.update(meanwhile)
+            from_store.update(meanwhile)
+            todo = [p for p in left if p.sha256 not in meanwhile]
+            self.done += len(left) - len(todo)
+            stream = embed_paintings(
+                todo, self.embedder, batch_size=self.batch_size, progress=lambda d, _t: self.report(d)
+            ).start()
+            self.flush()  # the previous chunk's write, while this one decodes
             for batch, vecs, thumbs in stream:
                 got[0].extend(batch)
                 got[1].extend(vecs)
                 got[2].extend(thumbs)
         except BaseException:
-            stream.close()
+            if stream is not None:
+                stream.close()
+            self.unwritten.append((got, claim))
             try:  # keep what was embedded before the interruption
-                if got[0]:
-                    self.store.add(got[0], np.stack(got[1]), self.embedder, got[2])
+                self.flush()
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
             raise
         stream.close()
-        if got[0]:
-            self.wrote += self.store.add(got[0], np.stack(got[1]), self.embedder, got[2])
+        self.unwritten.append((got, claim))
         vectors.update(zip([p.sha256 for p in got[0]], got[1], strict=True))
         self.new += len(got[0])
         self.skipped += stream.skipped
@@ -188,15 +207,14 @@ def embed_with_cache(
         if not claim.acquire():  # another writer on this machine is on it: come back at the end
             deferred.append((part, claim))
             continue
-        try:
-            with work_lock(folder):  # one chunk at a time into this database: the model uses every core
-                state.chunk(part, vectors, from_store)
-        finally:
-            claim.release()
+        with work_lock(folder):  # one chunk at a time into this database: the model uses every core
+            state.chunk(part, vectors, from_store, claim)  # frees the claim once the chunk is stored
+    state.flush()
     for part, claim in deferred:
         claim.wait()
         with work_lock(folder):
-            state.chunk(part, vectors, from_store)
+            state.chunk(part, vectors, from_store, None)
+    state.flush()
     if state.wrote:
         try:
             store.compact(fp)

@@ -65,7 +65,7 @@ class Database:
         self.uri = str(uri) if uri is not None else config.db_uri()
         self._db: Any = None
         self._tables: dict[str, Any] = {}
-        self._index: dict[str, tuple[int, dict[str, int]]] = {}
+        self._index: dict[str, tuple[int, dict[str, int], int]] = {}  # name -> (version, key -> offset, rows)
         self._writes: dict[str, int] = {}
         self.lock = threading.RLock()
         """Guards the handles; holders may also use it to serialise this process's writes."""
@@ -194,8 +194,28 @@ class Database:
         index: dict[str, int] = {}
         for offset, key in enumerate(keys):
             index.setdefault(key, offset)
-        self._index[name] = (version, index)
+        self._index[name] = (version, index, len(keys))
         return index
+
+    def append(self, name: str, table: Any, rows: pa.Table) -> None:
+        """Append ``rows`` to keyed table ``name`` and carry its cached key index over to the new version.
+
+        An append adds its rows after the existing ones, so when this commit is the
+        only one since the cached version the index grows by the new keys instead of
+        being read again: a run writing a chunk at a time would otherwise read every
+        key of the table once per chunk (quadratic in the collection's size). Any
+        other commit in between (another process) leaves the index to be read anew.
+        The caller holds :attr:`lock`.
+        """
+        before = table.version
+        table.add(rows)
+        cached = self._index.get(name)
+        if cached is None or cached[0] != before or table.version != before + 1:
+            return
+        _, index, count = cached
+        for offset, key in enumerate(rows.column(KEY).to_pylist(), start=count):
+            index.setdefault(key, offset)
+        self._index[name] = (before + 1, index, count + rows.num_rows)
 
     # ------------------------------------------------------------------ key lists read without LanceDB
 

@@ -249,7 +249,7 @@ class EmbeddingStore:
                 have = self.db.key_index(THUMBNAILS_TABLE, thumbs)
                 rows = {p.sha256: t for p, t in zip(paintings, thumbnails, strict=True) if t and p.sha256 not in have}
                 if rows:
-                    thumbs.add(thumbnail_rows(rows, now))
+                    self.db.append(THUMBNAILS_TABLE, thumbs, thumbnail_rows(rows, now))
                 table = self.db.open_or_create(name, vector_schema(dim, embedder.name))
                 stored_dim = table.schema.field("vector").type.list_size
                 if stored_dim != dim:
@@ -265,7 +265,7 @@ class EmbeddingStore:
                 if not keep:
                     return 0
                 idx = list(keep.values())
-                table.add(vector_rows([paintings[i] for i in idx], vectors[idx], embedder, now))
+                self.db.append(name, table, vector_rows([paintings[i] for i in idx], vectors[idx], embedder, now))
                 return len(idx)
         except (StoreError, ValueError):
             raise
