@@ -2,14 +2,19 @@
 
 Decoding a JPEG, resizing it, the embedder's ``preprocess`` and the thumbnail
 run in a small thread pool (Pillow and numpy release the GIL); the model runs
-in the calling thread. At most ``2 * batch_size + workers`` paintings are in
-flight, so memory does not grow with the number of paintings.
+in the calling thread. At most ``PHASE_BATCHES * batch_size`` paintings (on a
+GPU ``3 * batch_size + workers``) are decoded and not yet embedded, so memory
+does not grow with the number of paintings.
 
 Phases or overlap, whichever measured faster (benchmarks/README.md): on the
 CPU both stages need every core (the model through OpenMP, decoding in one
-thread per core), so the workers decode the next batch while the caller handles
-the current one, then the model runs alone; a GPU runtime leaves the cores to
-decoding, so there the workers keep decoding ahead while the model runs.
+thread per core), so the workers decode a phase of :data:`PHASE_BATCHES`
+batches, then the model runs alone on them (a decode thread beside the model
+made both slower on 2 cores: 64 against 78 img/s). A phase of several batches
+leaves the cores idle less often than one of a single batch, since the
+threads finish at most one image apart (84 against 78 img/s). A GPU runtime
+leaves the cores to decoding, so there the workers keep decoding ahead while
+the model runs.
 
 Images are loaded with :func:`artsim.inputs.images.load_image` as the embedder says
 (``load_max_side``, ``load_draft_side``, ``load_resample``; else
@@ -53,11 +58,11 @@ LOAD_MAX_SIDE = 256
 
 DEFAULT_BATCH_SIZE = 8
 """Images per forward pass: on a 2-core CPU the frozen bf16 graphs run in chunks of
-8 (``TorchEmbedder.freeze_batch_size``; ResNet-50 about 165-180 img/s model-only), and
-smaller phases keep the decode/model hand-off short (benchmarks/README.md)."""
+8 (``TorchEmbedder.freeze_batch_size``; ResNet-50 about 165-200 img/s model-only)."""
 
 PHASE_BATCHES = 4
-"""Batches decoded per phase on the CPU (see :meth:`EmbedStream._phases`; benchmarks/README.md)."""
+"""Batches decoded per phase on the CPU (module notes): 32 images at batch 8 measured fastest,
+ahead of 8, 16 and 64 (benchmarks/README.md)."""
 
 THUMBNAIL_SIZE, THUMBNAIL_QUALITY = 160, 75
 """Longer side (pixels) and JPEG quality of the thumbnails made while decoding (hover previews)."""

@@ -12,7 +12,9 @@ one folder cut the same chunks), taken in an order of the writer's own
 live writer on this machine holds is left for the end, then waited for, and
 the store is asked again before each chunk, so writers split the work instead
 of repeating it. A lock per database lets one chunk at a time be embedded from
-this machine: the model already uses every core, and two at once oversubscribe them. Each chunk is one append per table, and every run that wrote
+this machine: the model already uses every core, and two at once oversubscribe them. Each chunk is one
+append per table, made while the next chunk's first images decode (its claim is
+freed once it is stored), and every run that wrote
 ends with a compaction (duplicate rows from a lost race deleted, small files
 merged, old versions pruned), so a table keeps a handful of versions however
 many writers there were.
