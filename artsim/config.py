@@ -2,7 +2,8 @@
 
 Places: ``ARTSIM_HOME`` (default ``~/.cache/artsim``), ``ARTSIM_DB`` (a LanceDB
 URI, default ``$ARTSIM_HOME/db``), ``ARTSIM_GALLERY`` (a folder shown instead of
-the default gallery), ``ARTSIM_WEIGHTS`` (a ResNet-50 state-dict file) and
+the default gallery), ``ARTSIM_WEIGHTS`` (a ResNet-50 state-dict file),
+``ARTSIM_EXPORTS`` (the models' ONNX exports, default ``$ARTSIM_HOME/onnx``) and
 ``ARTSIM_MODEL`` (the default model name).
 
 Limits on collections (a hosted instance is open to anyone):
@@ -47,6 +48,18 @@ def home() -> Path:
 def db_uri() -> str:
     """LanceDB URI of the embedding store (a folder path or an object-store URI)."""
     return os.environ.get("ARTSIM_DB") or str(home() / "db")
+
+
+def exports_dir() -> Path:
+    """``ARTSIM_EXPORTS``, else ``$ARTSIM_HOME/onnx``: the models' ONNX exports.
+
+    Derived from the weights and rebuilt when missing (seconds of CPU each), so
+    homes that differ in everything else (replicas, containers, test servers) can
+    share one folder; each file is keyed by the model, its weights and the export
+    version, and written atomically.
+    """
+    env = os.environ.get("ARTSIM_EXPORTS")
+    return Path(env).expanduser() if env else home() / "onnx"
 
 
 def gallery_dir() -> Path:

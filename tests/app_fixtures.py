@@ -66,11 +66,14 @@ def jpeg_bytes(color: tuple[int, int, int], size: tuple[int, int] = (80, 64)) ->
 #: fetching ResNet-50's weights (95 MB) and measuring the runtimes (tests/conftest.py sets the same
 #: for this process). Without these, every server a test starts spends its first minutes on them.
 QUIET_BACKGROUND = {"ARTSIM_FETCH_WEIGHTS": "0", "ARTSIM_MEASURE": "0"}
+#: Settings a clean environment keeps: the run's shared folder of ONNX exports (tests/conftest.py).
+RUN_CACHES = ("ARTSIM_EXPORTS",)
 
 
 def clean_environment(**values: str) -> dict[str, str]:
-    """This process's environment with no ARTSIM_ setting but :data:`QUIET_BACKGROUND`, plus ``values``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_")}
+    """This process's environment with no ARTSIM_ setting but :data:`QUIET_BACKGROUND` and
+    :data:`RUN_CACHES`, plus ``values``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSIM_") or k in RUN_CACHES}
     return {**env, **QUIET_BACKGROUND, **values}
 
 

@@ -23,6 +23,18 @@ def test_places_follow_the_environment(tmp_path, monkeypatch):
     assert config.db_uri() == "s3://bucket/artsim"
 
 
+def test_onnx_exports_go_to_the_home_unless_a_shared_folder_is_named(tmp_path, monkeypatch):
+    from artsim.embedding.runtimes.backends import onnx_path
+
+    monkeypatch.setenv("ARTSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ARTSIM_EXPORTS", raising=False)
+    assert config.exports_dir() == tmp_path / "home" / "onnx"
+    assert onnx_path("efficientnet-lite0", "abc", 224).parent == tmp_path / "home" / "onnx"
+    monkeypatch.setenv("ARTSIM_EXPORTS", str(tmp_path / "shared"))
+    assert onnx_path("efficientnet-lite0", "abc", 224).parent == tmp_path / "shared"
+    assert onnx_path("efficientnet-lite0", "abc", 224) != onnx_path("efficientnet-lite0", "abd", 224)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, 500), ("12", 12), ("0", 0), ("-4", 0), ("lots", 500), ("", 500)]
 )

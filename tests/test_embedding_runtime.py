@@ -34,6 +34,7 @@ def home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         path = tmp_path_factory.mktemp("artsim-home")
         mp.setenv("ARTSIM_HOME", str(path))
+        mp.delenv("ARTSIM_EXPORTS", raising=False)  # exports in the home's own folder, as by default
         yield path
 
 

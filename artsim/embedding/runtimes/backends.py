@@ -130,16 +130,12 @@ def cpu_threads() -> int:
 
 def onnx_path(name: str, weights_digest: str, side: int) -> Path:
     """Where the export of ``name`` with these weights is cached (one file per weights digest)."""
-
     key = hashlib.sha256("\0".join((name, weights_digest, str(side), EXPORT_VERSION)).encode()).hexdigest()
-    return config.home() / "onnx" / f"{name}-{key[:16]}.onnx"
+    return config.exports_dir() / f"{name}-{key[:16]}.onnx"
 
 
 def export_onnx(module, side: int, path: Path) -> None:
     """Export ``module`` (eval, fp32, CPU; ``(n, 3, side, side) -> (n, d)``) to ``path`` atomically."""
-
-
-
     buf = io.BytesIO()
     example = torch.zeros(1, 3, side, side)
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
