@@ -182,19 +182,30 @@ def _tab_to(page, name: str, limit: int = 80, seen: list[dict] | None = None) ->
     pytest.fail(f"Tab never reached {name!r}")
 
 
+#: Whether the focused combobox has an option highlighted (the one Enter would choose).
+HIGHLIGHTED_JS = """() => { const id = document.activeElement?.getAttribute('aria-activedescendant');
+  return !!id && !!document.getElementById(id); }"""
+
+
+#: After Enter: a select's list has closed, or a multiselect has cleared what was typed (it stays open).
+CHOSEN_JS = """() => document.querySelectorAll('[role=option]').length === 0 || document.activeElement?.value === ''"""
+
+
 def _pick_option(page, typed: str) -> None:
-    """In the focused searchable select: type, wait for the matches, arrow down to one, Enter."""
+    """In the focused searchable select: type, wait for the matches, arrow down to one, Enter, and
+    wait until it is chosen (each step waits for the page, not a fixed time: under load a
+    fixed 300 ms let Enter land before the highlight and nothing was chosen)."""
     page.keyboard.type(typed)
     try:
         page.wait_for_function("() => document.querySelectorAll('[role=option]').length > 0", timeout=30_000)
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(HIGHLIGHTED_JS, timeout=30_000)
+        page.keyboard.press("Enter")
+        page.wait_for_function(CHOSEN_JS, timeout=30_000)
     except Exception:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"32-keyboard-no-options-{typed.replace(' ', '-')}.png"))
+        page.screenshot(path=str(ARTIFACTS / f"32-keyboard-pick-{typed.replace(' ', '-')}.png"))
         raise
-    page.keyboard.press("ArrowDown")
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
 
 
 def test_keyboard_only_selects_a_painting_on_the_map_and_opens_an_explanation(a11y_server, browser):

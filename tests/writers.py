@@ -59,7 +59,14 @@ def make_images(folder, n: int, seed: int = 0, size: tuple[int, int] = (90, 60))
 
 
 def write(uri: str, paintings: list[Painting], chunk: int, out: str) -> None:
-    """Writer process: embed ``paintings`` into the store at ``uri``; write ``new cached`` to ``out``."""
+    """Writer process: embed ``paintings`` into the store at ``uri``; write ``new cached`` to ``out``.
+
+    Native crashes print every thread's stack to stderr (one run in about twenty ended with SIGABRT,
+    "terminate called without an active exception", after its work was done; not reproduced alone).
+    """
+    import faulthandler
+
+    faulthandler.enable()
     from artsim.indexing.pipeline import embed_with_cache
     from artsim.store.vectors import EmbeddingStore
 
