@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from artsim.figures.colors import contrast_ratio
 from dashboard import styles
@@ -182,24 +183,36 @@ def _tab_to(page, name: str, limit: int = 80, seen: list[dict] | None = None) ->
     pytest.fail(f"Tab never reached {name!r}")
 
 
-#: Whether the focused combobox has an option highlighted (the one Enter would choose).
+#: The focused combobox's highlighted option (the one Enter would choose): [its id, its text], or null.
 HIGHLIGHTED_JS = """() => { const id = document.activeElement?.getAttribute('aria-activedescendant');
-  return !!id && !!document.getElementById(id); }"""
-
-
+  const option = id && document.getElementById(id); return option ? [id, option.innerText] : null; }"""
 #: After Enter: a select's list has closed, or a multiselect has cleared what was typed (it stays open).
 CHOSEN_JS = """() => document.querySelectorAll('[role=option]').length === 0 || document.activeElement?.value === ''"""
 
 
 def _pick_option(page, typed: str) -> None:
-    """In the focused searchable select: type, wait for the matches, arrow down to one, Enter, and
-    wait until it is chosen (each step waits for the page, not a fixed time: under load a
-    fixed 300 ms let Enter land before the highlight and nothing was chosen)."""
+    """In the focused searchable select: type, wait for the matches, arrow down to the first option
+    that holds ``typed`` (a multiselect lists "Select all" first), Enter, and wait until it is chosen.
+
+    Every step waits for the page, not a fixed time: under load a fixed 300 ms let Enter land on
+    whatever was highlighted then ("Select all", or nothing), and the journey failed.
+    """
     page.keyboard.type(typed)
     try:
         page.wait_for_function("() => document.querySelectorAll('[role=option]').length > 0", timeout=30_000)
-        page.keyboard.press("ArrowDown")
-        page.wait_for_function(HIGHLIGHTED_JS, timeout=30_000)
+        for _ in range(20):
+            before = page.evaluate(HIGHLIGHTED_JS)
+            page.keyboard.press("ArrowDown")
+            try:  # a press that lands while the list is still drawn moves nothing: press again
+                page.wait_for_function(f"(before) => {{ const now = ({HIGHLIGHTED_JS})(); "
+                                       "return !!now && (!before || now[0] !== before[0]); }", arg=before,
+                                       timeout=3_000)
+            except PlaywrightTimeout:
+                continue
+            if typed in page.evaluate(HIGHLIGHTED_JS)[1]:
+                break
+        else:
+            pytest.fail(f"no option holding {typed!r} highlighted within 20 arrow presses")
         page.keyboard.press("Enter")
         page.wait_for_function(CHOSEN_JS, timeout=30_000)
     except Exception:
