@@ -177,6 +177,20 @@ def test_phases_decode_several_batches_then_leave_the_cores_to_the_model(tmp_pat
     assert emb.decoding_beside_model == 0
 
 
+def test_start_decodes_the_first_phase_before_any_batch_is_asked_for(tmp_path):
+    """``start()`` lets the caller work (the pipeline writes the previous chunk) while the first phase decodes."""
+    paintings = _make_images(tmp_path / "imgs", 6, size=(64, 48)) * 2
+    emb = _CountingEmbedder()
+    with embed_paintings(paintings, emb, batch_size=4, workers=2, overlap=False, phase=8) as stream:
+        assert stream.start() is stream
+        deadline = time.monotonic() + 30
+        while emb.preprocessed < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert emb.preprocessed == 8 and emb.images_embedded == 0  # decoded, not embedded, nothing asked yet
+        assert [len(b[0]) for b in stream] == [4, 4, 4]
+    assert emb.images_embedded == 12
+
+
 def test_closing_early_stops_decode_threads(tmp_path):
     paintings = _make_images(tmp_path / "imgs", 4, size=(64, 48)) * 10
     emb = TinyEmbedder()
