@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -194,6 +195,22 @@ def test_mpo_is_read_as_jpeg():
     data = _encode(left, "MPO", save_all=True, append_images=[right], quality=95)
     assert Image.open(io.BytesIO(data)).format == "MPO"
     assert np.abs(np.asarray(load_image(data), dtype=int) - RED).max() <= 3
+
+
+@pytest.mark.parametrize(("fmt", "frames"), [("JPEG", 1), ("PNG", 1), ("GIF", 2), ("TIFF", 2), ("MPO", 2)])
+def test_the_result_outlives_its_file(tmp_path, fmt, frames):
+    """A decoded single frame is returned without a copy; a multi-frame file's frame is copied off it.
+    Either way the image works once the file is gone and after its source object is collected."""
+    pictures = [Image.new("RGB", (40, 30), RED), Image.new("RGB", (40, 30), BLUE)][:frames]
+    path = tmp_path / f"x.{fmt.lower()}"
+    extra = {"save_all": True, "append_images": pictures[1:]} if frames > 1 else {}
+    pictures[0].save(path, fmt, **extra)
+    out = load_image(str(path), max_side=4096)
+    path.unlink()
+    gc.collect()
+    assert out.size == (40, 30) and out.mode == "RGB"
+    assert np.abs(np.asarray(out.resize((20, 15)), dtype=int) - RED).max() <= 3
+    assert len(thumbnail_jpeg(out, 16)) > 0
 
 
 # ---------------------------------------------------------------- size reduction

@@ -296,7 +296,9 @@ def thumbnail_jpeg(image: Image.Image, size: int = 160, quality: int = 80) -> by
     """
     thumb = to_rgb(image)
     width, height = thumb.size
-    if max(width, height) > size:  # Image.thumbnail's result, without first copying the whole image
+    # Image.thumbnail's size without first copying the whole image (it works in place);
+    # ImageOps.contain has no reducing_gap, which keeps a large reduction cheap
+    if max(width, height) > size:
         scale = size / max(width, height)
         fitted = (max(1, round(width * scale)), max(1, round(height * scale)))
         thumb = thumb.resize(fitted, Image.Resampling.BILINEAR, reducing_gap=2.0)
