@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artsim.errors import StoreError
 from artsim.indexing.embed_stream import LOAD_MAX_SIDE, PHASE_BATCHES, THUMBNAIL_SIZE, embed_paintings
 from artsim.indexing.pipeline import EmbedResult, embed_with_cache
 from artsim.inputs.collection import Painting
@@ -384,6 +385,46 @@ def test_embed_with_cache_keeps_work_done_before_an_interruption(tmp_path, image
     healthy = PixelEmbedder()
     res = embed_with_cache(store, images, healthy, batch_size=2)
     assert (res.new, res.cached, healthy.images_embedded) == (4, 4, 4)
+
+
+class _BreakingStore(EmbeddingStore):
+    """A real store that stops working at its ``breaks_at``-th read or write (a lost disk or bucket)."""
+
+    def __init__(self, uri: str, breaks_at: int):
+        super().__init__(uri)
+        self.calls, self.breaks_at = 0, breaks_at
+
+    def _call(self):
+        self.calls += 1
+        if self.calls >= self.breaks_at:
+            raise StoreError("the disk is gone")
+
+    def get_vectors(self, *args, **kwargs):
+        self._call()
+        return super().get_vectors(*args, **kwargs)
+
+    def add(self, *args, **kwargs):
+        self._call()
+        return super().add(*args, **kwargs)
+
+
+@pytest.mark.parametrize("breaks_at", [3, 4, 5, 6])
+def test_a_store_failing_mid_run_leaves_no_claim_behind(tmp_path, images, breaks_at):
+    """Regression: the store fails while a chunk waits for its write and the next is in hand (call 3
+    is the second chunk's look at the store, with the first chunk unwritten); no claim is left held
+    (a writer in this process would wait on it), what was stored stays, a rerun embeds the rest."""
+    from artsim.indexing.claims import claim_dir
+
+    store = _BreakingStore(str(tmp_path / "db"), breaks_at)
+    emb = PixelEmbedder()
+    with pytest.raises(StoreError, match="disk is gone"):
+        embed_with_cache(store, images, emb, batch_size=2, chunk=2)
+    folder = claim_dir(store.uri)
+    left = [p.name for p in folder.iterdir() if p.name != "work.lock"] if folder.is_dir() else []
+    assert left == []
+    kept = EmbeddingStore(str(tmp_path / "db")).get_vectors([p.sha256 for p in images], emb.fingerprint)
+    res = embed_with_cache(EmbeddingStore(str(tmp_path / "db")), images, PixelEmbedder())
+    assert res.new == len(images) - len(kept) and len(res.paintings) == len(images)
 
 
 def test_embed_with_cache_of_nothing(tmp_path):

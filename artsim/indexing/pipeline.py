@@ -64,15 +64,25 @@ class _Run:
             self.progress(self.done + extra, self.total)
 
     def flush(self) -> None:
-        """Store what was embedded and not yet written, then free its chunk's claim."""
-        while self.unwritten:
-            (paintings, vecs, thumbs), claim = self.unwritten.pop(0)
-            try:
+        """Store what was embedded and not yet written, then free its chunk's claim.
+
+        If a write fails, every claim still held is freed before the error propagates:
+        another writer then embeds those chunks instead of waiting for this one.
+        """
+        try:
+            while self.unwritten:
+                (paintings, vecs, thumbs), claim = self.unwritten[0]
                 if paintings:
                     self.wrote += self.store.add(paintings, np.stack(vecs), self.embedder, thumbs)
-            finally:
+                self.unwritten.pop(0)
                 if claim is not None:
                     claim.release()
+        except BaseException:
+            for _, claim in self.unwritten:
+                if claim is not None:
+                    claim.release()
+            self.unwritten.clear()
+            raise
 
     def chunk(self, part: list[Painting], vectors: dict, from_store: set[str], claim: Claim | None) -> None:
         """Embed the paintings of ``part`` that nobody has stored yet; they are written by the next
@@ -209,8 +219,12 @@ def embed_with_cache(
         if not claim.acquire():  # another writer on this machine is on it: come back at the end
             deferred.append((part, claim))
             continue
-        with work_lock(folder):  # one chunk at a time into this database: the model uses every core
-            state.chunk(part, vectors, from_store, claim)  # frees the claim once the chunk is stored
+        try:
+            with work_lock(folder):  # one chunk at a time into this database: the model uses every core
+                state.chunk(part, vectors, from_store, claim)  # frees the claim once the chunk is stored
+        except BaseException:
+            claim.release()  # whatever failed, no claim outlives this call (releasing twice is harmless)
+            raise
     state.flush()
     for part, claim in deferred:
         claim.wait()
