@@ -206,6 +206,8 @@ def test_the_result_outlives_its_file(tmp_path, fmt, frames):
     extra = {"save_all": True, "append_images": pictures[1:]} if frames > 1 else {}
     pictures[0].save(path, fmt, **extra)
     out = load_image(str(path), max_side=4096)
+    assert getattr(out, "fp", None) is None  # holds nothing of the file
+    assert isinstance(out, ImageFile.ImageFile) == (frames == 1)  # a single frame: no copy made
     path.unlink()
     gc.collect()
     assert out.size == (40, 30) and out.mode == "RGB"

@@ -212,8 +212,7 @@ class EmbedStream:
         leave the cores idle less often; the next phase starts before the last batch
         is handed to the caller.
         """
-        bs = self.batch_size
-        submit(self.phase)
+        bs = self.batch_size  # the first phase was submitted by _run
         while pending:
             wait([future for _, future in pending])  # the model never runs beside a decode
             decoded = deque(pending)
